@@ -1,0 +1,78 @@
+"""`hearth doctor`: what Hearth found on this machine, and what is wrong with it."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from pathlib import Path
+
+from app import __version__
+from app.hearth import Hearth
+
+__all__ = ["doctor_report", "format_report"]
+
+
+def _model_info(path: Path | None) -> dict:
+    if path is None:
+        return {"path": None, "found": False}
+    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else (
+        path.stat().st_size if path.exists() else 0)
+    return {"path": str(path), "found": path.exists(), "size_mb": round(size / 2**20, 1)}
+
+
+def doctor_report(hearth: Hearth) -> dict:
+    import llama_cpp
+
+    s = hearth.settings
+    problems = []
+    try:
+        chat = _model_info(hearth.chat_model_path)
+    except FileNotFoundError as e:
+        chat, problems = {"path": None, "found": False}, problems + [str(e)]
+    try:
+        embed = _model_info(hearth.embedding_model_path)
+    except FileNotFoundError as e:
+        embed, problems = {"path": None, "found": False}, problems + [str(e)]
+    guard = hearth.guard_status()
+    if guard["warning"]:
+        problems.append(guard["warning"])
+    return {
+        "hearth": __version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "llama_cpp_python": llama_cpp.__version__,
+        "data_dir": str(s.data_dir),
+        "collection": s.collection,
+        "documents": len(hearth.documents()),
+        "chat_model": chat,
+        "embedding_model": embed,
+        "guard": guard,
+        "gpu": {"offload_supported": bool(llama_cpp.llama_supports_gpu_offload()),
+                "n_gpu_layers": hearth.n_gpu_layers},
+        "threads": s.threads,
+        "cpu_count": os.cpu_count(),
+        "bind": f"{s.host}:{s.port}",
+        "telemetry": "off (gradio, chromadb, huggingface_hub)",
+        "problems": problems,
+    }
+
+
+def format_report(r: dict) -> str:
+    ok = lambda b: "ok" if b else "MISSING"  # noqa: E731
+    lines = [
+        f"Hearth {r['hearth']}  (Python {r['python']}, llama-cpp-python {r['llama_cpp_python']})",
+        f"data dir      {r['data_dir']}  (collection {r['collection']!r}: {r['documents']} documents)",
+        f"chat model    {ok(r['chat_model']['found'])}  {r['chat_model']['path']}",
+        f"embeddings    {ok(r['embedding_model']['found'])}  {r['embedding_model']['path']}",
+        f"llama guard   {r['guard']['status'].upper()}  {r['guard']['path'] or ''}",
+        f"guard mode    {r['guard']['mode']}",
+        f"gpu offload   {'supported' if r['gpu']['offload_supported'] else 'not in this llama.cpp build'}"
+        f"  (n_gpu_layers {r['gpu']['n_gpu_layers']})",
+        f"threads       {r['threads']} of {r['cpu_count']} cores",
+        f"web page      http://{r['bind']}",
+        f"telemetry     {r['telemetry']}",
+    ]
+    if r["problems"]:
+        lines += ["", "Problems:"] + [f"  - {p}" for p in r["problems"]]
+    return "\n".join(lines)

@@ -1,0 +1,257 @@
+"""One guarded turn: question checks, retrieval, a streamed answer, answer checks, release.
+
+The UI, the CLI and the tests all call Pipeline.run (events as they happen) or Pipeline.ask
+(the finished turn). Nothing the checks have not passed is ever released, and a question the
+input checks block never reaches the chat model.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Iterator, Protocol, Sequence
+
+from app.prompt import NO_SOURCES_ANSWER, build_messages, cited_numbers, fit_sources
+from guard.verdict import Verdict
+from rag.store import Hit
+
+__all__ = ["Pipeline", "Check", "Citation", "TurnResult", "CheckDone", "SourcesFound", "Drafting", "Released",
+           "Finished", "Layer", "MAX_QUESTION_CHARS"]
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 4000
+_BREAKS = ("\n", ". ", "。", "！", "？", "! ", "? ")
+
+
+class Layer(Protocol):
+    layer: str
+
+    def check(self, conversation: Sequence[tuple[str, str]]) -> Verdict: ...
+
+
+@dataclass(frozen=True)
+class Check:
+    stage: str  # question | answer
+    layer: str  # keyword | llama_guard
+    status: str  # passed | blocked | missing | error
+    categories: tuple[str, ...] = ()
+    score: float | None = None
+    reason: str = ""
+    ms: float = 0.0
+
+    @property
+    def allowed(self) -> bool:
+        return self.status in ("passed", "missing")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["categories"] = list(self.categories)
+        return d
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    file: str
+    page: int
+    doc_id: str
+    text: str
+    cited: bool = True
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TurnResult:
+    question: str
+    answer: str = ""
+    blocked: bool = False
+    blocked_by: str = ""  # "question/keyword", "answer/llama_guard", ...
+    message: str = ""  # what the user is told about a block, a cut or a warning
+    checks: list[Check] = field(default_factory=list)
+    sources: list[Hit] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    stopped: bool = False
+
+    def to_dict(self) -> dict:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "blocked": self.blocked,
+            "blocked_by": self.blocked_by,
+            "message": self.message,
+            "citations": [c.to_dict() for c in self.citations],
+            "checks": [c.to_dict() for c in self.checks],
+            "sources": [h.to_dict() for h in self.sources],
+            "timings": {k: round(v, 1) for k, v in self.timings.items()},
+            "stopped": self.stopped,
+        }
+
+
+@dataclass(frozen=True)
+class CheckDone:
+    check: Check
+
+
+@dataclass(frozen=True)
+class SourcesFound:
+    sources: list[Hit]
+
+
+@dataclass(frozen=True)
+class Drafting:
+    tokens: int  # generated so far, not yet released
+
+
+@dataclass(frozen=True)
+class Released:
+    text: str  # the whole answer released so far (replaces what was shown)
+
+
+@dataclass(frozen=True)
+class Finished:
+    result: TurnResult
+
+
+class Pipeline:
+    def __init__(self, *, checks: Sequence[Layer], retriever, chat_model, top_k: int = 4, max_tokens: int = 512,
+                 temperature: float = 0.2, release_chars: int = 200, n_ctx: int = 4096):
+        self.checks = list(checks)
+        self.retriever = retriever
+        self.chat_model = chat_model
+        self.top_k = top_k
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self.release_chars = release_chars
+        self.n_ctx = n_ctx
+
+    def ask(self, question: str, **kwargs) -> TurnResult:
+        """The finished turn: run() consumed to the end."""
+        for event in self.run(question, **kwargs):
+            if isinstance(event, Finished):
+                return event.result
+        raise AssertionError("run() ended without a result")
+
+    def run(self, question: str, *, history: Sequence[tuple[str, str]] = (), doc_ids: Sequence[str] | None = None,
+            k: int | None = None, stop: threading.Event | None = None) -> Iterator:
+        q = question.strip()
+        turn = TurnResult(question=q)
+        if not q:
+            raise ValueError("the question is empty")
+        if len(q) > MAX_QUESTION_CHARS:
+            raise ValueError(f"the question is {len(q)} characters long; the limit is {MAX_QUESTION_CHARS}")
+
+        t0 = time.perf_counter()
+        for check in self._run_checks("question", [("user", q)]):
+            turn.checks.append(check)
+            yield CheckDone(check)
+            if not check.allowed:
+                yield Finished(self._block(turn, check))
+                return
+        turn.timings["question_checks_ms"] = _ms(t0)
+
+        t0 = time.perf_counter()
+        hits = self.retriever.search(q, k or self.top_k, doc_ids)
+        turn.timings["retrieval_ms"] = _ms(t0)
+        if hits:
+            budget = self.n_ctx - self.max_tokens - 64 - sum(
+                self.chat_model.count_tokens(m["content"]) + 8 for m in build_messages(q, [], history))
+            turn.sources = fit_sources(hits, budget, self.chat_model.count_tokens)
+            if len(turn.sources) < len(hits):
+                turn.message = (f"{len(hits) - len(turn.sources)} of {len(hits)} passages did not fit the model's "
+                                "context and were left out.")
+        yield SourcesFound(turn.sources)
+
+        answer = yield from self._generate(turn, q, history, stop)
+        if turn.blocked:
+            yield Finished(turn)
+            return
+        answer = answer.strip()
+        t0 = time.perf_counter()
+        for check in self._run_checks("answer", [("user", q), ("assistant", answer)]):
+            turn.checks.append(check)
+            yield CheckDone(check)
+            if not check.allowed:
+                yield Finished(self._block(turn, check))
+                return
+        turn.timings["answer_checks_ms"] = turn.timings.get("answer_checks_ms", 0.0) + _ms(t0)
+        turn.answer = answer
+        turn.citations = self._citations(answer, turn.sources)
+        yield Released(answer)
+        yield Finished(turn)
+
+    def _generate(self, turn: TurnResult, q: str, history, stop) -> Iterator:
+        """Stream the answer, releasing checked pieces; returns the full text (or '' if blocked)."""
+        if not turn.sources:
+            return NO_SOURCES_ANSWER
+        messages = build_messages(q, turn.sources, history)
+        t0 = time.perf_counter()
+        text, released_upto, tokens = "", 0, 0
+        for piece in self.chat_model.stream(messages, max_tokens=self.max_tokens, temperature=self.temperature,
+                                            stop=stop):
+            if tokens == 0:
+                turn.timings["first_token_ms"] = _ms(t0)
+            tokens += 1
+            text += piece
+            yield Drafting(tokens)
+            cut = _release_point(text, released_upto, self.release_chars)
+            if cut:
+                t1 = time.perf_counter()
+                window = text[:cut].strip()
+                for check in self._run_checks("answer", [("user", q), ("assistant", window)]):
+                    if not check.allowed:
+                        turn.checks.append(check)
+                        yield CheckDone(check)
+                        self._block(turn, check)
+                        return ""
+                turn.timings["answer_checks_ms"] = turn.timings.get("answer_checks_ms", 0.0) + _ms(t1)
+                released_upto = cut
+                yield Released(window)
+        turn.timings["generation_ms"] = _ms(t0)
+        turn.timings["tokens"] = tokens
+        turn.stopped = bool(stop is not None and stop.is_set())
+        return text
+
+    def _run_checks(self, stage: str, conversation) -> Iterator[Check]:
+        for layer in self.checks:
+            t0 = time.perf_counter()
+            try:
+                verdict = layer.check(conversation)
+            except Exception as e:  # a check never fails open: any error blocks the turn
+                log.exception("%s check crashed", layer.layer)
+                verdict = Verdict(layer.layer, "error", reason=f"{layer.layer} check failed ({e}); blocked to be safe")
+            yield Check(stage, verdict.layer, verdict.status, verdict.categories, verdict.score, verdict.reason,
+                        round(_ms(t0), 1))
+
+    @staticmethod
+    def _block(turn: TurnResult, check: Check) -> TurnResult:
+        turn.blocked = True
+        turn.blocked_by = f"{check.stage}/{check.layer}"
+        turn.answer = ""
+        what = "question" if check.stage == "question" else "answer"
+        turn.message = f"Blocked: the {what} did not pass the {check.layer.replace('_', ' ')} check. {check.reason}"
+        return turn
+
+    @staticmethod
+    def _citations(answer: str, sources: Sequence[Hit]) -> list[Citation]:
+        numbers = cited_numbers(answer, len(sources))
+        chosen = numbers or list(range(1, len(sources) + 1))
+        return [Citation(n, sources[n - 1].file, sources[n - 1].page, sources[n - 1].doc_id, sources[n - 1].text,
+                         cited=bool(numbers)) for n in chosen]
+
+
+def _release_point(text: str, released_upto: int, every: int) -> int:
+    """Where to cut the next checked piece: a sentence or line end at least `every` chars on, else 0."""
+    if every <= 0 or len(text) - released_upto < every:
+        return 0
+    cut = max(text.rfind(b, released_upto) for b in _BREAKS)
+    return cut + 1 if cut >= released_upto + every // 2 else 0
+
+
+def _ms(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000

@@ -1,0 +1,118 @@
+"""Hearth's one settings object: defaults < config file < environment < command line."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Mapping
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+__all__ = ["Settings", "SettingsError", "load_settings", "default_config_file"]
+
+ENV_PREFIX = "HEARTH_"
+
+
+class SettingsError(ValueError):
+    """A setting has a value Hearth cannot use; the message names it and where it came from."""
+
+
+class Settings(BaseModel):
+    """Every knob Hearth has. Built once in main() and passed down; never read from os.environ later."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    data_dir: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_data_dir("hearth", appauthor=False)),
+        description="Folder for the index, the document catalog and downloaded models.",
+    )
+    model: Path | None = Field(None, description="Chat model GGUF; empty means the embedded SmolLM2-135M-Instruct.")
+    guard_model: Path | None = Field(
+        None, description="Llama Guard GGUF; empty means the one installed by `hearth models pull`, if any."
+    )
+    embedding_model: Path | None = Field(
+        None, description="sentence-transformers model folder; empty means the embedded all-MiniLM-L6-v2."
+    )
+    require_llama_guard: bool = Field(
+        False, description="Block every turn while no Llama Guard model is installed (fail closed)."
+    )
+    guard_threshold: float = Field(
+        0.5, ge=0.0, le=1.0, description="Llama Guard blocks when P(unsafe) is at least this."
+    )
+    word_lists: Path | None = Field(
+        None, description="Extra keyword lists folder (category/*.txt); empty means <data_dir>/wordlists."
+    )
+    collection: str = Field("default", description="Which document collection to index and search.")
+    top_k: int = Field(4, ge=1, le=50, description="How many passages a question retrieves.")
+    chunk_size: int = Field(1000, ge=100, description="Target chunk length in characters.")
+    chunk_overlap: int = Field(150, ge=0, description="Characters shared by neighbouring chunks.")
+    max_file_mb: int = Field(200, ge=1, description="Files larger than this many MB are refused.")
+    n_ctx: int = Field(4096, ge=512, description="Context window of the chat model, in tokens.")
+    n_gpu_layers: int = Field(-1, description="Layers to offload to the GPU: -1 all (when llama.cpp has GPU support), 0 none.")
+    n_threads: int | None = Field(None, ge=1, description="CPU threads for llama.cpp and torch; empty means all cores.")
+    max_tokens: int = Field(512, ge=16, description="Longest answer, in tokens.")
+    temperature: float = Field(0.2, ge=0.0, le=2.0, description="Sampling temperature of the chat model.")
+    release_chars: int = Field(
+        200, ge=0, description="Show a checked answer in pieces of about this many characters; 0 shows it only when complete."
+    )
+    host: str = Field("127.0.0.1", description="Address the web page binds to.")
+    port: int = Field(7860, ge=1, le=65535, description="Port of the web page.")
+    open_browser: bool = Field(True, description="Open the page in a browser when the server starts.")
+
+    @property
+    def threads(self) -> int:
+        return self.n_threads or os.cpu_count() or 1
+
+
+def default_config_file() -> Path:
+    return Path(platformdirs.user_config_dir("hearth", appauthor=False)) / "config.toml"
+
+
+def _from_env(environ: Mapping[str, str]) -> dict[str, str]:
+    names = set(Settings.model_fields)
+    values = {}
+    for key, value in environ.items():
+        if key.startswith(ENV_PREFIX) and key[len(ENV_PREFIX):].lower() in names:
+            values[key[len(ENV_PREFIX):].lower()] = value
+    return values
+
+
+def _from_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            values = tomllib.load(f)
+    except FileNotFoundError:
+        return {}
+    except (tomllib.TOMLDecodeError, OSError) as e:
+        raise SettingsError(f"config file {path}: {e}") from e
+    unknown = set(values) - set(Settings.model_fields)
+    if unknown:
+        raise SettingsError(f"config file {path}: unknown setting(s) {', '.join(sorted(unknown))}")
+    return values
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Layer defaults < config file < HEARTH_* environment < overrides (the command line)."""
+    environ = os.environ if environ is None else environ
+    path = config_file or Path(environ.get("HEARTH_CONFIG") or default_config_file())
+    layers = {"config file " + str(path): _from_file(path), "environment": _from_env(environ)}
+    layers["command line"] = {k: v for k, v in (overrides or {}).items() if v is not None}
+    merged: dict[str, Any] = {}
+    for values in layers.values():
+        merged.update({k: v for k, v in values.items() if v != ""})  # empty means "not set"
+    try:
+        return Settings(**merged)
+    except ValidationError as e:
+        problems = []
+        for err in e.errors():
+            name = ".".join(str(p) for p in err["loc"])
+            source = next((src for src, vals in reversed(layers.items()) if name in vals), "default")
+            problems.append(f"{name} (from {source}): {err['msg']}")
+        raise SettingsError("invalid settings: " + "; ".join(problems)) from e

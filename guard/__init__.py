@@ -1,0 +1,12 @@
+"""The two guard layers: a keyword filter and Llama Guard. Knows nothing of app/ or rag/."""
+
+from guard.keywords import DEFAULT_LISTS, KeywordFilter
+from guard.llama_guard import GuardModelError, LlamaGuard, MissingGuard
+from guard.llama_guard_prompt import LG3_CATEGORIES, Category, GuardPrompt, categories_for, render_llama_guard_3
+from guard.verdict import GuardFormatError, Match, Verdict, parse_llama_guard_output
+
+__all__ = [
+    "Category", "DEFAULT_LISTS", "GuardFormatError", "GuardModelError", "GuardPrompt", "KeywordFilter",
+    "LG3_CATEGORIES", "LlamaGuard", "Match", "MissingGuard", "Verdict", "categories_for",
+    "parse_llama_guard_output", "render_llama_guard_3",
+]

@@ -1,0 +1,250 @@
+"""Llama Guard 3 through llama-cpp-python: first-token P(unsafe), fail closed on anything odd."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from guard.llama_guard_prompt import LG3_VARIANTS, Category, GuardPrompt, categories_for, render_llama_guard_3
+from guard.verdict import GuardFormatError, Verdict, parse_llama_guard_output
+
+__all__ = ["LlamaGuard", "MissingGuard", "GuardModelError", "tokenize_prompt"]
+
+log = logging.getLogger(__name__)
+
+LAYER = "llama_guard"
+# The special tokens our template uses; only these, and only in template text, become special tokens.
+TEMPLATE_SPECIALS = ("<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>")
+_SPECIAL_RE = re.compile("(" + "|".join(map(re.escape, TEMPLATE_SPECIALS)) + ")")
+
+
+class GuardModelError(RuntimeError):
+    """The guard model cannot be used (missing, unreadable, or not a Llama Guard model)."""
+
+
+def tokenize_prompt(prompt: GuardPrompt, tokenize, bos: Sequence[int] = ()) -> list[int]:
+    """Tokens of the prompt where user and answer text can never become special tokens.
+
+    tokenize(text: str, special: bool) -> list[int]. Plain text is tokenised in maximal runs,
+    so the tokens equal those of the whole prompt tokenised at once (special tokens are
+    always token boundaries), except that conversation text cannot produce special tokens.
+    """
+    pieces: list[tuple[str, bool]] = []  # (text, is_special)
+    for text, trusted in prompt.segments:
+        parts = _SPECIAL_RE.split(text) if trusted else [text]
+        for i, part in enumerate(parts):
+            is_special = trusted and i % 2 == 1
+            if not part:
+                continue
+            if not is_special and pieces and not pieces[-1][1]:
+                pieces[-1] = (pieces[-1][0] + part, False)
+            else:
+                pieces.append((part, is_special))
+    tokens = list(bos)
+    for text, is_special in pieces:
+        tokens += tokenize(text, is_special)
+    return tokens
+
+
+class MissingGuard:
+    """Stands in while no Llama Guard model is installed: says so on every check."""
+
+    layer = LAYER
+
+    def __init__(self, reason: str, *, strict: bool):
+        self.reason = reason
+        self.strict = strict
+
+    @property
+    def available(self) -> bool:
+        return False
+
+    def check(self, conversation: Sequence[tuple[str, str]]) -> Verdict:
+        if self.strict:
+            return Verdict(LAYER, "blocked", reason=f"{self.reason} require_llama_guard is on, so every turn is blocked.")
+        return Verdict(LAYER, "missing", reason=self.reason)
+
+
+class LlamaGuard:
+    """A dedicated llama.cpp instance with its own lock, kept warm between checks.
+
+    Consecutive checks share the long policy prefix; only the new tokens are evaluated.
+    verify_model=False skips the "is this really Llama Guard" check; only tests use it,
+    to drive the plumbing with a small non-guard GGUF.
+    """
+
+    layer = LAYER
+
+    def __init__(self, model_path: Path, *, threshold: float = 0.5, n_ctx: int = 4096, n_threads: int | None = None,
+                 n_gpu_layers: int = 0, variant: str | None = None, excluded: Iterable[str] = (),
+                 custom_categories: Sequence[Category] = (), verify_model: bool = True,
+                 min_format_mass: float = 0.5, lock: threading.Lock | None = None):
+        self.model_path = Path(model_path)
+        self.threshold = threshold
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads
+        self.n_gpu_layers = n_gpu_layers
+        self.variant = variant
+        self.excluded = tuple(c.upper() for c in excluded)
+        self.custom_categories = tuple(custom_categories)
+        self.verify_model = verify_model
+        self.min_format_mass = min_format_mass
+        self.lock = lock or threading.Lock()
+        self._llm = None
+        self._safe_id = self._unsafe_id = -1
+
+    @property
+    def available(self) -> bool:
+        return True
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def load(self):
+        if self._llm is not None:
+            return self._llm
+        if not self.model_path.is_file():
+            raise GuardModelError(f"guard model {self.model_path} does not exist; run `hearth models pull "
+                                  "llama-guard-3-1b` or set HEARTH_GUARD_MODEL.")
+        from llama_cpp import Llama
+
+        try:
+            llm = Llama(str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads,
+                        n_gpu_layers=self.n_gpu_layers, logits_all=False, verbose=False)
+        except (ValueError, RuntimeError) as e:
+            raise GuardModelError(f"cannot load guard model {self.model_path}: {e}") from e
+        safe = llm.tokenize(b"safe", add_bos=False, special=False)
+        unsafe = llm.tokenize(b"unsafe", add_bos=False, special=False)
+        if self.verify_model:
+            self._verify(llm, safe, unsafe)
+        if safe[0] == unsafe[0]:
+            raise GuardModelError(f"{self.model_path.name}: 'safe' and 'unsafe' start with the same token.")
+        self._safe_id, self._unsafe_id = safe[0], unsafe[0]
+        self.variant = self.variant or _guess_variant(llm.metadata, self.model_path)
+        self._llm = llm
+        log.info("loaded guard model=%s variant=%s safe=%d unsafe=%d", self.model_path.name, self.variant,
+                 self._safe_id, self._unsafe_id)
+        return llm
+
+    def _verify(self, llm, safe: list[int], unsafe: list[int]) -> None:
+        meta = llm.metadata
+        name = " ".join(meta.get(k, "") for k in ("general.name", "general.basename", "general.finetune"))
+        problems = []
+        if "guard" not in (name + " " + self.model_path.name).lower():
+            problems.append(f"its metadata names it {name.strip()!r}")
+        for special in TEMPLATE_SPECIALS:
+            if len(llm.tokenize(special.encode(), add_bos=False, special=True)) != 1:
+                problems.append(f"its vocabulary has no {special} token")
+                break
+        if len(safe) != 1 or len(unsafe) != 1:
+            problems.append("'safe'/'unsafe' are not single tokens")
+        if problems:
+            raise GuardModelError(f"{self.model_path.name} is not a Llama Guard 3 model: {'; '.join(problems)}. "
+                                  "Set HEARTH_GUARD_MODEL to a Llama Guard 3 GGUF or run `hearth models pull "
+                                  "llama-guard-3-1b`.")
+
+    # -- checking --------------------------------------------------------------------------
+
+    def categories(self) -> tuple[Category, ...]:
+        return categories_for(self.variant or "llama-guard-3-1b", excluded=self.excluded, custom=self.custom_categories)
+
+    def render(self, conversation: Sequence[tuple[str, str]]) -> GuardPrompt:
+        return render_llama_guard_3(conversation, variant=self.variant or "llama-guard-3-1b",
+                                    categories=self.categories())
+
+    def check(self, conversation: Sequence[tuple[str, str]]) -> Verdict:
+        """Verdict on the last message; errors come back as a blocking 'error' verdict."""
+        try:
+            with self.lock:
+                llm = self.load()
+                return self._check(llm, conversation)
+        except (GuardModelError, GuardFormatError, ValueError, RuntimeError) as e:
+            log.warning("guard check failed closed: %s", e)
+            return Verdict(LAYER, "error", reason=f"Llama Guard check failed, so the turn is blocked: {e}")
+
+    def _check(self, llm, conversation) -> Verdict:
+        t0 = time.perf_counter()
+        prompt = self.render(conversation)
+        tokens = self._tokens(llm, prompt)
+        if len(tokens) >= self.n_ctx:
+            raise ValueError(f"the text is too long for the guard's context ({len(tokens)} >= {self.n_ctx} tokens)")
+        logits = self._eval_last_logits(llm, tokens)
+        p_unsafe = self._p_unsafe(logits)
+        if p_unsafe < self.threshold:
+            return Verdict(LAYER, "passed", score=round(p_unsafe, 4),
+                           reason=f"P(unsafe)={p_unsafe:.3f} < {self.threshold} ({prompt.role} check, "
+                                  f"{(time.perf_counter() - t0) * 1000:.0f} ms)")
+        categories = self._categories(llm, tokens)
+        counted = tuple(c for c in categories if c not in self.excluded)
+        if categories and not counted:
+            return Verdict(LAYER, "passed", categories, round(p_unsafe, 4),
+                           f"only excluded categories ({', '.join(categories)})")
+        names = {c.code: c.name for c in self.categories()}
+        listed = ", ".join(f"{c} {names.get(c, '')}".strip() for c in counted) or "categories unreadable"
+        return Verdict(LAYER, "blocked", counted, round(p_unsafe, 4),
+                       f"Llama Guard: unsafe ({listed}), P(unsafe)={p_unsafe:.3f}")
+
+    def _tokens(self, llm, prompt: GuardPrompt) -> list[int]:
+        bos = llm.tokenize(b"", add_bos=True, special=False)
+        return tokenize_prompt(prompt, lambda text, special: llm.tokenize(text.encode(), add_bos=False,
+                                                                          special=special), bos)
+
+    def _eval_last_logits(self, llm, tokens: list[int]):
+        """Evaluate, reusing the longest prefix already in the KV cache; return the last logits."""
+        import numpy as np
+        import llama_cpp
+
+        cached = llm.input_ids[: llm.n_tokens]
+        keep = 0
+        for a, b in zip(cached, tokens):
+            if a != b:
+                break
+            keep += 1
+        llm.n_tokens = min(keep, len(tokens) - 1)  # always evaluate at least one token for fresh logits
+        llm.eval(tokens[llm.n_tokens:])
+        ptr = llama_cpp.llama_get_logits_ith(llm.ctx, -1)
+        return np.ctypeslib.as_array(ptr, shape=(llm.n_vocab(),)).copy()
+
+    def _p_unsafe(self, logits) -> float:
+        """P(unsafe) between the two verdict tokens; fail if the model put little mass on either."""
+        import numpy as np
+
+        x = logits.astype(np.float64)
+        p = np.exp(x - x.max())
+        p /= p.sum()
+        p_safe, p_unsafe = float(p[self._safe_id]), float(p[self._unsafe_id])
+        mass = p_safe + p_unsafe
+        if mass < self.min_format_mass:
+            raise GuardFormatError(f"the model did not answer safe/unsafe (P(safe)+P(unsafe)={mass:.3f})")
+        return p_unsafe / mass
+
+    def _categories(self, llm, tokens: list[int]) -> tuple[str, ...]:
+        """Decode what follows 'unsafe\\n' greedily and parse the category codes."""
+        forced = llm.tokenize(b"unsafe\n", add_bos=False, special=False)
+        stop = {llm.token_eos()} | set(llm.tokenize(b"<|eot_id|>", add_bos=False, special=True)[:1])
+        out: list[int] = []
+        for tok in llm.generate(tokens + forced, temp=0.0, top_k=1, repeat_penalty=1.0):
+            if tok in stop or len(out) >= 16:
+                break
+            out.append(tok)
+        text = "unsafe\n" + llm.detokenize(out).decode("utf-8", errors="replace").split("\n")[0]
+        try:
+            return parse_llama_guard_output(text)[1]
+        except GuardFormatError:
+            return ()
+
+    def close(self) -> None:
+        if self._llm is not None:
+            self._llm.close()
+            self._llm = None
+
+
+def _guess_variant(metadata: dict, path: Path) -> str:
+    text = " ".join([metadata.get("general.size_label", ""), metadata.get("general.name", ""), path.name]).lower()
+    if "8b" in text or metadata.get("llama.block_count") == "32":
+        return "llama-guard-3-8b"
+    return "llama-guard-3-1b"
+

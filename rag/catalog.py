@@ -1,0 +1,95 @@
+"""Which documents a collection holds, and whether each is complete, in SQLite.
+
+A document is 'pending' while its chunks are written and 'ready' after. Anything still
+pending when Hearth opens an index was interrupted, and repair() removes it, so a search
+only ever sees documents that are whole.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+__all__ = ["Catalog", "DocRecord"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    collection TEXT NOT NULL,
+    doc_id TEXT NOT NULL,
+    file TEXT NOT NULL,
+    path TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    pages INTEGER NOT NULL,
+    chunks INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'ready')),
+    added_at REAL NOT NULL,
+    PRIMARY KEY (collection, doc_id)
+);
+CREATE INDEX IF NOT EXISTS documents_file ON documents (collection, file);
+"""
+
+
+@dataclass(frozen=True)
+class DocRecord:
+    collection: str
+    doc_id: str
+    file: str
+    path: str
+    sha256: str
+    pages: int
+    chunks: int
+    status: str = "pending"
+    added_at: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Catalog:
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def _rows(self, where: str, *args) -> list[DocRecord]:
+        with self._lock:
+            cur = self._db.execute(f"SELECT * FROM documents WHERE {where} ORDER BY file, added_at", args)
+            return [DocRecord(*row) for row in cur.fetchall()]
+
+    def get(self, collection: str, doc_id: str) -> DocRecord | None:
+        rows = self._rows("collection = ? AND doc_id = ?", collection, doc_id)
+        return rows[0] if rows else None
+
+    def documents(self, collection: str, *, status: str = "ready") -> list[DocRecord]:
+        return self._rows("collection = ? AND status = ?", collection, status)
+
+    def collections(self) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self._db.execute("SELECT DISTINCT collection FROM documents ORDER BY 1")]
+
+    def begin(self, record: DocRecord) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+                (record.collection, record.doc_id, record.file, record.path, record.sha256, record.pages,
+                 record.chunks, time.time()),
+            )
+
+    def finish(self, collection: str, doc_id: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE documents SET status = 'ready', added_at = ? WHERE collection = ? AND doc_id = ?",
+                (time.time(), collection, doc_id),
+            )
+
+    def remove(self, collection: str, doc_id: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM documents WHERE collection = ? AND doc_id = ?", (collection, doc_id))
+
+    def close(self) -> None:
+        self._db.close()

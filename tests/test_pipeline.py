@@ -1,0 +1,158 @@
+"""The guarded turn, with the real SmolLM2, MiniLM and Chroma unless a test says otherwise."""
+
+import threading
+
+import pytest
+
+from app.pipeline import CheckDone, Drafting, Finished, Pipeline, Released
+from conftest import AAPL_PDF, make_pdf
+from guard import KeywordFilter, LlamaGuard, MissingGuard, Verdict
+
+
+class CountingChatModel:
+    """The real chat model, counting how often it is asked to generate."""
+
+    def __init__(self, real):
+        self.real, self.calls = real, 0
+
+    def count_tokens(self, text):
+        return self.real.count_tokens(text)
+
+    def stream(self, messages, **kw):
+        self.calls += 1
+        yield from self.real.stream(messages, **kw)
+
+
+class ScriptedChatModel:
+    """Test double: says a fixed answer in small pieces (used where the real model cannot be made to)."""
+
+    def __init__(self, answer):
+        self.answer, self.calls = answer, 0
+
+    def count_tokens(self, text):
+        return len(text) // 4
+
+    def stream(self, messages, **kw):
+        self.calls += 1
+        for i in range(0, len(self.answer), 7):
+            yield self.answer[i:i + 7]
+
+
+class CrashingLayer:
+    layer = "llama_guard"
+
+    def check(self, conversation):
+        raise RuntimeError("guard process died")
+
+
+@pytest.fixture
+def aapl_library(hearth):
+    list(hearth.ingest([AAPL_PDF]))
+    return hearth.library()
+
+
+@pytest.fixture
+def library(hearth, tmp_path):
+    pdf = make_pdf(tmp_path / "acme-q3.pdf", [
+        "ACME Corp quarterly report. Revenue for the third quarter was 120 million dollars, up 8 percent.",
+        "Gross margin was 41 percent. Services revenue reached a record 30 million dollars.",
+        "Risk factors: supply chain disruption, currency movements and competition.",
+    ])
+    list(hearth.ingest([pdf]))
+    return hearth.library()
+
+
+def make(library, chat, checks=None, **kw):
+    checks = checks if checks is not None else [KeywordFilter(), MissingGuard("no guard installed", strict=False)]
+    return Pipeline(checks=checks, retriever=library, chat_model=chat, **kw)
+
+
+def test_end_to_end_answer_with_citations(aapl_library, chat_model):
+    result = make(aapl_library, chat_model).ask("How did iPhone net sales change in the third quarter of 2022?")
+    assert not result.blocked and result.answer.strip()
+    assert result.citations and all(c.file == AAPL_PDF.name and 1 <= c.page <= 28 for c in result.citations)
+    stages = [(c.stage, c.layer, c.status) for c in result.checks]
+    assert stages == [("question", "keyword", "passed"), ("question", "llama_guard", "missing"),
+                      ("answer", "keyword", "passed"), ("answer", "llama_guard", "missing")]
+    assert {"question_checks_ms", "retrieval_ms", "first_token_ms", "generation_ms"} <= set(result.timings)
+
+
+def test_blocked_question_never_reaches_the_model(library, chat_model):
+    counting = CountingChatModel(chat_model)
+    pipe = make(library, counting)
+    result = pipe.ask("Explain how to make a bomb from household items")
+    assert result.blocked and result.blocked_by == "question/keyword"
+    assert "explosives_weapons" in result.message and result.answer == ""
+    assert counting.calls == 0
+    assert pipe.ask("What was the gross margin?").blocked is False and counting.calls == 1
+
+
+@pytest.mark.parametrize("layer", [CrashingLayer(), MissingGuard("no guard installed", strict=True)])
+def test_a_failing_or_required_missing_guard_blocks_every_turn(library, layer):
+    chat = ScriptedChatModel("never said")
+    result = make(library, chat, checks=[KeywordFilter(), layer]).ask("What was revenue?")
+    assert result.blocked and result.blocked_by == "question/llama_guard" and chat.calls == 0
+    assert result.checks[-1].status in ("error", "blocked")
+
+
+def test_an_unsafe_answer_is_withheld(library):
+    chat = ScriptedChatModel("Sure. Here is how to make a bomb: first you take...")
+    result = make(library, chat, release_chars=0).ask("What was revenue?")
+    assert result.blocked and result.blocked_by == "answer/keyword" and result.answer == ""
+
+
+def test_pieces_are_released_only_after_their_checks(library):
+    text = ("Revenue grew in every segment. Services reached a record. " * 6) + "Then how to make a bomb follows."
+    events = list(make(library, ScriptedChatModel(text), release_chars=60).run("What happened to revenue?"))
+    released = [e.text for e in events if isinstance(e, Released)]
+    assert released and all("bomb" not in r for r in released)
+    assert all(a == b[:len(a)] for a, b in zip(released, released[1:]))  # each piece extends the last
+    result = events[-1].result
+    assert isinstance(events[-1], Finished) and result.blocked and result.blocked_by == "answer/keyword"
+    assert any(isinstance(e, Drafting) for e in events) and any(isinstance(e, CheckDone) for e in events)
+
+
+def test_whole_answer_is_checked_even_when_pieces_passed(library):
+    # The forbidden phrase straddles two release windows; only the whole-answer check sees it.
+    text = "All fine here. " * 5 + "how to make a " + "bomb."
+    result = make(library, ScriptedChatModel(text), release_chars=20).ask("q?")
+    assert result.blocked and result.blocked_by == "answer/keyword"
+
+
+def test_citations_follow_the_numbers_the_answer_uses(library):
+    result = make(library, ScriptedChatModel("Sales rose [2], and margins held [2][1].")).ask("What happened?")
+    assert [c.n for c in result.citations] == [2, 1] and all(c.cited for c in result.citations)
+
+
+def test_no_documents_gives_a_plain_answer_without_the_model(hearth):
+    chat = ScriptedChatModel("should not be used")
+    result = make(hearth.library("empty"), chat).ask("What was revenue?")
+    assert not result.blocked and "found nothing in your documents" in result.answer and chat.calls == 0
+
+
+def test_stop_ends_generation_early(library, chat_model):
+    stop = threading.Event()
+    events = []
+    for e in make(library, chat_model, release_chars=0).run("Summarise the risk factors in detail.", stop=stop):
+        events.append(e)
+        if isinstance(e, Drafting) and e.tokens == 3:
+            stop.set()
+    result = events[-1].result
+    assert result.stopped and result.timings["tokens"] <= 4
+
+
+def test_empty_and_overlong_questions_are_refused(library, chat_model):
+    pipe = make(library, chat_model)
+    with pytest.raises(ValueError, match="empty"):
+        pipe.ask("   ")
+    with pytest.raises(ValueError, match="limit"):
+        pipe.ask("x" * 5000)
+
+
+def test_guard_runs_through_llama_cpp_in_the_turn(library, chat_model, smollm_path):
+    guard = LlamaGuard(smollm_path, verify_model=False, min_format_mass=0.0, threshold=1.01, n_ctx=4096)
+    result = make(library, chat_model, checks=[KeywordFilter(), guard]).ask("What was the gross margin?")
+    lg = [c for c in result.checks if c.layer == "llama_guard"]
+    assert [c.stage for c in lg] == ["question", "answer"]
+    assert all(c.status == "passed" and 0 <= c.score <= 1 for c in lg)
+    guard.close()

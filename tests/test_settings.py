@@ -1,0 +1,69 @@
+import re
+from pathlib import Path
+
+import pytest
+
+from app.settings import Settings, SettingsError, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_layers_apply_in_order_defaults_file_env_cli(tmp_path):
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('top_k = 7\ncollection = "from-file"\ntemperature = 0.5\n')
+    env = {"HEARTH_COLLECTION": "from-env", "HEARTH_TEMPERATURE": "0.9"}
+    s = load_settings({"temperature": 0.1}, config_file=cfg, environ=env)
+    assert s.top_k == 7  # file beats default
+    assert s.collection == "from-env"  # environment beats file
+    assert s.temperature == 0.1  # command line beats environment
+    assert s.port == 7860  # default survives
+
+
+def test_config_file_comes_from_hearth_config(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("port = 9999\n")
+    assert load_settings(environ={"HEARTH_CONFIG": str(cfg)}).port == 9999
+
+
+def test_env_values_are_parsed_and_empty_means_not_set():
+    s = load_settings(environ={"HEARTH_REQUIRE_LLAMA_GUARD": "true", "HEARTH_N_THREADS": "3", "HEARTH_MODEL": "",
+                               "HEARTH_DATA_DIR": ""})
+    assert s.require_llama_guard is True and s.n_threads == 3 and s.model is None
+    assert "hearth" in str(s.data_dir).lower()
+
+
+def test_bad_value_names_the_setting_and_its_source(tmp_path):
+    with pytest.raises(SettingsError, match=r"guard_threshold \(from environment\)"):
+        load_settings(environ={"HEARTH_GUARD_THRESHOLD": "1.5", "HEARTH_CONFIG": str(tmp_path / "none.toml")})
+
+
+def test_unknown_key_in_config_file_is_an_error(tmp_path):
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("top_kk = 3\n")
+    with pytest.raises(SettingsError, match="unknown setting.*top_kk"):
+        load_settings(config_file=cfg, environ={})
+
+
+def test_broken_config_file_is_an_error(tmp_path):
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("top_k = = 3\n")
+    with pytest.raises(SettingsError, match="config.toml"):
+        load_settings(config_file=cfg, environ={})
+
+
+def test_settings_are_frozen():
+    s = load_settings(environ={})
+    with pytest.raises(Exception):
+        s.top_k = 3
+
+
+def test_data_dir_defaults_to_platform_folder(monkeypatch):
+    monkeypatch.delenv("HEARTH_DATA_DIR")
+    assert "hearth" in str(load_settings().data_dir).lower()
+
+
+def test_every_setting_is_documented_in_readme():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"`HEARTH_([A-Z_]+)`", readme))
+    missing = {name.upper() for name in Settings.model_fields} - documented
+    assert not missing, f"README lacks HEARTH_ settings: {sorted(missing)}"
