@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from guard.llama_guard_prompt import LG3_VARIANTS, Category, GuardPrompt, categories_for, render_llama_guard_3
+from guard.llama_guard_prompt import LG3_SPECIALS, LG3_VARIANTS, Category, GuardPrompt, categories_for, render_llama_guard_3
 from guard.verdict import GuardFormatError, Verdict, parse_llama_guard_output
 
 __all__ = ["LlamaGuard", "MissingGuard", "GuardModelError", "tokenize_prompt"]
@@ -18,8 +18,7 @@ log = logging.getLogger(__name__)
 
 LAYER = "llama_guard"
 # The special tokens our template uses; only these, and only in template text, become special tokens.
-TEMPLATE_SPECIALS = ("<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>")
-_SPECIAL_RE = re.compile("(" + "|".join(map(re.escape, TEMPLATE_SPECIALS)) + ")")
+TEMPLATE_SPECIALS = LG3_SPECIALS
 
 
 class GuardModelError(RuntimeError):
@@ -34,8 +33,9 @@ def tokenize_prompt(prompt: GuardPrompt, tokenize, bos: Sequence[int] = ()) -> l
     always token boundaries), except that conversation text cannot produce special tokens.
     """
     pieces: list[tuple[str, bool]] = []  # (text, is_special)
+    special_re = re.compile("(" + "|".join(map(re.escape, prompt.specials)) + ")") if prompt.specials else None
     for text, trusted in prompt.segments:
-        parts = _SPECIAL_RE.split(text) if trusted else [text]
+        parts = special_re.split(text) if trusted and special_re else [text]
         for i, part in enumerate(parts):
             is_special = trusted and i % 2 == 1
             if not part:
