@@ -52,6 +52,7 @@ class Hearth:
         self.compute_lock = threading.RLock()
         self._libraries: dict[str, Library] = {}
         self._libraries_lock = threading.Lock()
+        self._warm = {"step": 0, "name": "", "done": False, "error": ""}
 
     # -- parts -----------------------------------------------------------------------------
 
@@ -237,17 +238,31 @@ class Hearth:
 
     # -- warming up in the background ------------------------------------------------------
 
-    def warmup(self, progress: Callable[[int, str], None] | None = None) -> None:
-        """Load the index, the embedder, the chat model and the guard, reporting (step, name) as it goes."""
+    def warmup(self) -> None:
+        """Load the index, the embedder, the chat model and the guard; warm_status() tells how far it got."""
         steps: list[tuple[str, Callable[[], object]]] = [
             ("index", lambda: self.library()), ("embedder", lambda: self.embedder.embed(["warm up"])),
             ("chat model", lambda: self.chat_model.load()), ("guard", lambda: self.llama_guard)]
-        for i, (name, load) in enumerate(steps):
-            if progress:
-                progress(i, name)
-            load()
-        if progress:
-            progress(len(steps), "ready")
+        try:
+            for i, (name, load) in enumerate(steps):
+                self._warm.update(step=i, name=name)
+                load()
+        except Exception as e:  # shown on the page; the same error comes back on first use
+            log.exception("warm-up failed at %s", self._warm["name"])
+            self._warm.update(error=f"{self._warm['name']}: {e}")
+        self._warm.update(step=len(steps), done=True)
+
+    def warm_status(self) -> dict:
+        w = dict(self._warm)
+        if w["error"]:
+            text = f"⛔ Loading failed ({w['error']}). Check `hearth doctor`."
+        elif w["done"]:
+            guard = self.guard_status()
+            text = f"✅ Ready: {self.chat_model.name} ({self.offload.reason})" + (
+                f" · ⚠️ {guard['mode']}" if guard["warning"] else "")
+        else:
+            text = f"⏳ Loading {w['name'] or 'models'}… ({w['step']}/{len(WARMUP_STEPS)}); you can add documents already."
+        return {**w, "text": text}
 
     # -- keyword lists the user edits ------------------------------------------------------
 
