@@ -7,9 +7,7 @@ take plain arguments. The CLI, the web page and Python users all go through Hear
 from __future__ import annotations
 
 import logging
-import os
 import re
-import tempfile
 import threading
 from functools import cached_property
 from pathlib import Path
@@ -21,6 +19,7 @@ from app.pipeline import Pipeline, TurnResult
 from app.privacy import no_telemetry
 from app.settings import Settings
 from guard import KeywordFilter, LlamaGuard, MissingGuard
+from guard import listfiles
 from guard.keywords import DEFAULT_LISTS
 from guard.llama_guard import GuardModelError
 from rag import Catalog, Embedder, IngestResult, Library, Store, open_chroma
@@ -279,30 +278,23 @@ class Hearth:
         return out
 
     def add_word(self, category: str, term: str) -> list[str]:
+        """Add a term to one of the user's lists; the keyword filter picks it up on its next scan."""
         category, term = _valid_category(category), _valid_term(term)
-        terms = self.words().get(category, [])
-        if term not in terms:
-            terms.append(term)
-            self._write_words(category, terms)
-        return terms
+        try:
+            listfiles.add_terms(self.word_lists_dir, category, [term])
+        except listfiles.WordListError as e:
+            raise WordListError(str(e)) from e
+        return self.words().get(category, [])
 
     def remove_word(self, category: str, term: str) -> list[str]:
         category, term = _valid_category(category), _valid_term(term)
-        terms = self.words().get(category)
-        if terms is None or term not in terms:
+        try:
+            removed = listfiles.remove_terms(self.word_lists_dir, category, [term])
+        except listfiles.WordListError as e:
+            raise WordListError(str(e)) from e
+        if not removed:
             raise WordListError(f"{term!r} is not in your {category!r} list.")
-        terms.remove(term)
-        self._write_words(category, terms)
-        return terms
-
-    def _write_words(self, category: str, terms: list[str]) -> None:
-        """Atomically: the filter re-reads lists on change and must never see half a file."""
-        folder = self.word_lists_dir
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{category}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write("".join(t + "\n" for t in terms))
-        os.replace(tmp, folder / f"{category}.txt")
+        return self.words().get(category, [])
 
     # -- collections and page settings -----------------------------------------------------
 
