@@ -245,6 +245,19 @@ def _edit_words(ctx: click.Context, edit, category, term) -> None:
 
 
 @cli.command()
+@click.option("-n", "limit", type=int, default=20, show_default=True, help="How many entries, newest first.")
+@json_option
+@click.pass_context
+def blocked(ctx: click.Context, limit):
+    """Why recent turns were blocked (the audit log; the text only if audit_text is on)."""
+    entries = _hearth(ctx).blocked_turns(limit)
+    human = "\n".join(f"{e.get('time', '')}  {e.get('stage', '')}/{e.get('layer', '')}  {e.get('status', '')}  "
+                      f"{','.join(e.get('categories') or [])}  {e.get('reason', '')}" for e in entries) \
+        or "No blocked turns recorded."
+    _emit(ctx, entries, human)
+
+
+@cli.command()
 @json_option
 @click.pass_context
 def docs(ctx: click.Context):

@@ -19,6 +19,7 @@ from app.pipeline import Pipeline, TurnResult
 from app.privacy import no_telemetry
 from app.settings import Settings
 from guard import KeywordFilter, LlamaGuard, MissingGuard
+from guard.audit import AuditLog
 from guard import listfiles
 from guard.keywords import DEFAULT_LISTS
 from guard.llama_guard import GuardModelError
@@ -146,7 +147,8 @@ class Hearth:
         if path is None:
             return MissingGuard(GUARD_MISSING, strict=s.require_llama_guard)
         on_gpu = self._guard_offload(Path(path))
-        guard = LlamaGuard(Path(path), threshold=s.guard_threshold, n_threads=self.budget.cpu_threads,
+        guard = LlamaGuard(Path(path), threshold=s.guard_threshold, timeout_s=s.guard_timeout,
+                           n_threads=self.budget.cpu_threads,
                            n_gpu_layers=on_gpu.n_gpu_layers,
                            lock=threading.Lock() if on_gpu.full else self.compute_lock)
         try:
@@ -154,6 +156,19 @@ class Hearth:
         except GuardModelError as e:
             return MissingGuard(f"The configured guard model cannot be used: {e}", strict=s.require_llama_guard)
         return guard
+
+    @cached_property
+    def audit_log(self) -> AuditLog:
+        s = self.settings
+        return AuditLog(s.audit_log or s.data_dir / "audit.jsonl", include_text=s.audit_text)
+
+    def _audit_check(self, check, text: str) -> None:
+        self.audit_log.record(stage=check.stage, layer=check.layer, status=check.status, text=text,
+                              categories=check.categories, score=check.score, reason=check.reason)
+
+    def blocked_turns(self, limit: int = 50) -> list[dict]:
+        """The audit log's latest entries, newest first: why each turn was blocked."""
+        return self.audit_log.entries(limit)
 
     def _guard_offload(self, path: Path) -> OffloadPlan:
         """The guard goes on the GPU in what the chat model leaves free."""
@@ -186,7 +201,7 @@ class Hearth:
         return Pipeline(checks=[self.keyword_filter, self.llama_guard], retriever=self.library(collection),
                         chat_model=self.chat_model, top_k=top_k or s.top_k, max_tokens=s.max_tokens,
                         temperature=s.temperature if temperature is None else temperature,
-                        release_chars=s.release_chars, n_ctx=s.n_ctx)
+                        release_chars=s.release_chars, n_ctx=s.n_ctx, on_block=self._audit_check)
 
     # -- what the CLI and the UI do --------------------------------------------------------
 

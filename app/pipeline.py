@@ -123,8 +123,9 @@ class Finished:
 
 class Pipeline:
     def __init__(self, *, checks: Sequence[Layer], retriever, chat_model, top_k: int = 4, max_tokens: int = 512,
-                 temperature: float = 0.2, release_chars: int = 200, n_ctx: int = 4096):
+                 temperature: float = 0.2, release_chars: int = 200, n_ctx: int = 4096, on_block=None):
         self.checks = list(checks)
+        self.on_block = on_block  # on_block(check, text): told of every blocked check (the audit log)
         self.retriever = retriever
         self.chat_model = chat_model
         self.top_k = top_k
@@ -155,6 +156,7 @@ class Pipeline:
             turn.checks.append(check)
             yield CheckDone(check)
             if not check.allowed:
+                self._report(check, q)
                 yield Finished(self._block(turn, check))
                 return
         turn.timings["question_checks_ms"] = _ms(t0)
@@ -186,6 +188,7 @@ class Pipeline:
             turn.checks.append(check)
             yield CheckDone(check)
             if not check.allowed:
+                self._report(check, answer)
                 yield Finished(self._block(turn, check))
                 return
         turn.timings["answer_checks_ms"] = turn.timings.get("answer_checks_ms", 0.0) + _ms(t0)
@@ -216,6 +219,7 @@ class Pipeline:
                     if not check.allowed:
                         turn.checks.append(check)
                         yield CheckDone(check)
+                        self._report(check, window)
                         self._block(turn, check)
                         return ""
                 turn.timings["answer_checks_ms"] = turn.timings.get("answer_checks_ms", 0.0) + _ms(t1)
@@ -239,6 +243,14 @@ class Pipeline:
                 verdict = Verdict(layer.layer, "error", reason=f"{layer.layer} check failed ({e}); blocked to be safe")
             yield Check(stage, verdict.layer, verdict.status, verdict.categories, verdict.score, verdict.reason,
                         round(_ms(t0), 1))
+
+    def _report(self, check: Check, text: str) -> None:
+        """Tell the audit log; a failure to write it is logged, and the turn stays blocked."""
+        if self.on_block is not None:
+            try:
+                self.on_block(check, text)
+            except Exception:
+                log.exception("could not record a blocked %s in the audit log", check.stage)
 
     @staticmethod
     def _block(turn: TurnResult, check: Check) -> TurnResult:

@@ -177,6 +177,10 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
             raise gr.Error(str(e)) from e
         return f"Llama Guard blocks at P(unsafe) ≥ {float(threshold):.2f}."
 
+    def blocked_rows():
+        return [[e.get("time", ""), e.get("stage", ""), e.get("layer", ""), ", ".join(e.get("categories") or []),
+                 e.get("score"), e.get("reason", "")] for e in hearth.blocked_turns(50)]
+
     def word_rows():
         return [[cat, term] for cat, terms in hearth.words().items() for term in terms]
 
@@ -265,6 +269,10 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
                         del_btn = gr.Button(L("remove"))
                     words = gr.Dataframe(headers=["List", "Term"], value=word_rows, interactive=False,
                                          label=L("word_lists"))
+                    blocked = gr.Dataframe(headers=["Time", "Stage", "Layer", "Categories", "Score", "Why"],
+                                           value=blocked_rows, interactive=False, label=L("blocked_turns"),
+                                           elem_id="blocked-turns")
+                    blocked_btn = gr.Button(L("refresh"))
 
         # -- events ------------------------------------------------------------------------
         ask_inputs = [question, chatbot, scope, search_only, temperature, top_k, session]
@@ -287,4 +295,5 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
             threshold_btn.click(apply_threshold, threshold, threshold_note, api_name="threshold")
             add_btn.click(add_word, [word_category, word_term], [words, word_term], api_name="add_word")
             del_btn.click(remove_word, [word_category, word_term], [words, word_term], api_name="remove_word")
+            blocked_btn.click(blocked_rows, None, blocked, api_name="blocked")
     return demo
