@@ -304,17 +304,28 @@ _WORDS = re.compile(r"[a-z]+")
 
 
 def _english_share(text: str) -> float:
-    words = _WORDS.findall(text.lower())
+    return _share(_WORDS.findall(text.lower()))
+
+
+def _share(words: list[str]) -> float:
     return sum(w in _COMMON for w in words) / len(words) if len(words) >= 4 else 1.0
 
 
 def _short_cipher_candidates(text: str) -> dict[tuple[str, int], list[int]]:
-    """For a short text: the letter cipher, if any, whose decoding reads more like English."""
-    share = _english_share(text)
+    """For a short text: the letter cipher, if any, whose decoding reads more like English.
+
+    Only a text made mostly of Latin letters can be a letter cipher; the tries decode its words
+    alone (not the whole text), so ordinary Chinese or English text costs one regex pass.
+    """
+    words = _WORDS.findall(text.lower())
+    if len(words) < 4 or 2 * sum(map(len, words)) < len(text.strip()):
+        return {}
+    share = _share(words)
     if share >= 0.35:
         return {}
+    joined = " ".join(words)
     tries = [("caesar", k) for k in range(1, 26)] + [("atbash", 0)]
-    scored = [(_english_share(text.translate(_letter_cipher(kind, k))), kind, k) for kind, k in tries]
+    scored = [(_english_share(joined.translate(_letter_cipher(kind, k))), kind, k) for kind, k in tries]
     best, kind, k = max(scored)
     return {(kind, k): [0]} if best >= max(0.2, 2 * share) else {}
 
