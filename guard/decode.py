@@ -21,6 +21,7 @@ import numpy as np
 __all__ = ["Decoded", "decodings"]
 
 MIN_RUN = 16  # shortest base64/hex run worth decoding
+SHORT_TRIES = 4  # letter-cipher keys decoded and read for a short text, best frequency fits first
 _CHUNK = 2048  # letters are tested for a cipher in chunks of this many characters
 _MIN_LETTERS = 24  # letters sampled from a chunk before it is tested for a cipher
 _SAMPLE = 4
@@ -324,7 +325,13 @@ def _short_cipher_candidates(text: str) -> dict[tuple[str, int], list[int]]:
     if share >= 0.35:
         return {}
     joined = " ".join(words)
-    tries = [("caesar", k) for k in range(1, 26)] + [("atbash", 0)]
+    # Letter frequencies name the likely keys; only the best few are decoded and read.
+    counts = np.bincount(_LETTER[np.frombuffer(joined.encode("ascii"), np.uint8)], minlength=256)[:26]
+    freq = counts / max(1, counts.sum())
+    fits = ((freq[None, :] - _SHIFTS) ** 2 / _SHIFTS).sum(axis=1)
+    atbash = float(((freq - _ATBASH) ** 2 / _ATBASH).sum())
+    ranked = sorted([(float(fits[k]), "caesar", k) for k in range(1, 26)] + [(atbash, "atbash", 0)])
+    tries = [(kind, k) for _, kind, k in ranked[:SHORT_TRIES]]
     scored = [(_english_share(joined.translate(_letter_cipher(kind, k))), kind, k) for kind, k in tries]
     best, kind, k = max(scored)
     return {(kind, k): [0]} if best >= max(0.2, 2 * share) else {}
