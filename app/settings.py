@@ -54,8 +54,6 @@ class Settings(BaseModel):
     mmr_lambda: float = Field(
         0.7, ge=0.0, le=1.0, description="Diversity of the passages: 1 ranks by relevance only, lower values prefer "
         "passages unlike those already chosen.")
-    query_rewrite: bool = Field(
-        False, description="Let the chat model rephrase each question and search with every phrasing (slower).")
     chunk_size: int = Field(
         256, ge=32, description="Chunk length in tokens of the embedding model (capped by what the model reads).")
     chunk_overlap: int = Field(32, ge=0, description="Tokens shared by neighbouring chunks.")

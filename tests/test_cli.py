@@ -41,7 +41,8 @@ def test_ingest_search_ask_forget_across_restarts(tmp_path):
     assert r.returncode == 0, r.stderr
     hits = json.loads(r.stdout)
     assert len(hits) == 5
-    assert set(hits[0]) >= {"file", "page", "score", "text", "doc_id"}
+    assert set(hits[0]) >= {"file", "page", "score", "text", "doc_id", "pages", "page_end", "start", "end", "section",
+                            "content_hash", "dense_rank", "lexical_rank"}
     assert {h["file"] for h in hits} == {AAPL_PDF.name} and {6, 18} & {h["page"] for h in hits}
 
     r = hearth("--json", "ask", "What were total net sales in the third quarter of 2022?")
