@@ -17,7 +17,7 @@ _PLAIN_HEADING = re.compile(
     r"|\d{1,2}(?:\.\d{1,2})*\.?[ \t]+[A-Z][^\n.:;]{2,70}|[A-Z][A-Z0-9 ,&'’()/-]{3,78}[A-Z)])[ \t]*$", re.M)
 _NUMERIC = re.compile(r"^[\d\s.,$%()/-]+$")
 _MD_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)[ \t#]*$", re.M)
-_MARK = "\x1e"  # marks a heading line while HTML is flattened; never left in the text
+_MARK = "\ue000"  # marks a heading line while HTML is flattened (private use, not whitespace); never left in the text
 
 
 def plain_headings(text: str) -> tuple[tuple[int, str], ...]:
