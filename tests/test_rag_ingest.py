@@ -263,3 +263,20 @@ def test_kill_during_ingest_leaves_each_document_whole_or_absent(tmp_path, embed
     assert lib.search("Lisbon office desks", k=1)[0].file == "small.pdf"
     (again,) = [r for r in lib.ingest([big])]  # and the document can be added again
     assert again.status == "indexed" and lib.store.chunk_count(big_id) == again.chunks
+
+
+def test_hearth_sizes_chunks_in_embedder_tokens_and_applies_limits(settings, embedder, tmp_path):
+    from app.hearth import Hearth
+
+    h = Hearth(settings.model_copy(update={"max_pages": 2, "retrieval": "lexical"}))
+    h.__dict__["embedder"] = embedder
+    try:
+        lib = h.library()
+        assert lib.chunk_size == 254 - 32 and lib.tokens is h.token_counter and lib.limits.max_pages == 2
+        results = {os.path.basename(r.file): r for r in h.ingest([make_pdf(tmp_path / "long.pdf", ["a", "b", "c"]),
+                                                                   make_pdf(tmp_path / "ok.pdf", [FACTS[2]])])}
+        assert "max_pages" in results["long.pdf"].error and results["ok.pdf"].status == "indexed"
+        (hit,) = h.search("Osaka engineers", k=3)
+        assert hit.file == "ok.pdf" and hit.dense_rank is None and hit.lexical_rank == 1
+    finally:
+        h.close()
