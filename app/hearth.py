@@ -23,7 +23,7 @@ from guard.audit import AuditLog
 from guard import listfiles
 from guard.keywords import DEFAULT_LISTS
 from guard.llama_guard import GuardModelError
-from rag import Catalog, Embedder, IngestResult, Library, Store, open_chroma
+from rag import Catalog, Embedder, IngestResult, Library, Limits, Store, TokenCounter, open_chroma
 from rag.library import Progress
 
 __all__ = ["Hearth"]
@@ -125,8 +125,8 @@ class Hearth:
         if self.embedding_backend == "numpy":
             from rag.embed_numpy import NumpyEmbedder
 
-            return NumpyEmbedder(self.embedding_model_path, threads=self.budget.cpu_threads, lock=self.compute_lock)
-        return Embedder(self.embedding_model_path, threads=self.budget.cpu_threads, lock=self.compute_lock)
+            return NumpyEmbedder(self.embedding_model_path, threads=self.embedding_threads, lock=self.compute_lock)
+        return Embedder(self.embedding_model_path, threads=self.embedding_threads, lock=self.compute_lock)
 
     @cached_property
     def chat_model(self):
@@ -187,12 +187,41 @@ class Hearth:
         name = collection or self.settings.collection
         with self._libraries_lock:
             if name not in self._libraries:
+                s = self.settings
                 self._libraries[name] = Library(
                     catalog=self.catalog, store=Store(self.chroma, name), embedder=self.embedder, collection=name,
-                    chunk_size=self.settings.chunk_size, chunk_overlap=self.settings.chunk_overlap,
-                    max_bytes=self.settings.max_file_mb * 2**20,
+                    chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap,
+                    tokens=self.token_counter, max_tokens=self.token_counter.max_tokens,
+                    limits=Limits(max_bytes=s.max_file_mb * 2**20, max_pages=s.max_pages, ocr_max_pages=s.ocr_max_pages),
+                    ocr=self.ocr, rerank=self.reranker, mmr_lambda=s.mmr_lambda,
                 )
             return self._libraries[name]
+
+    @cached_property
+    def token_counter(self) -> TokenCounter:
+        """Chunks are measured in the embedding model's own tokens, so none is longer than it reads."""
+        return TokenCounter(self.embedding_model_path)
+
+    @property
+    def embedding_threads(self) -> int:
+        return self.settings.embedding_threads or self.budget.cpu_threads
+
+    @cached_property
+    def ocr(self):
+        """RapidOCR for scanned pages, when the setting is on and the engine is installed; else None ("needs OCR")."""
+        from rag import RapidOcr, ocr_available
+
+        if not self.settings.ocr or not ocr_available():
+            return None
+        return RapidOcr(threads=self.embedding_threads, lock=self.compute_lock)
+
+    @cached_property
+    def reranker(self):
+        from rag import CrossEncoderReranker
+
+        if self.settings.rerank_model is None:
+            return None
+        return CrossEncoderReranker(self.settings.rerank_model, threads=self.embedding_threads, lock=self.compute_lock)
 
     def pipeline(self, collection: str | None = None, *, temperature: float | None = None,
                  top_k: int | None = None) -> Pipeline:
@@ -211,7 +240,9 @@ class Hearth:
 
     def search(self, query: str, *, k: int | None = None, collection: str | None = None,
                doc_ids: Sequence[str] | None = None):
-        return self.library(collection).search(query, k or self.settings.top_k, doc_ids)
+        mode = self.settings.retrieval
+        return self.library(collection).search(query, k or self.settings.top_k, doc_ids, dense=mode != "lexical",
+                                               lexical=mode != "dense")
 
     def ask(self, question: str, *, collection: str | None = None, **kwargs) -> TurnResult:
         return self.pipeline(collection).ask(question, **kwargs)
