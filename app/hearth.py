@@ -363,6 +363,11 @@ class Hearth:
             log.debug("delete collection %s: %s", collection, e)
         return len(docs)
 
+    def drop_visitor_collections(self, prefix: str = "visitor-") -> int:
+        """Spaces mode at start: visitors' collections left by an earlier run (sessions do not outlive the
+        server, so nobody can reach them any more) are deleted; returns how many documents went."""
+        return sum(self.drop_collection(c) for c in self.catalog.collections() if c.startswith(prefix))
+
     def switch_model(self, model: str | Path | None = None, *, n_gpu_layers: int | None = None) -> dict:
         """Use another chat model (a registry name or a GGUF path) and/or GPU layers; loads on next use."""
         path = models.resolve_chat_model(model, self.settings.data_dir) if model else self.chat_model_path
