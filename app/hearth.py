@@ -78,9 +78,13 @@ class Hearth:
 
     @cached_property
     def chat_model(self):
+        return self.chat_model_at(self.chat_model_path)
+
+    def chat_model_at(self, path: Path | str):
+        """Another chat model with this Hearth's runtime settings (for comparisons and judging); caller closes it."""
         from app.runtime import ChatModel
 
-        return ChatModel(self.chat_model_path, n_ctx=self.settings.n_ctx, n_threads=self.settings.threads,
+        return ChatModel(Path(path), n_ctx=self.settings.n_ctx, n_threads=self.settings.threads,
                          n_gpu_layers=self.n_gpu_layers, lock=self.compute_lock)
 
     @cached_property
@@ -113,10 +117,10 @@ class Hearth:
                 )
             return self._libraries[name]
 
-    def pipeline(self, collection: str | None = None) -> Pipeline:
+    def pipeline(self, collection: str | None = None, *, chat_model=None) -> Pipeline:
         s = self.settings
         return Pipeline(checks=[self.keyword_filter, self.llama_guard], retriever=self.library(collection),
-                        chat_model=self.chat_model, top_k=s.top_k, max_tokens=s.max_tokens,
+                        chat_model=chat_model or self.chat_model, top_k=s.top_k, max_tokens=s.max_tokens,
                         temperature=s.temperature, release_chars=s.release_chars, n_ctx=s.n_ctx)
 
     # -- what the CLI and the UI do --------------------------------------------------------

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 from typing import Iterator, Sequence
 
-__all__ = ["ChatModel", "gpu_offload_supported"]
+__all__ = ["ChatModel", "gpu_offload_supported", "fallback_chat_format"]
 
 log = logging.getLogger(__name__)
 
@@ -16,6 +16,16 @@ def gpu_offload_supported() -> bool:
     import llama_cpp
 
     return bool(llama_cpp.llama_supports_gpu_offload())
+
+
+def fallback_chat_format(metadata: dict) -> str | None:
+    """The chat format for a GGUF that carries no chat template, where llama.cpp's Llama-2 guess is wrong.
+
+    Gemma GGUFs without a template (base models) answer nothing at all in the Llama-2 format.
+    """
+    if "tokenizer.chat_template" in metadata:
+        return None
+    return "gemma" if metadata.get("general.architecture", "").startswith("gemma") else None
 
 
 class ChatModel:
@@ -41,6 +51,8 @@ class ChatModel:
 
             self._llm = Llama(str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads,
                               n_threads_batch=self.n_threads, n_gpu_layers=self.n_gpu_layers, verbose=False)
+            if fmt := fallback_chat_format(self._llm.metadata):
+                self._llm.chat_format = fmt
             log.info("loaded chat model=%s n_ctx=%d threads=%s gpu_layers=%d", self.model_path.name, self.n_ctx,
                      self.n_threads, self.n_gpu_layers)
         return self._llm
