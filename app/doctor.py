@@ -7,7 +7,7 @@ import platform
 import sys
 from pathlib import Path
 
-from app import __version__
+from app import __version__, models
 from app.hearth import Hearth
 
 __all__ = ["doctor_report", "format_report"]
@@ -19,6 +19,13 @@ def _model_info(path: Path | None) -> dict:
     size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else (
         path.stat().st_size if path.exists() else 0)
     return {"path": str(path), "found": path.exists(), "size_mb": round(size / 2**20, 1)}
+
+
+def _ram_bytes() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0
 
 
 def doctor_report(hearth: Hearth) -> dict:
@@ -49,8 +56,13 @@ def doctor_report(hearth: Hearth) -> dict:
         "embedding_model": embed,
         "guard": guard,
         "gpu": {"offload_supported": bool(llama_cpp.llama_supports_gpu_offload()),
-                "n_gpu_layers": hearth.n_gpu_layers},
-        "threads": s.threads,
+                "n_gpu_layers": hearth.n_gpu_layers, "offload": hearth.offload.to_dict(),
+                "devices": [g.to_dict() for g in hearth.gpus]},
+        "threads": hearth.budget.to_dict(),
+        "embedding_backend": hearth.embedding_backend,
+        "recommended_model": models.recommend_chat_model(
+            free_vram_bytes=max((g.free_bytes for g in hearth.gpus), default=None),
+            ram_bytes=_ram_bytes(), cores=os.cpu_count() or 1, n_ctx=s.n_ctx),
         "cpu_count": os.cpu_count(),
         "bind": f"{s.host}:{s.port}",
         "telemetry": "off (gradio, chromadb, huggingface_hub)",
@@ -67,9 +79,15 @@ def format_report(r: dict) -> str:
         f"embeddings    {ok(r['embedding_model']['found'])}  {r['embedding_model']['path']}",
         f"llama guard   {r['guard']['status'].upper()}  {r['guard']['path'] or ''}",
         f"guard mode    {r['guard']['mode']}",
+        f"gpu           " + ("; ".join(f"{d['name']} ({d['free_gib']} of {d['total_gib']} GiB free)"
+                                       for d in r["gpu"]["devices"]) or "none found"),
         f"gpu offload   {'supported' if r['gpu']['offload_supported'] else 'not in this llama.cpp build'}"
-        f"  (n_gpu_layers {r['gpu']['n_gpu_layers']})",
-        f"threads       {r['threads']} of {r['cpu_count']} cores",
+        f"  (n_gpu_layers {r['gpu']['n_gpu_layers']}: {r['gpu']['offload']['reason']})",
+        f"threads       chat {r['threads']['chat_threads']}, embedder/guard {r['threads']['cpu_threads']} "
+        f"of {r['cpu_count']} cores" + (" (taking turns)" if r["threads"]["shared_lock"] else " (in parallel)"),
+        f"embeddings    backend {r['embedding_backend']}",
+        f"recommended   {r['recommended_model']['name']} on the {r['recommended_model']['where'].upper()}: "
+        f"{r['recommended_model']['reason']}",
         f"web page      http://{r['bind']}",
         f"telemetry     {r['telemetry']}",
     ]

@@ -7,12 +7,16 @@ take plain arguments. The CLI, the web page and Python users all go through Hear
 from __future__ import annotations
 
 import logging
+import os
+import re
+import tempfile
 import threading
 from functools import cached_property
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from app import models
+from app.gpu import OffloadPlan, detect_gpus, plan_offload
 from app.pipeline import Pipeline, TurnResult
 from app.privacy import no_telemetry
 from app.settings import Settings
@@ -25,6 +29,14 @@ from rag.library import Progress
 __all__ = ["Hearth"]
 
 log = logging.getLogger(__name__)
+
+WARMUP_STEPS = ("index", "embedder", "chat model", "guard")
+_CATEGORY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+class WordListError(ValueError):
+    """A keyword-list edit Hearth refuses; the message says why."""
+
 
 GUARD_MISSING = ("No Llama Guard model is installed, so turns are checked by the keyword filter only. "
                  "Run `hearth models pull llama-guard-3-1b` (needs internet) or set HEARTH_GUARD_MODEL.")
@@ -40,6 +52,7 @@ class Hearth:
         self.compute_lock = threading.RLock()
         self._libraries: dict[str, Library] = {}
         self._libraries_lock = threading.Lock()
+        self._warm = {"step": 0, "name": "", "done": False, "error": ""}
 
     # -- parts -----------------------------------------------------------------------------
 
@@ -59,10 +72,45 @@ class Hearth:
         return Path(path)
 
     @cached_property
-    def n_gpu_layers(self) -> int:
-        from app.runtime import gpu_offload_supported
+    def gpus(self) -> list:
+        return detect_gpus()
 
-        return self.settings.n_gpu_layers if gpu_offload_supported() else 0
+    @cached_property
+    def offload(self) -> OffloadPlan:
+        """How much of the chat model goes on the GPU (the n_gpu_layers setting overrides the plan)."""
+        from app.runtime import gpu_offload_supported, read_shape
+
+        if not gpu_offload_supported():
+            return OffloadPlan(0, 0, 0, "CPU: this llama.cpp build has no GPU support")
+        free = self.gpus[0].free_bytes if self.gpus else None
+        plan = plan_offload(read_shape(self.chat_model_path), n_ctx=self.settings.n_ctx, free_vram_bytes=free,
+                            gpu_supported=True, requested=self.settings.n_gpu_layers)
+        log.info("chat model offload: %s", plan.reason)
+        return plan
+
+    @property
+    def n_gpu_layers(self) -> int:
+        return self.offload.n_gpu_layers
+
+    @cached_property
+    def budget(self):
+        from app.runtime import thread_budget
+
+        return thread_budget(self.settings.threads, chat_on_gpu=self.offload.full)
+
+    @cached_property
+    def chat_lock(self):
+        """The chat model's own lock when it need not take turns with the CPU parts, else the shared one."""
+        return self.compute_lock if self.budget.shared_lock else threading.RLock()
+
+    @property
+    def embedding_backend(self) -> str:
+        """torch (sentence-transformers) on the CPU path; NumPy when llama.cpp runs on CUDA, because CUDA
+        llama.cpp and torch crash in one process (shared/gpu/README.md)."""
+        backend = self.settings.embedding_backend
+        if backend == "auto":
+            backend = "numpy" if self.offload.n_gpu_layers != 0 else "torch"
+        return backend
 
     @cached_property
     def catalog(self) -> Catalog:
@@ -74,7 +122,11 @@ class Hearth:
 
     @cached_property
     def embedder(self) -> Embedder:
-        return Embedder(self.embedding_model_path, threads=self.settings.threads, lock=self.compute_lock)
+        if self.embedding_backend == "numpy":
+            from rag.embed_numpy import NumpyEmbedder
+
+            return NumpyEmbedder(self.embedding_model_path, threads=self.budget.cpu_threads, lock=self.compute_lock)
+        return Embedder(self.embedding_model_path, threads=self.budget.cpu_threads, lock=self.compute_lock)
 
     @cached_property
     def chat_model(self):
@@ -84,8 +136,8 @@ class Hearth:
         """Another chat model with this Hearth's runtime settings (for comparisons and judging); caller closes it."""
         from app.runtime import ChatModel
 
-        return ChatModel(Path(path), n_ctx=self.settings.n_ctx, n_threads=self.settings.threads,
-                         n_gpu_layers=self.n_gpu_layers, lock=self.compute_lock)
+        return ChatModel(Path(path), n_ctx=self.settings.n_ctx, n_threads=self.budget.chat_threads,
+                         n_gpu_layers=self.n_gpu_layers, lock=self.chat_lock)
 
     @cached_property
     def keyword_filter(self) -> KeywordFilter:
@@ -98,13 +150,28 @@ class Hearth:
         path = s.guard_model or models.installed_guard(s.data_dir)
         if path is None:
             return MissingGuard(GUARD_MISSING, strict=s.require_llama_guard)
-        guard = LlamaGuard(Path(path), threshold=s.guard_threshold, n_threads=s.threads,
-                           n_gpu_layers=self.n_gpu_layers, lock=self.compute_lock)
+        on_gpu = self._guard_offload(Path(path))
+        guard = LlamaGuard(Path(path), threshold=s.guard_threshold, n_threads=self.budget.cpu_threads,
+                           n_gpu_layers=on_gpu.n_gpu_layers,
+                           lock=threading.Lock() if on_gpu.full else self.compute_lock)
         try:
             guard.load()
         except GuardModelError as e:
             return MissingGuard(f"The configured guard model cannot be used: {e}", strict=s.require_llama_guard)
         return guard
+
+    def _guard_offload(self, path: Path) -> OffloadPlan:
+        """The guard goes on the GPU in what the chat model leaves free."""
+        from app.gpu import RESERVE_BYTES, kv_cache_bytes
+        from app.runtime import read_shape
+
+        if self.offload.n_gpu_layers == 0:
+            return OffloadPlan(0, 0, 0, "CPU, like the chat model")
+        chat = read_shape(self.chat_model_path)
+        free = self.gpus[0].free_bytes if self.gpus else None
+        if free is not None and self.offload.full:
+            free -= chat.file_bytes + kv_cache_bytes(chat, self.settings.n_ctx) + RESERVE_BYTES
+        return plan_offload(read_shape(path), n_ctx=4096, free_vram_bytes=free, gpu_supported=True)
 
     def library(self, collection: str | None = None) -> Library:
         name = collection or self.settings.collection
@@ -117,11 +184,15 @@ class Hearth:
                 )
             return self._libraries[name]
 
-    def pipeline(self, collection: str | None = None, *, chat_model=None) -> Pipeline:
+    def pipeline(self, collection: str | None = None, *, temperature: float | None = None,
+                 top_k: int | None = None, chat_model=None) -> Pipeline:
+        """A turn runner; temperature and top_k override the settings for this caller (a page session),
+        chat_model another model than the configured one (a comparison)."""
         s = self.settings
         return Pipeline(checks=[self.keyword_filter, self.llama_guard], retriever=self.library(collection),
-                        chat_model=chat_model or self.chat_model, top_k=s.top_k, max_tokens=s.max_tokens,
-                        temperature=s.temperature, release_chars=s.release_chars, n_ctx=s.n_ctx)
+                        chat_model=chat_model or self.chat_model, top_k=top_k or s.top_k, max_tokens=s.max_tokens,
+                        temperature=s.temperature if temperature is None else temperature,
+                        release_chars=s.release_chars, n_ctx=s.n_ctx)
 
     # -- what the CLI and the UI do --------------------------------------------------------
 
@@ -164,6 +235,120 @@ class Hearth:
                 "mode": "strict: every turn is blocked until Llama Guard is installed" if strict
                 else "keyword filter only (Llama Guard missing)"}
 
+    def guard_configured(self) -> bool:
+        """Whether a Llama Guard model is set or installed, without loading it (for a fast first page)."""
+        s = self.settings
+        path = s.guard_model or models.installed_guard(s.data_dir)
+        return path is not None and Path(path).is_file()
+
+    # -- warming up in the background ------------------------------------------------------
+
+    def warmup(self) -> None:
+        """Load the index, the embedder, the chat model and the guard; warm_status() tells how far it got."""
+        steps: list[tuple[str, Callable[[], object]]] = [
+            ("index", lambda: self.library()), ("embedder", lambda: self.embedder.embed(["warm up"])),
+            ("chat model", lambda: self.chat_model.load()), ("guard", lambda: self.llama_guard)]
+        try:
+            for i, (name, load) in enumerate(steps):
+                self._warm.update(step=i, name=name)
+                load()
+        except Exception as e:  # shown on the page; the same error comes back on first use
+            log.exception("warm-up failed at %s", self._warm["name"])
+            self._warm.update(error=f"{self._warm['name']}: {e}")
+        self._warm.update(step=len(steps), done=True)
+
+    def warm_status(self) -> dict:
+        w = dict(self._warm)
+        if w["error"]:
+            text = f"⛔ Loading failed ({w['error']}). Check `hearth doctor`."
+        elif w["done"]:
+            guard = self.guard_status()
+            text = f"✅ Ready: {self.chat_model.name} ({self.offload.reason})" + (
+                f" · ⚠️ {guard['mode']}" if guard["warning"] else "")
+        else:
+            text = f"⏳ Loading {w['name'] or 'models'}… ({w['step']}/{len(WARMUP_STEPS)}); you can add documents already."
+        return {**w, "text": text}
+
+    # -- keyword lists the user edits ------------------------------------------------------
+
+    @property
+    def word_lists_dir(self) -> Path:
+        return self.settings.word_lists or self.settings.data_dir / "wordlists"
+
+    def words(self) -> dict[str, list[str]]:
+        """The user's own keyword lists: category -> terms (the built-in lists are not editable)."""
+        folder = self.word_lists_dir
+        out = {}
+        for f in sorted(folder.glob("*.txt")) if folder.is_dir() else []:
+            out[f.stem] = [t for t in (line.split("#", 1)[0].strip() for line in f.read_text("utf-8").splitlines()) if t]
+        return out
+
+    def add_word(self, category: str, term: str) -> list[str]:
+        category, term = _valid_category(category), _valid_term(term)
+        terms = self.words().get(category, [])
+        if term not in terms:
+            terms.append(term)
+            self._write_words(category, terms)
+        return terms
+
+    def remove_word(self, category: str, term: str) -> list[str]:
+        category, term = _valid_category(category), _valid_term(term)
+        terms = self.words().get(category)
+        if terms is None or term not in terms:
+            raise WordListError(f"{term!r} is not in your {category!r} list.")
+        terms.remove(term)
+        self._write_words(category, terms)
+        return terms
+
+    def _write_words(self, category: str, terms: list[str]) -> None:
+        """Atomically: the filter re-reads lists on change and must never see half a file."""
+        folder = self.word_lists_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{category}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write("".join(t + "\n" for t in terms))
+        os.replace(tmp, folder / f"{category}.txt")
+
+    # -- collections and page settings -----------------------------------------------------
+
+    def collections(self) -> list[str]:
+        return sorted({self.settings.collection, *self.catalog.collections()})
+
+    def drop_collection(self, collection: str) -> int:
+        """Forget every document of a collection (a Spaces visitor's, when the session ends)."""
+        library = self.library(collection)
+        docs = library.documents()
+        for d in docs:
+            library.forget(d.doc_id)
+        with self._libraries_lock:
+            self._libraries.pop(collection, None)
+        from rag.store import chroma_name
+
+        try:
+            self.chroma.delete_collection(chroma_name(collection))
+        except Exception as e:  # already gone: nothing to clean
+            log.debug("delete collection %s: %s", collection, e)
+        return len(docs)
+
+    def switch_model(self, model: str | Path | None = None, *, n_gpu_layers: int | None = None) -> dict:
+        """Use another chat model (a registry name or a GGUF path) and/or GPU layers; loads on next use."""
+        path = models.resolve_chat_model(model, self.settings.data_dir) if model else self.chat_model_path
+        with self.chat_lock:
+            if "chat_model" in self.__dict__:
+                self.__dict__.pop("chat_model").close()
+            self.settings = self.settings.model_copy(update={"model": path, "n_gpu_layers": n_gpu_layers})
+            for part in ("chat_model_path", "offload", "budget", "chat_lock"):
+                self.__dict__.pop(part, None)
+        return {"model": str(self.chat_model_path), "offload": self.offload.to_dict()}
+
+    def set_guard_threshold(self, threshold: float) -> None:
+        if not 0.0 <= float(threshold) <= 1.0:
+            raise ValueError(f"guard threshold {threshold} is outside 0..1.")
+        self.settings = self.settings.model_copy(update={"guard_threshold": float(threshold)})
+        guard = self.__dict__.get("llama_guard")
+        if guard is not None and guard.available:
+            guard.threshold = float(threshold)
+
     def close(self) -> None:
         for part in ("chat_model", "llama_guard"):
             obj = self.__dict__.get(part)
@@ -171,3 +356,22 @@ class Hearth:
                 obj.close()
         if "catalog" in self.__dict__:
             self.catalog.close()
+
+
+def _valid_category(category: str) -> str:
+    c = (category or "").strip().lower()
+    if not _CATEGORY.match(c):
+        raise WordListError(f"list name {category!r} is not usable: use lowercase letters, digits, '_' or '-' "
+                            "(for example 'competitors').")
+    return c
+
+
+def _valid_term(term: str) -> str:
+    if term is None or "\n" in term or "\r" in term:
+        raise WordListError("a term must be one line; add several terms one at a time.")
+    t = term.strip()
+    if not t:
+        raise WordListError("the term is empty.")
+    if "#" in t:
+        raise WordListError("a term cannot contain '#': it starts a comment in the list file.")
+    return t

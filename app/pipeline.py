@@ -13,7 +13,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Iterator, Protocol, Sequence
 
-from app.prompt import NO_SOURCES_ANSWER, build_messages, cited_numbers, fit_sources
+from app.context import plan_context
+from app.prompt import NO_SOURCES_ANSWER, build_messages, cited_numbers
 from guard.verdict import Verdict
 from rag.store import Hit
 
@@ -77,6 +78,7 @@ class TurnResult:
     citations: list[Citation] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     stopped: bool = False
+    history_dropped: int = 0  # earlier turns left out to fit the context
 
     def to_dict(self) -> dict:
         return {
@@ -90,6 +92,7 @@ class TurnResult:
             "sources": [h.to_dict() for h in self.sources],
             "timings": {k: round(v, 1) for k, v in self.timings.items()},
             "stopped": self.stopped,
+            "history_dropped": self.history_dropped,
         }
 
 
@@ -138,7 +141,8 @@ class Pipeline:
         raise AssertionError("run() ended without a result")
 
     def run(self, question: str, *, history: Sequence[tuple[str, str]] = (), doc_ids: Sequence[str] | None = None,
-            k: int | None = None, stop: threading.Event | None = None) -> Iterator:
+            k: int | None = None, stop: threading.Event | None = None, search_only: bool = False) -> Iterator:
+        """The turn's events. search_only: checks and retrieval, then the passages without the model."""
         q = question.strip()
         turn = TurnResult(question=q)
         if not q:
@@ -158,13 +162,18 @@ class Pipeline:
         t0 = time.perf_counter()
         hits = self.retriever.search(q, k or self.top_k, doc_ids)
         turn.timings["retrieval_ms"] = _ms(t0)
+        if search_only:
+            turn.sources = hits
+            turn.citations = [Citation(i, h.file, h.page, h.doc_id, h.text, cited=False) for i, h in enumerate(hits, 1)]
+            yield SourcesFound(hits)
+            yield Finished(turn)
+            return
         if hits:
-            budget = self.n_ctx - self.max_tokens - 64 - sum(
-                self.chat_model.count_tokens(m["content"]) + 8 for m in build_messages(q, [], history))
-            turn.sources = fit_sources(hits, budget, self.chat_model.count_tokens)
-            if len(turn.sources) < len(hits):
-                turn.message = (f"{len(hits) - len(turn.sources)} of {len(hits)} passages did not fit the model's "
-                                "context and were left out.")
+            plan = plan_context(q, hits, history, n_ctx=self.n_ctx, max_tokens=self.max_tokens,
+                                count=self.chat_model.count_tokens)
+            turn.sources, history = plan.sources, plan.history
+            turn.history_dropped = plan.dropped_turns
+            turn.message = " ".join(plan.notes())
         yield SourcesFound(turn.sources)
 
         answer = yield from self._generate(turn, q, history, stop)
@@ -214,6 +223,9 @@ class Pipeline:
                 yield Released(window)
         turn.timings["generation_ms"] = _ms(t0)
         turn.timings["tokens"] = tokens
+        for key in ("prompt_tokens", "prompt_eval_ms"):  # prompt reading, as llama.cpp measured it
+            if key in getattr(self.chat_model, "last_stats", {}):
+                turn.timings[key] = self.chat_model.last_stats[key]
         turn.stopped = bool(stop is not None and stop.is_set())
         return text
 

@@ -1,58 +1,179 @@
-"""Turn results into safe Markdown for the page. Pure functions."""
+"""Turn results into safe Markdown for the page and for export, in English or Chinese. Pure functions."""
 
 from __future__ import annotations
 
+import html
 import re
+import time
 from typing import Sequence
 
 from app.pipeline import Check, TurnResult
 
-__all__ = ["safe_markdown", "format_turn", "format_checks", "format_drafting", "CHECK_ICONS"]
+__all__ = ["safe_markdown", "format_turn", "format_checks", "format_drafting", "format_search", "explain_block",
+           "conversation_markdown", "format_ingest", "format_plan", "CHECK_ICONS", "TEXT", "lang_from", "t"]
 
 CHECK_ICONS = {"passed": "✅", "blocked": "⛔", "missing": "⚠️", "error": "⛔"}
 _IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)]*)\)")
+_REF_IMAGE = re.compile(r"!\[([^\]]*)\]\[[^\]]*\]")
 _LINK = re.compile(r"\[([^\]]*)\]\((?!#)([^)]*)\)")
-_HTML = re.compile(r"<(/?)([a-zA-Z][^>]*)>")
+_AUTOLINK = re.compile(r"<((?:https?|ftp|mailto):[^>\s]*)>", re.I)
+_HTML = re.compile(r"<(/?)([a-zA-Z!][^>]*)>")
+
+# Text the page shows, by language. Keys are English phrases' roles; tests read the English.
+TEXT = {
+    "en": {
+        "writing": "_writing… {tokens} tokens; each piece is checked before it is shown_",
+        "sources": "Sources", "consulted": "Sources consulted (the answer cites none by number)",
+        "page": "page", "empty": "_(empty answer)_", "stopped": "_(stopped)_",
+        "question": "question", "answer": "answer",
+        "why": "Why", "categories": "categories", "score": "score",
+        "blocked_help": "Rephrase the question. If this is a false alarm, the keyword lists can be edited under "
+                        "Settings → Word lists.",
+        "passages": "Matching passages (search only, no model)", "no_passages": "No matching passages.",
+        "indexed": "indexed", "unchanged": "already indexed", "failed": "failed",
+        "pages": "pages", "chunks": "chunks",
+    },
+    "zh": {
+        "writing": "_正在生成… 已有 {tokens} 个词元；每一段都先通过检查再显示_",
+        "sources": "来源", "consulted": "参考的来源（回答未按编号引用）",
+        "page": "第", "empty": "_（空回答）_", "stopped": "_（已停止）_",
+        "question": "问题", "answer": "回答",
+        "why": "原因", "categories": "类别", "score": "分数",
+        "blocked_help": "请换一种问法。如属误判，可在“设置 → 词表”中编辑关键词列表。",
+        "passages": "匹配的段落（仅搜索，不调用模型）", "no_passages": "没有匹配的段落。",
+        "indexed": "已索引", "unchanged": "已在索引中", "failed": "失败",
+        "pages": "页", "chunks": "段",
+    },
+}
+
+
+def lang_from(accept_language: str | None) -> str:
+    """'zh' for a browser that prefers Chinese, else 'en'."""
+    first = (accept_language or "").split(",")[0].strip().lower()
+    return "zh" if first.startswith("zh") else "en"
+
+
+def t(lang: str, key: str, **kw) -> str:
+    return TEXT.get(lang, TEXT["en"])[key].format(**kw)
 
 
 def safe_markdown(text: str) -> str:
     """Model and document text cannot load remote images, follow links or inject HTML."""
     text = _IMAGE.sub(lambda m: f"[image: {m.group(1) or 'untitled'}]", text)
+    text = _REF_IMAGE.sub(lambda m: f"[image: {m.group(1) or 'untitled'}]", text)
     text = _LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", text)
+    text = _AUTOLINK.sub(lambda m: m.group(1), text)
     return _HTML.sub(lambda m: f"&lt;{m.group(1)}{m.group(2)}&gt;", text)
 
 
-def format_checks(checks: Sequence[Check]) -> str:
+def _page(lang: str, page: int) -> str:
+    return f"第 {page} 页" if lang == "zh" else f"page {page}"
+
+
+def format_checks(checks: Sequence[Check], lang: str = "en") -> str:
     parts = []
     for c in checks:
-        label = f"{c.stage} · {c.layer.replace('_', ' ')}"
+        stage = t(lang, c.stage) if c.stage in ("question", "answer") else c.stage
+        label = f"{stage} · {c.layer.replace('_', ' ')}"
         extra = f" {','.join(c.categories)}" if c.categories else ""
         score = f" p={c.score:.2f}" if c.score is not None and c.layer == "llama_guard" else ""
         parts.append(f"{CHECK_ICONS.get(c.status, '?')} {label}: {c.status}{extra}{score}")
     return " · ".join(parts)
 
 
-def format_drafting(tokens: int, released: str = "") -> str:
-    note = f"_writing… {tokens} tokens, each piece is checked before it is shown_"
+def format_drafting(tokens: int, released: str = "", lang: str = "en") -> str:
+    note = t(lang, "writing", tokens=tokens)
     return f"{safe_markdown(released)}\n\n{note}" if released else note
 
 
-def format_turn(result: TurnResult) -> str:
-    """The assistant's message: answer (or why it was blocked), sources, and the checks."""
+def _snippet(text: str, limit: int = 600) -> str:
+    flat = " ".join(text.split())
+    return safe_markdown(flat[:limit] + ("…" if len(flat) > limit else ""))
+
+
+def _citation_blocks(result: TurnResult, lang: str) -> str:
+    """Numbered sources; each opens to its passage (HTML details: our markup, around escaped text)."""
+    lines = []
+    for c in result.citations:
+        title = html.escape(f"[{c.n}] {c.file}, {_page(lang, c.page)}")
+        lines.append(f"<details><summary>{title}</summary>\n\n{_snippet(c.text)}\n\n</details>")
+    return "\n".join(lines)
+
+
+def explain_block(result: TurnResult, lang: str = "en") -> str:
+    """Which layer blocked, on what, with categories and score, and what the user can do."""
+    check = next((c for c in reversed(result.checks) if not c.allowed), None)
+    lines = [f"**⛔ {safe_markdown(result.message)}**"]
+    if check is not None:
+        lines.append(f"- {t(lang, 'why')}: {check.stage} · {check.layer.replace('_', ' ')} → {check.status}")
+        if check.categories:
+            lines.append(f"- {t(lang, 'categories')}: {', '.join(check.categories)}")
+        if check.score is not None:
+            lines.append(f"- {t(lang, 'score')}: {check.score:.2f}")
+    lines.append(f"\n_{t(lang, 'blocked_help')}_")
+    return "\n".join(lines)
+
+
+def format_turn(result: TurnResult, lang: str = "en") -> str:
+    """The assistant's message: answer (or why it was blocked), numbered sources, and the checks."""
     if result.blocked:
-        body = f"**{result.message}**"
+        body = explain_block(result, lang)
     else:
-        body = safe_markdown(result.answer) or "_(empty answer)_"
+        body = safe_markdown(result.answer) or t(lang, "empty")
         if result.citations:
             cited = all(c.cited for c in result.citations)
-            title = "Sources" if cited else "Sources consulted (the answer cites none by number)"
-            lines = [f"{title}:"]
-            for c in result.citations:
-                snippet = safe_markdown(" ".join(c.text.split())[:240])
-                lines.append(f"- **[{c.n}] {c.file}, page {c.page}** — {snippet}…")
-            body += "\n\n" + "\n".join(lines)
+            body += f"\n\n**{t(lang, 'sources' if cited else 'consulted')}:**\n\n" + _citation_blocks(result, lang)
         if result.message:
-            body += f"\n\n_{result.message}_"
+            body += f"\n\n_{safe_markdown(result.message)}_"
         if result.stopped:
-            body += "\n\n_(stopped)_"
-    return f"{body}\n\n<sub>{format_checks(result.checks)}</sub>" if result.checks else body
+            body += f"\n\n{t(lang, 'stopped')}"
+    return f"{body}\n\n<sub>{format_checks(result.checks, lang)}</sub>" if result.checks else body
+
+
+def format_search(result: TurnResult, lang: str = "en") -> str:
+    """Search-only mode: the passages that match, with file, page and score, no model involved."""
+    if result.blocked:
+        return format_turn(result, lang)
+    if not result.citations:
+        body = t(lang, "no_passages")
+    else:
+        body = f"**{t(lang, 'passages')}:**\n\n" + "\n".join(
+            f"<details><summary>{html.escape(f'[{c.n}] {c.file}, {_page(lang, c.page)}')}"
+            f" · {h.score:.2f}</summary>\n\n{_snippet(c.text)}\n\n</details>"
+            for c, h in zip(result.citations, result.sources))
+    return f"{body}\n\n<sub>{format_checks(result.checks, lang)}</sub>"
+
+
+def format_ingest(results: Sequence, lang: str = "en") -> str:
+    lines = []
+    for r in results:
+        name = r.file.replace("\\", "/").rsplit("/", 1)[-1]
+        if r.status == "failed":
+            lines.append(f"- ❌ **{name}**: {safe_markdown(r.error or '')}")
+        else:
+            lines.append(f"- ✅ **{name}**: {t(lang, r.status)}, {r.pages} {t(lang, 'pages')}, "
+                         f"{r.chunks} {t(lang, 'chunks')}")
+    return "\n".join(lines)
+
+
+def format_plan(offload: dict, model: str) -> str:
+    return f"**{model}** · GPU: {offload['reason']}"
+
+
+def conversation_markdown(turns: Sequence[TurnResult], *, title: str = "Hearth conversation") -> str:
+    """A conversation with its citations, for export: question, answer, sources with passages, checks."""
+    out = [f"# {title}", "", f"_Exported {time.strftime('%Y-%m-%d %H:%M')}_", ""]
+    for i, turn in enumerate(turns, 1):
+        out += [f"## {i}. {turn.question}", ""]
+        if turn.blocked:
+            out += [f"> Blocked ({turn.blocked_by}): {turn.message}", ""]
+        else:
+            out += [turn.answer or "_(no answer)_", ""]
+            if turn.citations:
+                out += ["**Sources**", ""]
+                out += [f"{c.n}. {c.file}, page {c.page}: \"{' '.join(c.text.split())[:400]}\"" for c in turn.citations]
+                out.append("")
+            if turn.message:
+                out += [f"_{turn.message}_", ""]
+        out += [f"<sub>checks: {format_checks(turn.checks)}</sub>", ""]
+    return "\n".join(out)

@@ -1,15 +1,23 @@
-"""Start the web page on a local port."""
+"""Start the web page: on a free local port, once per data dir, warming models up in the background."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import socket
+import threading
+import urllib.request
+import webbrowser
+from pathlib import Path
 
 from app.hearth import Hearth
 
-__all__ = ["serve", "free_port", "launch"]
+__all__ = ["serve", "free_port", "launch", "running_instance"]
 
 log = logging.getLogger(__name__)
+
+INSTANCE_FILE = "instance.json"
 
 
 def free_port(host: str, preferred: int, tries: int = 100) -> int:
@@ -25,7 +33,8 @@ def free_port(host: str, preferred: int, tries: int = 100) -> int:
 
 
 def launch(hearth: Hearth, *, block: bool = True):
-    """Build and start the page; returns the Blocks (and keeps serving when block=False)."""
+    """Build and start the page, then warm the models up in the background; returns the Blocks."""
+    from app.labels import LABELS
     from app.ui import build_ui
 
     s = hearth.settings
@@ -34,15 +43,59 @@ def launch(hearth: Hearth, *, block: bool = True):
         log.warning("port %d is taken, using %d", s.port, port)
     demo = build_ui(hearth)
     demo.queue(default_concurrency_limit=1)
-    demo.launch(server_name=s.host, server_port=port, inbrowser=s.open_browser, ssr_mode=False,
-                max_file_size=f"{s.max_file_mb}mb", prevent_thread_lock=not block, show_error=True, quiet=True)
+    max_mb = s.spaces_max_file_mb if s.mode == "spaces" else s.max_file_mb
+    threading.Thread(target=hearth.warmup, name="hearth-warmup", daemon=True).start()
+    demo.launch(server_name=s.host, server_port=port, inbrowser=False, ssr_mode=False, i18n=LABELS.i18n,
+                max_file_size=f"{max_mb}mb", prevent_thread_lock=True, show_error=True, quiet=True)
+    if block:
+        demo.block_thread()
     return demo
 
 
+def running_instance(data_dir: Path) -> str | None:
+    """The URL of a Hearth already serving this data dir, if it answers."""
+    try:
+        info = json.loads((data_dir / INSTANCE_FILE).read_text())
+        url = info["url"]
+        with urllib.request.urlopen(url, timeout=3) as r:
+            return url if r.status == 200 else None
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 def serve(hearth: Hearth) -> None:
+    """Desktop: one Hearth per data dir; a second launch opens the running one instead. Spaces: just serve."""
+    from filelock import FileLock, Timeout
+
     s = hearth.settings
-    print(f"Hearth is starting on http://{s.host}:{s.port} (data in {s.data_dir}); Ctrl+C stops it.", flush=True)
-    guard = hearth.guard_status()
-    if guard["warning"]:
-        print(f"WARNING: {guard['warning']}", flush=True)
-    launch(hearth, block=True)
+    if s.mode == "spaces":
+        print(f"Hearth (Spaces mode) on http://{s.host}:{s.port}", flush=True)
+        launch(hearth, block=True)
+        return
+    lock = FileLock(str(s.data_dir / "hearth.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        url = running_instance(s.data_dir)
+        if url is None:
+            raise SystemExit(f"Another Hearth holds {s.data_dir} but does not answer; stop it, or use "
+                             "--data-dir for a second one.") from None
+        print(f"Hearth is already running at {url}; opening it.", flush=True)
+        if s.open_browser:
+            webbrowser.open(url)
+        return
+    try:
+        guard = hearth.guard_configured()
+        demo = launch(hearth, block=False)
+        url = demo.local_url
+        (s.data_dir / INSTANCE_FILE).write_text(json.dumps({"url": url, "pid": os.getpid()}))
+        print(f"Hearth is running at {url} (data in {s.data_dir}); Ctrl+C stops it.", flush=True)
+        if not guard:
+            print("WARNING: no Llama Guard model is installed; turns are checked by the keyword filter only.",
+                  flush=True)
+        if s.open_browser:
+            webbrowser.open(url)
+        demo.block_thread()
+    finally:
+        (s.data_dir / INSTANCE_FILE).unlink(missing_ok=True)
+        lock.release()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -50,7 +50,13 @@ class Settings(BaseModel):
     chunk_overlap: int = Field(150, ge=0, description="Characters shared by neighbouring chunks.")
     max_file_mb: int = Field(200, ge=1, description="Files larger than this many MB are refused.")
     n_ctx: int = Field(4096, ge=512, description="Context window of the chat model, in tokens.")
-    n_gpu_layers: int = Field(-1, description="Layers to offload to the GPU: -1 all (when llama.cpp has GPU support), 0 none.")
+    n_gpu_layers: int | None = Field(
+        None, ge=-1, description="Layers to offload to the GPU: -1 all, 0 none; empty chooses as many as fit in free VRAM."
+    )
+    embedding_backend: Literal["auto", "torch", "numpy"] = Field(
+        "auto", description="Embeddings through torch (sentence-transformers) or NumPy (no torch); auto uses NumPy "
+        "when the chat model runs on the GPU."
+    )
     n_threads: int | None = Field(None, ge=1, description="CPU threads for llama.cpp and torch; empty means all cores.")
     max_tokens: int = Field(512, ge=16, description="Longest answer, in tokens.")
     temperature: float = Field(0.2, ge=0.0, le=2.0, description="Sampling temperature of the chat model.")
@@ -60,6 +66,16 @@ class Settings(BaseModel):
     host: str = Field("127.0.0.1", description="Address the web page binds to.")
     port: int = Field(7860, ge=1, le=65535, description="Port of the web page.")
     open_browser: bool = Field(True, description="Open the page in a browser when the server starts.")
+    mode: Literal["desktop", "spaces"] = Field(
+        "desktop", description="desktop: one user on this machine; spaces: a public demo where every visitor gets "
+        "a private collection (chosen automatically on Hugging Face Spaces)."
+    )
+    spaces_max_files: int = Field(5, ge=1, description="Spaces mode: most files one visitor may upload at once.")
+    spaces_max_file_mb: int = Field(10, ge=1, description="Spaces mode: largest upload, in MB.")
+    spaces_max_documents: int = Field(20, ge=1, description="Spaces mode: most documents one visitor may keep.")
+    spaces_idle_minutes: int = Field(
+        30, ge=1, description="Spaces mode: a visitor's documents are deleted this long after the page is closed or idle."
+    )
 
     @property
     def threads(self) -> int:
@@ -107,6 +123,10 @@ def load_settings(
     merged: dict[str, Any] = {}
     for values in layers.values():
         merged.update({k: v for k, v in values.items() if v != ""})  # empty means "not set"
+    if "mode" not in merged and environ.get("SPACE_ID"):  # Hugging Face Spaces sets SPACE_ID
+        merged["mode"] = "spaces"
+    if merged.get("mode") == "spaces" and "host" not in merged:
+        merged["host"] = "0.0.0.0"  # a Space is reached through its proxy, not on loopback
     try:
         return Settings(**merged)
     except ValidationError as e:

@@ -1,95 +1,290 @@
-"""The Gradio page. Handlers only translate: unpack inputs, call Hearth, format outputs."""
+"""The Gradio page. Handlers only translate: unpack inputs, call Hearth, format outputs.
+
+Per-visitor state (collection, conversation, the Stop flag) lives in one gr.State per session,
+created on first use; in Spaces mode its collection is private and deleted when the session ends.
+"""
 
 from __future__ import annotations
 
+import secrets
+import tempfile
+import threading
+import time
 from pathlib import Path
 
 import gradio as gr
 
+from app import models
 from app.hearth import Hearth
-from app.pipeline import Drafting, Finished, Released
-from app.present import format_drafting, format_turn
+from app.labels import LABELS
+from app.pipeline import CheckDone, Drafting, Finished, Released, TurnResult
+from app.present import (conversation_markdown, format_checks, format_drafting, format_ingest, format_plan,
+                         format_search, format_turn, lang_from)
 
-__all__ = ["build_ui"]
+__all__ = ["build_ui", "new_session"]
+
+MAX_COLLECTION_CHARS = 64
 
 
-def _doc_rows(hearth: Hearth) -> list[list]:
-    return [[d.file, d.pages, d.chunks, d.doc_id] for d in hearth.documents()]
+def new_session(hearth: Hearth) -> dict:
+    """What one visitor's page remembers. In Spaces mode the collection is a private, unguessable name."""
+    private = hearth.settings.mode == "spaces"
+    collection = f"visitor-{secrets.token_hex(16)}" if private else hearth.settings.collection
+    return {"collection": collection, "private": private, "turns": [], "stop": threading.Event()}
+
+
+def _lang(request: gr.Request | None) -> str:
+    return lang_from(request.headers.get("accept-language") if request is not None else None)
+
+
+def _doc_rows(hearth: Hearth, session: dict) -> list[list]:
+    return [[d.file, d.pages, d.chunks, time.strftime("%Y-%m-%d %H:%M", time.localtime(d.added_at)), d.doc_id]
+            for d in hearth.documents(session["collection"])]
+
+
+def _doc_choices(hearth: Hearth, session: dict) -> list[tuple[str, str]]:
+    return [(f"{d.file} ({d.pages} p.)", d.doc_id) for d in hearth.documents(session["collection"])]
+
+
+def _history(session: dict) -> list[tuple[str, str]]:
+    return [(t.question, t.answer) for t in session["turns"] if not t.blocked and t.answer]
 
 
 def build_ui(hearth: Hearth) -> gr.Blocks:
-    """Build the page; nothing is loaded until the first upload or question."""
-    guard = hearth.guard_status()
+    """Build the page; nothing heavy is loaded here (models warm up in the background)."""
+    s = hearth.settings
+    spaces = s.mode == "spaces"
+    guard_missing = not hearth.guard_configured()
+    session_ttl = s.spaces_idle_minutes * 60 if spaces else None
 
-    def ask(question: str, history: list, progress=gr.Progress()):
+    def ensure(session):
+        return session if session else new_session(hearth)
+
+    def end_session(session):
+        if session and session.get("private"):
+            hearth.drop_collection(session["collection"])
+
+    # -- handlers --------------------------------------------------------------------------
+
+    def ask(question, chat, scope, search_only, temperature, top_k, session, request: gr.Request):
+        session, lang = ensure(session), _lang(request)
         question = (question or "").strip()
         if not question:
-            yield history, ""
-            return
-        history = history + [{"role": "user", "content": question},
-                             {"role": "assistant", "content": format_drafting(0)}]
-        released = ""
+            raise gr.Error(LABELS.get("empty_question", lang))
+        session["stop"].clear()
+        chat = list(chat or []) + [{"role": "user", "content": question},
+                                   {"role": "assistant", "content": format_drafting(0, lang=lang)}]
+        checks, released = [], ""
+        pipeline = hearth.pipeline(session["collection"], temperature=temperature, top_k=int(top_k) if top_k else None)
         try:
-            for event in hearth.pipeline().run(question):
-                if isinstance(event, Drafting):
-                    history[-1]["content"] = format_drafting(event.tokens, released)
+            for event in pipeline.run(question, history=_history(session), doc_ids=scope or None,
+                                      stop=session["stop"], search_only=bool(search_only)):
+                if isinstance(event, CheckDone):
+                    checks.append(event.check)
+                elif isinstance(event, Drafting):
+                    chat[-1]["content"] = format_drafting(event.tokens, released, lang)
                 elif isinstance(event, Released):
                     released = event.text
-                    history[-1]["content"] = format_drafting(0, released)
+                    chat[-1]["content"] = format_drafting(0, released, lang)
                 elif isinstance(event, Finished):
-                    history[-1]["content"] = format_turn(event.result)
+                    result: TurnResult = event.result
+                    session["turns"].append(result)
+                    chat[-1]["content"] = (format_search if search_only else format_turn)(result, lang)
                 else:
                     continue
-                yield history, ""
+                yield chat, "", format_checks(checks, lang), session
         except ValueError as e:
             raise gr.Error(str(e)) from e
 
-    def ingest(files: list | None, progress=gr.Progress()):
-        lines = []
+    def stop(session):
+        if session:
+            session["stop"].set()
+        return session
+
+    def ingest(files, session, request: gr.Request, progress=gr.Progress()):
+        session, lang = ensure(session), _lang(request)
         paths = [Path(f) for f in files or []]
-        for i, r in enumerate(hearth.ingest(paths, progress=lambda f, d, t: progress(d / max(t, 1), desc=f))):
-            name = Path(r.file).name
-            lines.append(f"- ❌ **{name}**: {r.error}" if r.status == "failed"
-                         else f"- ✅ **{name}**: {r.status}, {r.pages} pages, {r.chunks} chunks")
-            yield "\n".join(lines), _doc_rows(hearth)
-        if not lines:
-            yield "", _doc_rows(hearth)
+        if spaces:
+            if len(paths) > s.spaces_max_files:
+                raise gr.Error(f"At most {s.spaces_max_files} files per upload in this demo; you sent {len(paths)}.")
+            held = len(hearth.documents(session["collection"]))
+            if held + len(paths) > s.spaces_max_documents:
+                raise gr.Error(f"This demo keeps at most {s.spaces_max_documents} documents per visitor; you have "
+                               f"{held}. Remove some first.")
+        results = []
+        n = max(len(paths), 1)
 
-    def forget(doc_id: str):
-        removed = hearth.forget(doc_id.strip()) if doc_id and doc_id.strip() else []
-        note = ", ".join(d.file for d in removed)
-        return (f"Removed {note}." if removed else "No document with that id."), _doc_rows(hearth), ""
+        def report(file, done, total):
+            progress((len(results) + done / max(total, 1)) / n, desc=f"{file}: {done}/{total}")
 
-    with gr.Blocks(title="Hearth", analytics_enabled=False) as demo:
-        gr.Markdown("## 🔥 Hearth — private, guarded chat with your documents")
-        if guard["warning"]:
-            gr.Markdown(f"> ⚠️ **Llama Guard is missing.** {guard['warning']} Guard mode: {guard['mode']}.",
-                        elem_id="guard-warning")
-        with gr.Row():
-            with gr.Column(scale=3):
-                chatbot = gr.Chatbot(label="Chat", height=560, sanitize_html=True, elem_id="chat")
-                question = gr.Textbox(placeholder="Ask a question about your documents…", show_label=False,
-                                      elem_id="question")
+        for r in hearth.ingest(paths, collection=session["collection"], progress=report):
+            results.append(r)  # searchable now, while the rest of the batch goes on
+            choices = _doc_choices(hearth, session)
+            yield (format_ingest(results, lang), _doc_rows(hearth, session), gr.update(choices=choices),
+                   gr.update(choices=choices), session)
+        if not results:
+            yield "", _doc_rows(hearth, session), gr.update(), gr.update(), session
+
+    def documents(session):
+        session = ensure(session)
+        choices = _doc_choices(hearth, session)
+        return _doc_rows(hearth, session), gr.update(choices=choices), gr.update(choices=choices), session
+
+    def forget(doc_ids, session):
+        session = ensure(session)
+        if not doc_ids:
+            raise gr.Error("Choose the documents to remove first.")
+        removed = [d for key in doc_ids for d in hearth.forget(key, collection=session["collection"])]
+        note = f"Removed {', '.join(d.file for d in removed)}." if removed else "No such document."
+        rows, scope, remove, session = documents(session)
+        return note, rows, scope, gr.update(choices=remove["choices"], value=[]), session
+
+    def choose_collection(name, session):
+        session = ensure(session)
+        name = (name or "").strip()
+        if not name or len(name) > MAX_COLLECTION_CHARS:
+            raise gr.Error(f"A collection needs a name of 1 to {MAX_COLLECTION_CHARS} characters.")
+        session.update(collection=name, turns=[])
+        rows, scope, remove, session = documents(session)
+        return gr.update(choices=hearth.collections(), value=name), rows, scope, remove, [], session
+
+    def export(session):
+        session = ensure(session)
+        if not session["turns"]:
+            raise gr.Error("Nothing to export yet: ask a question first.")
+        folder = Path(tempfile.mkdtemp(prefix="hearth-export-"))
+        path = folder / f"hearth-conversation-{time.strftime('%Y%m%d-%H%M%S')}.md"
+        path.write_text(conversation_markdown(session["turns"]), encoding="utf-8")
+        return str(path)
+
+    def clear(session):
+        session = ensure(session)
+        session["turns"] = []
+        return [], "", session
+
+    def apply_model(model, gpu_layers):
+        layers = None if gpu_layers in (None, "") else int(gpu_layers)
+        try:
+            info = hearth.switch_model(model or None, n_gpu_layers=layers)
+        except ValueError as e:
+            raise gr.Error(str(e)) from e
+        return format_plan(info["offload"], Path(info["model"]).name)
+
+    def apply_threshold(threshold):
+        try:
+            hearth.set_guard_threshold(threshold)
+        except ValueError as e:
+            raise gr.Error(str(e)) from e
+        return f"Llama Guard blocks at P(unsafe) ≥ {float(threshold):.2f}."
+
+    def word_rows():
+        return [[cat, term] for cat, terms in hearth.words().items() for term in terms]
+
+    def add_word(category, term):
+        try:
+            hearth.add_word(category, term)
+        except ValueError as e:
+            raise gr.Error(str(e)) from e
+        return word_rows(), ""
+
+    def remove_word(category, term):
+        try:
+            hearth.remove_word(category, term)
+        except ValueError as e:
+            raise gr.Error(str(e)) from e
+        return word_rows(), ""
+
+    def status():
+        w = hearth.warm_status()
+        return w["text"], gr.Timer(active=not w["done"])
+
+    # -- layout ----------------------------------------------------------------------------
+
+    L = LABELS.i18n
+    with gr.Blocks(title="Hearth", analytics_enabled=False, delete_cache=(600, 3600) if spaces else None) as demo:
+        session = gr.State(None, time_to_live=session_ttl, delete_callback=end_session)
+        gr.Markdown(L("title"))
+        if guard_missing:
+            gr.Markdown(L("guard_missing"), elem_id="guard-warning")
+        warm = gr.Markdown(hearth.warm_status()["text"], elem_id="status")
+        timer = gr.Timer(1.0)
+        with gr.Tabs():
+            with gr.Tab(L("tab_chat")):
                 with gr.Row():
-                    send = gr.Button("Ask", variant="primary", elem_id="ask")
-                    stop = gr.Button("Stop", elem_id="stop")
-            with gr.Column(scale=2):
-                upload = gr.File(label="Drop PDFs, TXT or Markdown here", file_count="multiple",
-                                 file_types=[".pdf", ".txt", ".md", ".markdown"], elem_id="upload")
-                ingest_log = gr.Markdown(elem_id="ingest-log")
-                docs = gr.Dataframe(headers=["File", "Pages", "Chunks", "Id"], interactive=False, label="Documents",
-                                    elem_id="documents")
+                    with gr.Column(scale=3):
+                        chatbot = gr.Chatbot(label=L("chat"), height=560, sanitize_html=True, elem_id="chat",
+                                             render_markdown=True)
+                        question = gr.Textbox(placeholder=L("ask_placeholder"), show_label=False, elem_id="question")
+                        with gr.Row():
+                            send = gr.Button(L("ask"), variant="primary", elem_id="ask")
+                            stop_btn = gr.Button(L("stop"), elem_id="stop")
+                            clear_btn = gr.Button(L("new_chat"), elem_id="clear")
+                            export_btn = gr.Button(L("export"), elem_id="export")
+                        export_file = gr.File(label=L("export_file"), interactive=False, elem_id="export-file")
+                    with gr.Column(scale=2):
+                        scope = gr.Dropdown(label=L("scope"), multiselect=True, choices=[], elem_id="scope")
+                        search_only = gr.Checkbox(label=L("search_only"), value=False, elem_id="search-only")
+                        checks = gr.Markdown(label=L("checks"), elem_id="checks")
+                        upload = gr.File(label=L("drop"), file_count="multiple", elem_id="upload",
+                                         file_types=[".pdf", ".txt", ".md", ".markdown"])
+                        ingest_log = gr.Markdown(elem_id="ingest-log")
+            with gr.Tab(L("tab_documents")):
+                if not spaces:
+                    collection = gr.Dropdown(label=L("collection"), choices=hearth.collections(),
+                                             value=s.collection, allow_custom_value=True, elem_id="collection")
+                docs = gr.Dataframe(headers=["File", "Pages", "Chunks", "Added", "Id"], interactive=False,
+                                    label=L("documents"), elem_id="documents")
                 with gr.Row():
-                    forget_id = gr.Textbox(placeholder="document id", show_label=False, scale=3)
-                    forget_btn = gr.Button("Remove", scale=1)
+                    to_remove = gr.Dropdown(label=L("remove_choose"), multiselect=True, choices=[], scale=3)
+                    remove_btn = gr.Button(L("remove"), scale=1, variant="stop")
                 forget_log = gr.Markdown()
+            with gr.Tab(L("tab_settings")):
+                with gr.Row():
+                    temperature = gr.Slider(0.0, 2.0, value=s.temperature, step=0.05, label=L("temperature"))
+                    top_k = gr.Slider(1, 20, value=s.top_k, step=1, label=L("top_k"))
+                if not spaces:
+                    with gr.Group():
+                        with gr.Row():
+                            model = gr.Dropdown(label=L("model"), allow_custom_value=True,
+                                                choices=[m.name for m in models.chat_models()
+                                                         if models.installed_path(m, s.data_dir)],
+                                                value=None, elem_id="model")
+                            gpu_layers = gr.Textbox(label=L("gpu_layers"), value="" if s.n_gpu_layers is None
+                                                    else str(s.n_gpu_layers), elem_id="gpu-layers")
+                            apply_btn = gr.Button(L("apply"))
+                        model_note = gr.Markdown()
+                    with gr.Row():
+                        threshold = gr.Slider(0.0, 1.0, value=s.guard_threshold, step=0.01, label=L("threshold"))
+                        threshold_btn = gr.Button(L("apply"))
+                    threshold_note = gr.Markdown()
+                    gr.Markdown(L("words_help"))
+                    with gr.Row():
+                        word_category = gr.Textbox(label=L("word_list"), value="custom", elem_id="word-category")
+                        word_term = gr.Textbox(label=L("word_term"), elem_id="word-term")
+                        add_btn = gr.Button(L("add"))
+                        del_btn = gr.Button(L("remove"))
+                    words = gr.Dataframe(headers=["List", "Term"], value=word_rows, interactive=False,
+                                         label=L("word_lists"))
 
-        ask_event = send.click(ask, [question, chatbot], [chatbot, question], api_name="ask",
-                               concurrency_id="llm")
-        submit_event = question.submit(ask, [question, chatbot], [chatbot, question], api_name=False,
-                                       concurrency_id="llm")
-        stop.click(None, cancels=[ask_event, submit_event], api_name=False)
-        upload.upload(ingest, upload, [ingest_log, docs], api_name="ingest", concurrency_id="ingest")
-        forget_btn.click(forget, forget_id, [forget_log, docs, forget_id], api_name="forget")
-        demo.load(lambda: _doc_rows(hearth), None, docs, api_name="documents")
+        # -- events ------------------------------------------------------------------------
+        ask_inputs = [question, chatbot, scope, search_only, temperature, top_k, session]
+        ask_outputs = [chatbot, question, checks, session]
+        send.click(ask, ask_inputs, ask_outputs, api_name="ask", concurrency_id="llm")
+        question.submit(ask, ask_inputs, ask_outputs, api_name=False, concurrency_id="llm")
+        stop_btn.click(stop, session, session, api_name="stop", queue=False)
+        clear_btn.click(clear, session, [chatbot, checks, session], api_name="clear")
+        export_btn.click(export, session, export_file, api_name="export")
+        upload.upload(ingest, [upload, session], [ingest_log, docs, scope, to_remove, session], api_name="ingest",
+                      concurrency_id="ingest")
+        remove_btn.click(forget, [to_remove, session], [forget_log, docs, scope, to_remove, session],
+                         api_name="forget")
+        demo.load(documents, session, [docs, scope, to_remove, session], api_name="documents")
+        timer.tick(status, None, [warm, timer], api_name=False, queue=False)
+        if not spaces:
+            collection.change(choose_collection, [collection, session],
+                              [collection, docs, scope, to_remove, chatbot, session], api_name="collection")
+            apply_btn.click(apply_model, [model, gpu_layers], model_note, api_name="model", concurrency_id="llm")
+            threshold_btn.click(apply_threshold, threshold, threshold_note, api_name="threshold")
+            add_btn.click(add_word, [word_category, word_term], [words, word_term], api_name="add_word")
+            del_btn.click(remove_word, [word_category, word_term], [words, word_term], api_name="remove_word")
     return demo

@@ -1,20 +1,25 @@
-"""The keyword layer: Aho-Corasick over normalised views, lists you can edit without a restart.
+"""The keyword layer: Aho-Corasick over normalised and decoded views, lists you can edit live.
 
 A list folder holds one file per category, `<category>.txt`, one term per line (# comments).
-A file named `allow.txt` lists phrases that override a match they contain.
+`allow.txt` lists phrases that override a match they contain. Files are re-read when they change.
+See guard/normalize.py for the views and guard/decode.py for the decoding layers.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import ahocorasick
 
-from guard.normalize import View, is_cjk, normalize_term, nospace_term, views
+from guard.decode import decodings
+from guard.normalize import has_leet_symbols, is_latin_word, quick_leet_view, quick_view, term_forms, views
 from guard.verdict import Match, Verdict
+from guard.listfiles import ALLOW, WordListError, list_files, read_terms
 
 __all__ = ["KeywordFilter", "DEFAULT_LISTS"]
 
@@ -22,9 +27,60 @@ log = logging.getLogger(__name__)
 
 LAYER = "keyword"
 DEFAULT_LISTS = Path(__file__).parent / "wordlists" / "default"
-ALLOW = "allow"
-# A Latin phrase this long, spaces removed, is matched even where its letters were spread apart.
+VIEWS = ("text", "compact", "leet")
+# A Latin phrase this long (spaces removed) also matches where its words run together or split apart.
 NOSPACE_MIN = 8
+MAX_DEPTH = 2  # decoded text is decoded again at most this many times
+# Long texts are scanned in blocks (overlapping, so a match across a boundary is still whole), so
+# that a hit costs the exact pass over one block only.
+BLOCK = 1 << 16
+OVERLAP = 2048
+
+
+@dataclass(frozen=True)
+class _Term:
+    category: str
+    term: str
+    list: str
+    length: int  # in the view it was added to
+    latin: bool  # Latin-script: word boundaries apply
+    long: bool  # long enough to match across spaces
+
+
+class _Lists:
+    """Automata per view, for deny terms and allow phrases."""
+
+    def __init__(self):
+        self.deny = {v: ahocorasick.Automaton() for v in VIEWS}
+        self.allow = {v: ahocorasick.Automaton() for v in VIEWS}
+        self.quick = ahocorasick.Automaton()  # prefilter: any deny term, in the quick view
+        self.terms = 0
+        self.problems: list[str] = []
+
+    def add(self, category: str, term: str, listname: str, where: str) -> None:
+        forms = term_forms(term)
+        if len(forms["compact"]) < 2:
+            self.problems.append(f"{where}: term {term!r} is too short to match safely and was skipped")
+            return
+        latin = is_latin_word(forms["compact"])
+        # Long Latin phrases also match with their words run together or split differently.
+        long = " " in forms["text"] and len(forms["compact"]) >= NOSPACE_MIN
+        target = self.allow if category == ALLOW else self.deny
+        if category != ALLOW and forms["quick"] not in self.quick:
+            self.quick.add_word(forms["quick"], len(forms["quick"]))
+        for view in VIEWS:
+            form = forms[view]
+            if view == "leet" and not latin:
+                continue
+            if form in target[view]:
+                continue  # the first list that names a term wins
+            target[view].add_word(form, _Term(category, term, listname, len(form), latin, long))
+        self.terms += category != ALLOW
+
+    def finish(self) -> None:
+        for auto in (*self.deny.values(), *self.allow.values(), self.quick):
+            if len(auto):
+                auto.make_automaton()
 
 
 class KeywordFilter:
@@ -34,100 +90,146 @@ class KeywordFilter:
         self.folders = [Path(f) for f in folders]
         self._lock = threading.Lock()
         self._stamp: tuple | None = None
-        self._deny = self._allow = None
-        self._terms = 0
+        self._lists = _Lists()
         self.reload_if_changed()
 
     @property
     def term_count(self) -> int:
-        return self._terms
+        return self._lists.terms
 
-    def _files(self) -> list[Path]:
-        return sorted(f for folder in self.folders if folder.is_dir() for f in folder.glob("*.txt"))
+    @property
+    def problems(self) -> list[str]:
+        """Terms that were skipped at the last load, with file and line."""
+        return list(self._lists.problems)
+
+    def files(self) -> list[Path]:
+        return [f for folder in self.folders for f in list_files(folder).values()]
+
+    def _stamp_now(self) -> tuple:
+        """Names, sizes and times of the list files: cheap enough to take on every scan."""
+        out = []
+        for folder in self.folders:
+            try:
+                with os.scandir(folder) as it:
+                    out += sorted((e.path, e.stat().st_mtime_ns, e.stat().st_size) for e in it
+                                  if e.name.endswith(".txt") and not e.name.startswith("."))
+            except (FileNotFoundError, NotADirectoryError):
+                out.append((str(folder), None, None))
+        return tuple(out)
 
     def reload_if_changed(self) -> bool:
-        files = self._files()
-        stamp = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+        """Re-read the lists if a file was added, removed or changed. A broken file raises WordListError."""
+        stamp = self._stamp_now()
         if stamp == self._stamp:
             return False
-        deny, allow = _automata(), _automata()
-        terms = 0
+        files = self.files()
+        lists = _Lists()
         for f in files:
-            category = f.stem
-            target = allow if category == ALLOW else deny
-            for line in f.read_text(encoding="utf-8").splitlines():
-                raw = line.split("#", 1)[0]
-                term = normalize_term(raw)
-                if not term:
-                    continue
-                target["text"].add_word(term, (category, term, f.parent.name))
-                packed = nospace_term(raw)
-                if any(is_cjk(c) for c in packed) or len(packed) >= NOSPACE_MIN:
-                    target["nospace"].add_word(packed, (category, term, f.parent.name))
-                terms += category != ALLOW
-        for auto in (*deny.values(), *allow.values()):
-            if len(auto):
-                auto.make_automaton()
+            for n, term in read_terms(f):
+                lists.add(f.stem, term, f.parent.name, f"{f}:{n}")
+        lists.finish()
         with self._lock:
-            self._deny, self._allow, self._stamp, self._terms = deny, allow, stamp, terms
-        log.info("keyword lists loaded terms=%d files=%d", terms, len(files))
+            self._lists, self._stamp = lists, stamp
+        for problem in lists.problems:
+            log.warning("keyword list: %s", problem)
+        log.info("keyword lists loaded terms=%d files=%d", lists.terms, len(files))
         return True
 
     def scan(self, text: str) -> list[Match]:
         """Every deny-list hit not covered by an allow-list phrase, with spans in the original text."""
         self.reload_if_changed()
         with self._lock:
-            deny, allow = self._deny, self._allow
-        found: dict[tuple[int, int, str], Match] = {}
-        for view in views(text):
-            allowed = list(_hits(allow[view.name], view, text))
-            for start, end, (category, term, listname) in _hits(deny[view.name], view, text):
-                if any(a0 <= start and end <= a1 for a0, a1, _ in allowed):
-                    continue
-                o0, o1 = view.span(start, end)
-                found.setdefault((o0, o1, category), Match(category, term, o0, o1, view.name, listname))
-        return sorted(found.values(), key=lambda m: (m.start, m.end))
+            lists = self._lists
+        if len(text) <= BLOCK + OVERLAP:
+            return _scan(lists, text, 0)
+        found = {}
+        for start in range(0, len(text), BLOCK):
+            for m in _scan(lists, text[start:start + BLOCK + OVERLAP], 0):
+                m = replace(m, start=m.start + start, end=m.end + start)
+                found.setdefault((m.start, m.end, m.category), m)
+        return sorted(found.values(), key=lambda m: (m.start, m.end, m.category))
 
     def check(self, conversation: Sequence[tuple[str, str]]) -> Verdict:
-        """Judge the last message of the conversation."""
-        matches = self.scan(conversation[-1][1])
+        """Judge the last message of the conversation; a broken list file blocks (fail closed)."""
+        try:
+            matches = self.scan(conversation[-1][1])
+        except WordListError as e:
+            return Verdict(LAYER, "error", reason=f"keyword lists cannot be read, so the turn is blocked: {e}")
         if not matches:
             return Verdict(LAYER, "passed")
         cats = tuple(dict.fromkeys(m.category for m in matches))
-        terms = ", ".join(dict.fromkeys(repr(m.term) for m in matches))
+        terms = ", ".join(dict.fromkeys(f"{m.term!r}" + (f" ({m.view})" if m.view != "text" else "")
+                                        for m in matches))
         return Verdict(LAYER, "blocked", cats, 1.0, f"keyword list {'/'.join(cats)} matched {terms}",
                        tuple(matches))
 
 
-def _automata() -> dict[str, ahocorasick.Automaton]:
-    return {"text": ahocorasick.Automaton(), "nospace": ahocorasick.Automaton()}
+def _maybe(lists: _Lists, text: str) -> bool:
+    """False when no deny term can match (the common case), found cheaply without offsets."""
+    if not len(lists.quick):
+        return False
+    if next(lists.quick.iter(quick_view(text)), None) is not None:
+        return True
+    if has_leet_symbols(text) and len(lists.deny["leet"]):
+        return next(lists.deny["leet"].iter(quick_leet_view(text)), None) is not None
+    return False
 
 
-def _hits(automaton, view: View, original: str) -> Iterable[tuple[int, int, tuple]]:
-    """(start, end, value) of matches; Latin-script terms must be whole words.
+def _scan(lists: _Lists, text: str, depth: int) -> list[Match]:
+    if not text:
+        return []
+    matches = _exact(lists, text) if _maybe(lists, text) else []
+    if depth < MAX_DEPTH:
+        for d in decodings(text):
+            for m in _scan(lists, d.text, depth + 1):
+                o0, o1 = d.span(m.start, m.end)
+                matches.append(Match(m.category, m.term, o0, o1, f"{d.name}/{m.view}", m.list))
+    unique = {(m.start, m.end, m.category): m for m in reversed(matches)}
+    return sorted(unique.values(), key=lambda m: (m.start, m.end, m.category))
 
-    In the text view the neighbours are checked there; in the nospace view they are checked
-    in the original text, so 'b o m b' matches 'bomb' but 'bombastic' does not.
+
+def _exact(lists: _Lists, text: str) -> list[Match]:
+    found: dict[tuple[int, int, str], Match] = {}
+    allowed: list[tuple[int, int]] = []
+    for view in views(text):
+        allowed += [view.span(s, e) for s, e, _ in _hits(lists.allow[view.name], view, text)]
+        for start, end, t in _hits(lists.deny[view.name], view, text):
+            o0, o1 = view.span(start, end)
+            found.setdefault((o0, o1, t.category), Match(t.category, t.term, o0, o1, view.name, t.list))
+    return [m for m in found.values() if not any(a0 <= m.start and m.end <= a1 for a0, a1 in allowed)]
+
+
+def _hits(automaton, view, original: str):
+    """(start, end, term) of matches in a view that stand as words in the text.
+
+    text view: a Latin term needs non-letters on both sides in the view.
+    compact and leet views: a Latin term needs non-letters on both sides in the ORIGINAL text
+    ('b o m b' yes, 'bombastic' no); a short one also must be one word ('b0mb', 'b.o.m.b') or
+    letters spread apart ('b o m b'), so that the ends of neighbouring words do not combine.
     """
     if not len(automaton):
         return
     text = view.text
-    for end_index, (category, term, listname) in automaton.iter(text):
-        length = len(term) if view.name == "text" else len(nospace_term(term))
-        start, end = end_index - length + 1, end_index + 1
-        if view.name == "text":
-            before = text[start - 1] if start > 0 else ""
-            after = text[end] if end < len(text) else ""
-        else:
-            o0, o1 = view.span(start, end)
-            before = original[o0 - 1] if o0 > 0 else ""
-            after = original[o1] if o1 < len(original) else ""
-        if not is_cjk(term[0]) and _wordish(before):
-            continue
-        if not is_cjk(term[-1]) and _wordish(after):
-            continue
-        yield start, end, (category, term, listname)
+    for end_index, t in automaton.iter(text):
+        start, end = end_index - t.length + 1, end_index + 1
+        if t.latin:
+            if view.name == "text":
+                before, after = text[start - 1:start], text[end:end + 1]
+                if _wordish(before) or _wordish(after):
+                    continue
+            else:
+                o0, o1 = view.span(start, end)
+                if _wordish(original[o0 - 1:o0]) or _wordish(original[o1:o1 + 1]):
+                    continue
+                if not t.long and not _one_word_or_spread(original[o0:o1]):
+                    continue
+        yield start, end, t
+
+
+def _one_word_or_spread(span: str) -> bool:
+    pieces = span.split()
+    return len(pieces) == 1 or all(len(p) <= 2 for p in pieces)
 
 
 def _wordish(ch: str) -> bool:
-    return bool(ch) and ch.isalnum() and not is_cjk(ch)
+    return bool(ch) and ch.isalnum() and is_latin_word(ch)

@@ -1,93 +1,296 @@
-"""Views of a text for keyword matching, each with a map back to the original offsets.
+"""Normalised views of a text for keyword matching, each with a map back to the original offsets.
 
-text:    NFKC, casefolded, invisible characters dropped, every run of spaces and punctuation
-         turned into one space. Latin terms match here as whole words.
-nospace: the same with all spaces and punctuation removed, so 'b o m b', 'pipe-bomb' and
-         '炸 * 弹' still match. Only CJK terms and long Latin phrases are matched here.
+Every view starts from the same per-character folding: NFKC, casefold, invisible and format
+characters dropped (zero-width, bidi, tag characters, variation selectors, Hangul fillers...),
+full-width forms made half-width (NFKC does this), traditional Chinese made simplified (OpenCC's
+t2s character table). Then:
+
+text:    runs of spaces and punctuation become one space. Latin terms match here as whole words.
+compact: spaces and punctuation removed, repeated characters collapsed ('b o m b', 'pipe-bomb',
+         '炸 * 弹', 'boooomb', '炸炸弹弹'). Matched for CJK terms and, with extra checks, Latin ones.
+leet:    the compact view after mapping leetspeak (0→o, 4→a, $→s...), confusable letters of other
+         scripts (Cyrillic 'а', Greek 'ο'...) and accented or combining-mark letters to plain Latin.
+
+The work is done on numpy arrays of code points through lookup tables built once per process,
+so a scan costs a few vector operations per view instead of a Python loop per character.
 """
 
 from __future__ import annotations
 
+import json
+import threading
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 
-__all__ = ["View", "views", "normalize_term", "nospace_term", "is_cjk", "is_separator"]
+import numpy as np
 
+__all__ = ["View", "views", "quick_view", "quick_leet_view", "has_leet_symbols", "term_forms", "is_cjk", "is_latin_word", "tables",
+           "LEET_SYMBOLS"]
+
+# Code points from here on are dropped: tag characters, variation selectors supplement, private use.
+_LIMIT = 0x32000
+_DEL = -1
+_EXP = -2  # folds to several characters; see Tables.expansions
 # Not category Cf but invisible all the same: Hangul fillers, braille blank, combining grapheme joiner...
-_INVISIBLE_EXTRA = {0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800, 0x034F, 0x17B4, 0x17B5}
+_INVISIBLE_EXTRA = {0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800, 0x034F, 0x17B4, 0x17B5, 0x180E}
+_CJK_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x2FA1F), (0x30000, 0x3134F))
+# Leetspeak: characters people put in place of letters. Applied in the leet view only.
+LEET = {"0": "o", "1": "i", "2": "z", "3": "e", "4": "a", "5": "s", "6": "g", "7": "t", "8": "b", "9": "g",
+        "@": "a", "$": "s", "!": "i", "|": "l", "+": "t", "€": "e", "£": "l", "¢": "c", "ß": "b"}
+LEET_SYMBOLS = "@$!|+€£¢"  # separators in the text views, letters in the leet view
+
+
+def _invisible(cp: int) -> bool:
+    return (unicodedata.category(chr(cp)) in ("Cf", "Co", "Cn", "Cs") or cp in _INVISIBLE_EXTRA
+            or 0xFE00 <= cp <= 0xFE0F or 0xE0000 <= cp <= 0xE01EF)
+
+
+def is_cjk(ch: str) -> bool:
+    cp = ord(ch)
+    return any(a <= cp <= b for a, b in _CJK_RANGES)
+
+
+def is_latin_word(term: str) -> bool:
+    """A term that starts or ends with a letter or digit of an alphabetic script (word boundaries apply)."""
+    return bool(term) and not is_cjk(term[0])
+
+
+class Tables:
+    """The per-character lookup tables, built once (about 0.3 s) and shared by every filter."""
+
+    def __init__(self):
+        t2s = _t2s_map()
+        fold = np.empty(_LIMIT, dtype=np.int32)
+        self.expansions: dict[int, np.ndarray] = {}
+        for cp in range(_LIMIT):
+            if _invisible(cp):
+                fold[cp] = _DEL
+                continue
+            out = [ord(t2s.get(c, c)) for c in unicodedata.normalize("NFKC", chr(cp)).casefold()]
+            out = [o for o in out if o < _LIMIT and not _invisible(o)]
+            if not out:
+                fold[cp] = _DEL
+            elif len(out) == 1:
+                fold[cp] = out[0]
+            else:
+                fold[cp] = _EXP
+                self.expansions[cp] = np.array(out, dtype=np.int32)
+        self.fold = fold
+        chars = [chr(cp) for cp in range(_LIMIT)]
+        self.sep = np.array([not (c.isalnum() or unicodedata.category(c) in ("Mn", "Mc")) for c in chars])
+        self.sep[[ord(c) for c in "_"]] = True
+        self.leet = _leet_table(chars)
+        self.leet_sep = self.sep[np.maximum(self.leet, 0)] & (self.leet != _DEL)
+        self.leet_sep[self.leet == _DEL] = False
+        # The prefilter view in one lookup: fold, drop separators (leet symbols too), then leet letters.
+        symbols = np.zeros(_LIMIT, dtype=bool)
+        symbols[[ord(c) for c in LEET_SYMBOLS]] = True
+        folded_ok = fold >= 0
+        plain = np.where(folded_ok, fold, 0)
+        quick = np.where(self.sep[plain] | symbols[plain], _DEL, self.leet[plain])
+        self.quick = np.where(fold == _EXP, _EXP, np.where(folded_ok, quick, _DEL)).astype(np.int32)
+        leet = np.where(self.leet_sep[plain], _DEL, self.leet[plain])
+        self.quick_leet = np.where(fold == _EXP, _EXP, np.where(folded_ok, leet, _DEL)).astype(np.int32)
+        # Characters that fold to several: what is left of them in each quick view.
+        self.quick_exp: dict[int, dict[int, np.ndarray]] = {}
+        for table in (self.quick, self.quick_leet):
+            rest = {}
+            for cp, chars in self.expansions.items():
+                kept = table[chars]
+                kept = kept[kept >= 0]
+                if len(kept) == 0:
+                    table[cp] = _DEL
+                elif len(kept) == 1:
+                    table[cp] = kept[0]
+                else:
+                    rest[cp] = kept
+            self.quick_exp[id(table)] = rest
+
+
+def _t2s_map() -> dict[str, str]:
+    """Traditional -> simplified, one character to one character (OpenCC's t2s conversion)."""
+    import opencc
+
+    chars = [chr(cp) for a, b in _CJK_RANGES[:4] for cp in range(a, min(b, 0x2A6DF) + 1)]
+    out = opencc.OpenCC("t2s").convert("\n".join(chars)).split("\n")
+    if len(out) != len(chars):  # OpenCC joined or split a line: fall back to converting one by one
+        out = [opencc.OpenCC("t2s").convert(c) for c in chars]
+    return {a: b for a, b in zip(chars, out) if a != b and len(b) == 1}
+
+
+def _confusables() -> dict[str, str]:
+    """Letters of other scripts that look like a Latin letter or digit (Unicode confusables.txt)."""
+    import confusable_homoglyphs
+
+    data = json.loads((Path(confusable_homoglyphs.__file__).parent / "confusables.json").read_text("utf-8"))
+    out = {}
+    for ch, entries in data.items():
+        if len(ch) != 1 or ch.isascii():
+            continue
+        for e in entries:
+            glyph = e["c"]
+            if len(glyph) == 1 and glyph.isascii() and glyph.isalnum():
+                out[ch] = glyph.lower()
+                break
+    return out
+
+
+def _leet_table(chars: list[str]) -> np.ndarray:
+    table = np.arange(_LIMIT, dtype=np.int32)
+    for ch, latin in _confusables().items():
+        folded = unicodedata.normalize("NFKC", ch).casefold()
+        if len(folded) == 1 and ord(folded) < _LIMIT:
+            table[ord(folded)] = ord(latin)
+    for cp, ch in enumerate(chars):
+        cat = unicodedata.category(ch)
+        if cat in ("Mn", "Me"):
+            table[cp] = _DEL  # combining marks: Zalgo text
+        elif cat.startswith("L") and not ch.isascii() and not is_cjk(ch):
+            base = unicodedata.normalize("NFKD", ch)[0]
+            if base.isascii() and base.isalpha():
+                table[cp] = ord(base.lower())  # é -> e, ø stays (no decomposition)
+    for ch, latin in LEET.items():
+        table[ord(ch)] = ord(latin)
+    table[ord("o")] = ord("o")  # the confusables data maps some letters to digits; keep letters letters
+    for latin in "abcdefghijklmnopqrstuvwxyz":
+        table[ord(latin)] = ord(latin)
+    return table
+
+
+_tables: Tables | None = None
+_tables_lock = threading.Lock()
+
+
+def tables() -> Tables:
+    global _tables
+    with _tables_lock:
+        if _tables is None:
+            _tables = Tables()
+        return _tables
 
 
 @dataclass(frozen=True)
 class View:
     name: str
     text: str
-    index: tuple[int, ...]  # index[i] = offset in the original text of view character i
+    index: np.ndarray  # index[i] = offset in the original text of view character i
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Original [start, end) covered by view characters [start, end)."""
-        return self.index[start], self.index[end - 1] + 1
+        return int(self.index[start]), int(self.index[end - 1]) + 1
 
 
-def _invisible(ch: str) -> bool:
-    cp = ord(ch)
-    return (
-        unicodedata.category(ch) in ("Cf", "Co", "Cn")
-        or cp in _INVISIBLE_EXTRA
-        or 0xFE00 <= cp <= 0xFE0F  # variation selectors
-        or 0xE0100 <= cp <= 0xE01EF
-        or 0xE0000 <= cp <= 0xE007F  # tag characters
-    )
+def _codes(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4").astype(np.int32)
 
 
-def is_cjk(ch: str) -> bool:
-    cp = ord(ch)
-    return 0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0x20000 <= cp <= 0x2FA1F or 0xF900 <= cp <= 0xFAFF
+def _to_str(codes: np.ndarray) -> str:
+    return codes.astype("<u4").tobytes().decode("utf-32-le")
 
 
-def is_separator(ch: str) -> bool:
-    return not (ch.isalnum() or unicodedata.category(ch) in ("Mn", "Mc"))
+def _folded(text: str, t: Tables) -> tuple[np.ndarray, np.ndarray]:
+    """Folded code points and, for each, the offset of the original character it came from."""
+    raw = _codes(text)
+    codes = np.where(raw < _LIMIT, t.fold[np.minimum(raw, _LIMIT - 1)], _DEL)
+    index = np.arange(len(raw), dtype=np.int64)
+    expand = codes == _EXP
+    if expand.any():
+        lengths = np.ones(len(raw), dtype=np.int64)
+        where = np.flatnonzero(expand)
+        parts = [t.expansions[int(raw[i])] for i in where]
+        lengths[where] = [len(p) for p in parts]
+        starts = np.cumsum(lengths) - lengths
+        index = np.repeat(index, lengths)
+        codes = np.repeat(codes, lengths)
+        for i, p in zip(where, parts):
+            codes[starts[i]:starts[i] + len(p)] = p
+    keep = codes >= 0
+    return codes[keep], index[keep]
 
 
-def _normalized(text: str) -> tuple[list[str], list[int]]:
-    chars: list[str] = []
-    index: list[int] = []
-    for i, ch in enumerate(text):
-        if _invisible(ch):
-            continue
-        for n in unicodedata.normalize("NFKC", ch).casefold():
-            if not _invisible(n):
-                chars.append(n)
-                index.append(i)
-    return chars, index
+def _spaced(codes: np.ndarray, index: np.ndarray, sep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each run of separators becomes one space."""
+    prev = np.concatenate(([False], sep[:-1]))
+    keep = ~(sep & prev)
+    out = np.where(sep, 0x20, codes)[keep]
+    return out, index[keep]
 
 
-def _text_view(chars: list[str], index: list[int]) -> View:
-    out, idx = [], []
-    for ch, i in zip(chars, index):
-        if is_separator(ch):
-            if out and out[-1] != " ":
-                out.append(" ")
-                idx.append(i)
+def _compacted(codes: np.ndarray, index: np.ndarray, sep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Separators dropped, then runs of one repeated character collapsed to one."""
+    codes, index = codes[~sep], index[~sep]
+    if len(codes) > 1:
+        keep = np.concatenate(([True], codes[1:] != codes[:-1]))
+        codes, index = codes[keep], index[keep]
+    return codes, index
+
+
+def views(text: str, names: tuple[str, ...] = ("text", "compact", "leet")) -> list[View]:
+    """The requested views of text, in order."""
+    t = tables()
+    codes, index = _folded(text, t)
+    sep = t.sep[codes] if len(codes) else np.zeros(0, dtype=bool)
+    out = []
+    for name in names:
+        if name == "text":
+            c, i = _spaced(codes, index, sep)
+        elif name == "compact":
+            c, i = _compacted(codes, index, sep)
+        elif name == "leet":
+            mapped = t.leet[codes] if len(codes) else codes
+            keep = mapped >= 0
+            c, i = _compacted(mapped[keep], index[keep], t.leet_sep[codes][keep])
         else:
-            out.append(ch)
-            idx.append(i)
-    return View("text", "".join(out), tuple(idx))
+            raise ValueError(f"unknown view {name!r}")
+        out.append(View(name, _to_str(c), i))
+    return out
 
 
-def _nospace_view(chars: list[str], index: list[int]) -> View:
-    kept = [(ch, i) for ch, i in zip(chars, index) if not is_separator(ch)]
-    return View("nospace", "".join(ch for ch, _ in kept), tuple(i for _, i in kept))
+def _collapse(codes: np.ndarray) -> np.ndarray:
+    if len(codes) < 2:
+        return codes
+    keep = np.empty(len(codes), dtype=bool)
+    keep[0] = True
+    np.not_equal(codes[1:], codes[:-1], out=keep[1:])
+    return codes[keep]
 
 
-def views(text: str) -> list[View]:
-    chars, index = _normalized(text)
-    return [_text_view(chars, index), _nospace_view(chars, index)]
+def quick_view(text: str) -> str:
+    """The prefilter view: the compact view with leet letters mapped and leet symbols dropped.
+
+    A term found in the text, compact or leet view (leet without symbols) is always found here
+    (each is the same per-character folding followed by dropping characters and collapsing
+    repeats), so a text with no hit here and no leet symbol has no hit at all. No offsets kept.
+    """
+    return _quick(text, tables().quick)
 
 
-def normalize_term(term: str) -> str:
-    """A list term as it appears in the text view."""
-    return _text_view(*_normalized(term)).text.strip()
+def quick_leet_view(text: str) -> str:
+    """The leet view without offsets (for the prefilter)."""
+    return _quick(text, tables().quick_leet)
 
 
-def nospace_term(term: str) -> str:
-    return _nospace_view(*_normalized(term)).text
+def _quick(text: str, table: np.ndarray) -> str:
+    if text.isascii():
+        mapped = table[np.frombuffer(text.encode("ascii"), dtype=np.uint8)]
+    else:
+        raw = _codes(text)
+        mapped = np.where(raw < _LIMIT, table[np.minimum(raw, _LIMIT - 1)], _DEL)
+        expand = np.flatnonzero(mapped == _EXP)
+        if len(expand):  # ligatures and the like: put in the characters they stand for
+            rest = tables().quick_exp[id(table)]
+            parts = np.split(mapped, expand)
+            mapped = np.concatenate([parts[0]] + [np.concatenate((rest[int(raw[i])], p[1:]))
+                                                  for i, p in zip(expand, parts[1:])])
+    return _to_str(_collapse(mapped[mapped >= 0]))
+
+
+def has_leet_symbols(text: str) -> bool:
+    return any(c in text for c in LEET_SYMBOLS)
+
+
+def term_forms(term: str) -> dict[str, str]:
+    """A list term as it appears in each view (the same folding as the text, so they always agree)."""
+    v = {view.name: view.text for view in views(term)}
+    return {"text": v["text"].strip(), "compact": v["compact"], "leet": v["leet"], "quick": quick_view(term)}

@@ -1,0 +1,372 @@
+"""Decoding layers: text hidden in escapes, base64, hex, character codes, Morse or a letter cipher.
+
+Each decoder returns the text with what it decoded put in place, plus, for every character of
+that decoded text, the span of the original text it came from, so that a keyword found in the
+decoded text is reported at the encoded run in the original. The ciphers are those CipherChat
+(RobustNLP/CipherChat) uses to slip past filters: Caesar, Atbash, Morse, ASCII codes, Unicode
+and UTF-8 byte escapes, plus the encodings garak probes (base64, hex, binary, %xx, &#...;).
+Letter ciphers are tried only where the letters do not look like English (a letter-frequency test).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+
+__all__ = ["Decoded", "decodings"]
+
+MIN_RUN = 16  # shortest base64/hex run worth decoding
+_CHUNK = 2048  # letters are tested for a cipher in chunks of this many characters
+_MIN_LETTERS = 24  # letters sampled from a chunk before it is tested for a cipher
+_SAMPLE = 4
+
+
+@dataclass(frozen=True)
+class Decoded:
+    name: str
+    text: str
+    starts: np.ndarray  # starts[i], ends[i]: the original span decoded character i came from
+    ends: np.ndarray
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        return int(self.starts[start]), int(self.ends[end - 1])
+
+
+def _readable(s: str | None, min_letters: int = 3) -> str | None:
+    """s if it looks like text someone wrote, else None."""
+    if not s:
+        return None
+    printable = sum(c.isprintable() or c in "\n\t" for c in s)
+    letters = sum(c.isalpha() for c in s)
+    return s if printable >= 0.9 * len(s) and letters >= min_letters else None
+
+
+def _utf8_or_gbk(data: bytes) -> str | None:
+    for enc in ("utf-8", "gbk"):
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            pass
+    return None
+
+
+def _unicode_escapes(m: re.Match) -> str | None:
+    return "".join(chr(int(h, 16)) for h in re.findall(r"\\[uU]\{?([0-9a-fA-F]{4,8})\}?", m.group()))
+
+
+def _byte_escapes(m: re.Match) -> str | None:
+    return _utf8_or_gbk(bytes.fromhex("".join(re.findall(r"[0-9a-fA-F]{2}", m.group().replace("\\x", " ")))))
+
+
+def _percent(m: re.Match) -> str | None:
+    return _utf8_or_gbk(bytes.fromhex(m.group().replace("%", "")))
+
+
+def _entities(m: re.Match) -> str | None:
+    out = []
+    for num in re.findall(r"&#([xX][0-9a-fA-F]+|\d+);", m.group()):
+        cp = int(num[1:], 16) if num[0] in "xX" else int(num)
+        if cp > 0x10FFFF:
+            return None
+        out.append(chr(cp))
+    return "".join(out)
+
+
+def _base64(m: re.Match) -> str | None:
+    run = m.group()
+    if not (re.search(r"[0-9+/_-]", run) or (re.search(r"[a-z]", run) and re.search(r"[A-Z]", run))):
+        return None
+    body = run.rstrip("=")
+    for alt in (None, b"-_"):
+        try:
+            data = base64.b64decode(body + "=" * (-len(body) % 4), altchars=alt, validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        text = _readable(_utf8_or_gbk(data))
+        if text:
+            return text
+    return None
+
+
+def _hex(m: re.Match) -> str | None:
+    digits = re.sub(r"0x|[\s:,]", "", m.group())
+    if len(digits) % 2:
+        return None
+    return _readable(_utf8_or_gbk(bytes.fromhex(digits)))
+
+
+def _binary(m: re.Match) -> str | None:
+    bits = re.sub(r"\s", "", m.group())
+    if len(bits) % 8:
+        return None
+    return _readable(_utf8_or_gbk(int(bits, 2).to_bytes(len(bits) // 8, "big")))
+
+
+def _char_codes(m: re.Match) -> str | None:
+    numbers = [int(n) for n in re.findall(r"\d+", m.group())]
+    if any(n < 9 or n > 0x10FFFF for n in numbers):
+        return None
+    return _readable("".join(chr(n) for n in numbers), min_letters=max(3, len(numbers) // 2))
+
+
+MORSE = {".-": "a", "-...": "b", "-.-.": "c", "-..": "d", ".": "e", "..-.": "f", "--.": "g", "....": "h",
+         "..": "i", ".---": "j", "-.-": "k", ".-..": "l", "--": "m", "-.": "n", "---": "o", ".--.": "p",
+         "--.-": "q", ".-.": "r", "...": "s", "-": "t", "..-": "u", "...-": "v", ".--": "w", "-..-": "x",
+         "-.--": "y", "--..": "z", "-----": "0", ".----": "1", "..---": "2", "...--": "3", "....-": "4",
+         ".....": "5", "-....": "6", "--...": "7", "---..": "8", "----.": "9"}
+_MORSE_DASHES = str.maketrans({"·": ".", "•": ".", "−": "-", "–": "-", "—": "-", "_": "-"})
+
+
+def _morse(m: re.Match) -> str | None:
+    words = re.split(r" {2,}|\s*/\s*|\n", m.group().translate(_MORSE_DASHES).strip())
+    out = []
+    for word in words:
+        letters = [MORSE.get(code) for code in word.split()]
+        if None in letters:
+            return None
+        out.append("".join(letters))
+    return _readable(" ".join(out))
+
+
+def _tags(m: re.Match) -> str | None:
+    return "".join(chr(ord(c) - 0xE0000) for c in m.group())
+
+
+# Character classes of the encoded runs, for finding candidate runs without a regex pass.
+_B64, _NUM, _MORSE, _BIN, _HEX = 1, 2, 4, 8, 16
+_CLS = np.zeros(128, dtype=np.uint8)
+for _c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-=":
+    _CLS[ord(_c)] |= _B64
+for _c in "0123456789 ,;":
+    _CLS[ord(_c)] |= _NUM
+for _c in ".-_ /\n":
+    _CLS[ord(_c)] |= _MORSE
+for _c in "01 ":
+    _CLS[ord(_c)] |= _BIN
+for _c in "0123456789abcdefABCDEFx :,":
+    _CLS[ord(_c)] |= _HEX
+
+_CLS256 = np.append(_CLS, np.zeros(128, dtype=np.uint8))
+
+# (name, pattern, decoder, character class of its runs, shortest run). Runs are found with numpy
+# first, and the regex only looks inside them; class 0 means a cheap substring test decides.
+_SUBSTITUTIONS: list[tuple[str, re.Pattern, Callable[[re.Match], str | None], int, int]] = [
+    ("tag-characters", re.compile("[\U000E0020-\U000E007E]+"), _tags, 0, 0),
+    ("unicode-escape", re.compile(r"(?:\\[uU]\{?[0-9a-fA-F]{4,8}\}?)+"), _unicode_escapes, 0, 0),
+    ("byte-escape", re.compile(r"(?:\\x[0-9a-fA-F]{2})+"), _byte_escapes, 0, 0),
+    ("percent", re.compile(r"(?:%[0-9a-fA-F]{2}){2,}"), _percent, 0, 0),
+    ("html-entity", re.compile(r"(?:&#(?:[xX][0-9a-fA-F]+|\d+);)+"), _entities, 0, 0),
+    ("binary", re.compile(r"(?<![\w])[01]{8}(?:\s?[01]{8}){2,}(?![\w])"), _binary, _BIN, 24),
+    ("hex", re.compile(r"(?<![\w])(?:0x)?[0-9a-fA-F]{2}(?:[ :,]?(?:0x)?[0-9a-fA-F]{2}){7,}(?![\w])"), _hex, _HEX,
+     MIN_RUN),
+    ("base64", re.compile(r"(?<![\w+/=-])[A-Za-z0-9+/_-]{%d,}={0,2}" % MIN_RUN), _base64, _B64, MIN_RUN),
+    ("char-codes", re.compile(r"(?<![\d.])\d{2,6}(?:[ ,;]+\d{2,6}){3,}(?![\d.])"), _char_codes, _NUM, 11),
+    ("morse", re.compile(r"(?<![\w.-])[.\-·•−–—_]{1,6}(?:(?: {1,3}| ?/ ?|\n)[.\-·•−–—_]{1,6}){3,}"), _morse, _MORSE,
+     7),
+]
+# The character every run of these starts with; runs are looked for only near it.
+_GATES = {"tag-characters": None, "unicode-escape": "\\", "byte-escape": "\\", "percent": "%", "html-entity": "&"}
+_GATE_REACH = 16  # two marks this close are one cluster; a run is looked for up to this far after a mark
+
+
+def _near(raw: np.ndarray, mark: str) -> list[tuple[int, int]]:
+    """Windows around the places where mark occurs."""
+    at = np.flatnonzero(raw == ord(mark))
+    if not len(at):
+        return []
+    breaks = np.flatnonzero(np.diff(at) > _GATE_REACH)
+    firsts = np.concatenate(([at[0]], at[breaks + 1]))
+    lasts = np.concatenate((at[breaks], [at[-1]]))
+    return [(int(a), min(int(b) + _GATE_REACH, len(raw))) for a, b in zip(firsts, lasts)]
+
+
+def _runs(classes: np.ndarray, blocks: np.ndarray, bit: int, min_len: int) -> list[tuple[int, int]]:
+    """[start, end) of runs of characters of a class, at least min_len (>= 7) long.
+
+    Such a run covers at least (min_len - 3) // 4 whole aligned blocks of 4 characters; blocks
+    (the class bytes read 4 at a time as uint32) find those with two operations per block, and
+    only around them is a run measured exactly.
+    """
+    n = len(classes)
+    k = (min_len - 3) // 4
+    mask = bit * 0x01010101
+    full = (blocks & mask) == mask
+    for i in range(1, k):
+        full = full[:-1] & full[1:]
+    out: list[tuple[int, int]] = []
+    for b in np.flatnonzero(full):
+        if out and 4 * b < out[-1][1]:
+            continue
+        start, end = 4 * int(b), 4 * int(b) + 4 * k
+        while start > 0 and classes[start - 1] & bit:
+            start -= 1
+        while end < n and classes[end] & bit:
+            end += 1
+        if end - start >= min_len:
+            out.append((start, end))
+    return out
+
+
+def _matches(pattern: re.Pattern, text: str, windows) -> Iterator[re.Match]:
+    for a, b in windows:
+        yield from pattern.finditer(text, a, b)
+
+
+_MARGIN = 256  # context kept on each side of a decoded run, so phrases across its edges still match
+
+
+def _substituted(name: str, text: str, pattern: re.Pattern, decode, windows) -> Iterator[Decoded]:
+    """One Decoded per cluster of decoded runs, with some plain context around it."""
+    runs: list[tuple[int, int, str]] = []
+    for m in _matches(pattern, text, windows):
+        if runs and m.start() < runs[-1][1]:
+            continue
+        try:
+            decoded = decode(m)
+        except (ValueError, OverflowError):
+            decoded = None
+        if decoded:
+            runs.append((m.start(), m.end(), decoded))
+    clusters: list[list[tuple[int, int, str]]] = []
+    for run in runs:
+        if clusters and run[0] - clusters[-1][-1][1] <= 2 * _MARGIN:
+            clusters[-1].append(run)
+        else:
+            clusters.append([run])
+    for cluster in clusters:
+        pos = max(cluster[0][0] - _MARGIN, 0)
+        pieces, starts, ends = [], [], []
+        for s, e, decoded in cluster:
+            pieces += [text[pos:s], decoded]
+            starts += [np.arange(pos, s), np.full(len(decoded), s)]
+            ends += [np.arange(pos, s) + 1, np.full(len(decoded), e)]
+            pos = e
+        stop = min(cluster[-1][1] + _MARGIN, len(text))
+        pieces.append(text[pos:stop])
+        starts.append(np.arange(pos, stop))
+        ends.append(np.arange(pos, stop) + 1)
+        yield Decoded(name, "".join(pieces), np.concatenate(starts), np.concatenate(ends))
+
+
+# English letter frequencies (a..z), for telling plain English letters from shifted ones.
+_ENGLISH = np.array([8.2, 1.5, 2.8, 4.3, 12.7, 2.2, 2.0, 6.1, 7.0, 0.15, 0.77, 4.0, 2.4, 6.7, 7.5, 1.9, 0.095,
+                     6.0, 6.3, 9.1, 2.8, 0.98, 2.4, 0.15, 2.0, 0.074]) / 100
+_SHIFTS = np.array([np.roll(_ENGLISH, k) for k in range(26)])  # _SHIFTS[k]: English Caesar-shifted by k
+_ATBASH = _ENGLISH[::-1]
+
+
+_LETTER = np.full(256, 255, dtype=np.uint8)
+_LETTER[np.frombuffer(b"abcdefghijklmnopqrstuvwxyz", np.uint8)] = np.arange(26)
+_LETTER[np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", np.uint8)] = np.arange(26)
+
+
+def _cipher_candidates(low: np.ndarray) -> dict[tuple[str, int], list[int]]:
+    """Letter ciphers that fit some chunk of the text better than plain English does -> those chunks."""
+    # Every 4th character is enough to tell letter frequencies apart, at a quarter of the work.
+    sample = _SAMPLE if len(low) > 4 * _CHUNK else 1
+    step = _CHUNK // sample
+    letter = _LETTER[low[::sample]]  # 0-25 for a letter, 255 otherwise
+    n_chunks = -(-len(letter) // step)
+    padded = np.full(n_chunks * step, 26, dtype=np.int32)
+    padded[: len(letter)] = np.minimum(letter, 26)
+    padded.shape = (n_chunks, step)
+    padded += (np.arange(n_chunks, dtype=np.int32) * 27)[:, None]
+    counts = np.bincount(padded.ravel(), minlength=n_chunks * 27).reshape(n_chunks, 27)[:, :26]
+    totals = counts.sum(axis=1)
+    found: dict[tuple[str, int], list[int]] = {}
+    # A short text (a question, an answer) can afford a try at any cipher that fits better than
+    # English; a long one only where a cipher fits clearly better.
+    margin = 1.0 if sample == 1 else 0.6
+    for i in np.flatnonzero(totals >= _MIN_LETTERS):
+        freq = counts[i] / totals[i]
+        fits = ((freq[None, :] - _SHIFTS) ** 2 / _SHIFTS).sum(axis=1)  # chi-square per shift
+        atbash = float(((freq - _ATBASH) ** 2 / _ATBASH).sum())
+        best = int(fits.argmin())
+        if best != 0 and fits[best] < margin * fits[0]:
+            found.setdefault(("caesar", best), []).append(int(i))
+        if atbash < margin * fits[0]:
+            found.setdefault(("atbash", 0), []).append(int(i))
+    return found
+
+
+_COMMON = frozenset(
+    "the be to of and a in that have i it for not on with he as you do at this but his by from they we say her "
+    "she or an will my one all would there their what so up out if about who get which go me when make can like "
+    "time no just him know take people into year your good some could them see other than then now look only come "
+    "its over think also back after use two how our work first well way even new want because any these give day "
+    "most us is are was were has had been did does tell please step make made".split())
+_WORDS = re.compile(r"[a-z]+")
+
+
+def _english_share(text: str) -> float:
+    words = _WORDS.findall(text.lower())
+    return sum(w in _COMMON for w in words) / len(words) if len(words) >= 4 else 1.0
+
+
+def _short_cipher_candidates(text: str) -> dict[tuple[str, int], list[int]]:
+    """For a short text: the letter cipher, if any, whose decoding reads more like English."""
+    share = _english_share(text)
+    if share >= 0.35:
+        return {}
+    tries = [("caesar", k) for k in range(1, 26)] + [("atbash", 0)]
+    scored = [(_english_share(text.translate(_letter_cipher(kind, k))), kind, k) for kind, k in tries]
+    best, kind, k = max(scored)
+    return {(kind, k): [0]} if best >= max(0.2, 2 * share) else {}
+
+
+def _letter_cipher(kind: str, k: int) -> dict[int, int]:
+    lower, upper = "abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    if kind == "atbash":
+        return str.maketrans(lower + upper, lower[::-1] + upper[::-1])
+    back = (26 - k) % 26  # undo a shift of k
+    return str.maketrans(lower + upper, lower[back:] + lower[:back] + upper[back:] + upper[:back])
+
+
+def raw_codes(text: str) -> np.ndarray:
+    """Code points of the text: uint8 for ASCII text (cheaper), int32 otherwise."""
+    if text.isascii():
+        return np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4").astype(np.int32)
+
+
+def decodings(text: str, raw: np.ndarray | None = None) -> Iterator[Decoded]:
+    """Every decoded form of the text worth scanning again (none for ordinary text)."""
+    raw = raw_codes(text) if raw is None else raw
+    if not len(raw):
+        return
+    low = raw if raw.dtype == np.uint8 else np.minimum(raw, 0x7F).astype(np.uint8)  # 0x7F: in no class
+    classes = blocks = None
+    for name, pattern, decode, bit, min_len in _SUBSTITUTIONS:
+        if bit == 0:
+            gate = _GATES[name]
+            if gate is None:
+                if raw.dtype == np.uint8 or raw.max() < 0xE0000:
+                    continue
+                windows = [(0, len(text))]
+            else:
+                windows = _near(raw, gate) if gate in text else []
+            if not windows:
+                continue
+        else:
+            if blocks is None:
+                classes = _CLS256[low]
+                blocks = classes[: len(classes) - len(classes) % 4].view(np.uint32)
+            windows = _runs(classes, blocks, bit, min_len)
+            if not windows:
+                continue
+            windows = [(max(a - 1, 0), min(b + 1, len(text))) for a, b in windows]
+        yield from _substituted(name, text, pattern, decode, windows)
+    margin = _CHUNK // 4
+    ciphers = _short_cipher_candidates(text) if len(text) <= _CHUNK else _cipher_candidates(low)
+    for (kind, k), chunks in sorted(ciphers.items()):
+        name = "atbash" if kind == "atbash" else f"caesar-{k}"
+        table = _letter_cipher(kind, k)
+        for i in chunks:
+            a, b = max(i * _CHUNK - margin, 0), min((i + 1) * _CHUNK + margin, len(text))
+            index = np.arange(a, b)
+            yield Decoded(name, text[a:b].translate(table), index, index + 1)
