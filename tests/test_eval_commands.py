@@ -139,19 +139,20 @@ def test_eval_guard_command_on_labelled_and_unlabelled_sets(tmp_path):
 def test_guard_eval_runs_the_llama_guard_layer_through_llama_cpp(smollm_path):
     """SmolLM2 stands in for Llama Guard (not a guard: it proves the layer is run and counted, not its verdicts)."""
     prompts, fields = load_prompts(DATA / "moderation_sample.jsonl")
-    sample = prompts[4:8]  # two unsafe, two safe
-    for threshold, expected in [(0.0, 1.0), (1.01, 0.0)]:
-        stand_in = LlamaGuard(smollm_path, verify_model=False, min_format_mass=0.0, threshold=threshold,
-                              n_ctx=2048, n_threads=2)
-        try:
+    sample = [prompts[4], prompts[7]]  # one unsafe (V), one safe, both short
+    stand_in = LlamaGuard(smollm_path, verify_model=False, min_format_mass=0.0, n_ctx=2048, n_threads=2)
+    try:
+        for threshold, expected in [(0.0, 1.0), (1.01, 0.0)]:
+            stand_in.threshold = threshold
             result = evaluate_guard({"keyword": KeywordFilter(), "llama_guard": stand_in}, sample, fields)
-        finally:
-            stand_in.close()
-        lg = result["summary"]["layers"]["llama_guard"]
-        assert lg["available"] and lg["judged"] == 4 and lg["latency"]["n"] == 4
-        assert lg["block_rate_unsafe"] == expected and lg["false_positive_rate_safe"] == expected
-        assert result["summary"]["layers"]["both"]["block_rate_unsafe"] == expected
-        assert all(0.0 <= row["llama_guard"]["score"] <= 1.0 for row in result["rows"])
+            lg = result["summary"]["layers"]["llama_guard"]
+            assert lg["available"] and lg["judged"] == 2 and lg["latency"]["n"] == 2
+            assert lg["block_rate_unsafe"] == expected and lg["false_positive_rate_safe"] == expected
+            assert lg["per_category"]["V"]["block_rate"] == expected
+            assert result["summary"]["layers"]["both"]["block_rate_unsafe"] == expected
+            assert all(0.0 <= row["llama_guard"]["score"] <= 1.0 for row in result["rows"])
+    finally:
+        stand_in.close()
 
 
 def test_a_configured_model_that_is_not_llama_guard_is_reported_missing(tmp_path, smollm_path):
