@@ -137,7 +137,19 @@ class Hearth:
         from app.runtime import ChatModel
 
         return ChatModel(Path(path), n_ctx=self.settings.n_ctx, n_threads=self.budget.chat_threads,
-                         n_gpu_layers=self.n_gpu_layers, lock=self.chat_lock)
+                         n_gpu_layers=self._gpu_layers_for(Path(path)), lock=self.chat_lock)
+
+    def _gpu_layers_for(self, path: Path) -> int:
+        """The configured model's planned offload, or a plan of its own for another GGUF."""
+        if path == self.chat_model_path:
+            return self.n_gpu_layers
+        from app.runtime import gpu_offload_supported, read_shape
+
+        if not gpu_offload_supported():
+            return 0
+        free = self.gpus[0].free_bytes if self.gpus else None
+        return plan_offload(read_shape(path), n_ctx=self.settings.n_ctx, free_vram_bytes=free, gpu_supported=True,
+                            requested=self.settings.n_gpu_layers).n_gpu_layers
 
     @cached_property
     def keyword_filter(self) -> KeywordFilter:

@@ -101,6 +101,9 @@ def test_retrieval_collection_is_reused_and_follows_the_folder(hearth, tmp_path,
     assert (first["collection"]["indexed"], again["collection"]["indexed"], again["collection"]["unchanged"]) == \
         (3, 0, 3)
     assert first["collection"]["collection"] == again["collection"]["collection"]
+    fresh = run_retrieval(hearth, questions, docs, tmp_path / "r4", ks=[1], fresh=True)
+    assert (fresh["collection"]["indexed"], fresh["collection"]["chunks"]) == (3, first["collection"]["chunks"])
+    assert fresh["summary"]["all"]["doc_hit@1"] == first["summary"]["all"]["doc_hit@1"] == 1.0
     (docs / "beta.pdf").unlink()
     with pytest.raises(EvalInputError, match=r"q.jsonl:2: document\(s\) 'beta' not among the indexed files"):
         run_retrieval(hearth, questions, docs, tmp_path / "r3", ks=[1])

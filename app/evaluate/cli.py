@@ -17,6 +17,8 @@ _OUT = click.option("--out", "out_dir", type=click.Path(file_okay=False, path_ty
 _LIMIT = click.option("--limit", type=click.IntRange(min=1), help="Only the first N questions or prompts.")
 _QUESTIONS = click.option("--questions", "questions_file", required=True, type=click.Path(path_type=Path),
                           help="Questions, one JSON object a line (question, doc/docs, page/pages, answer, expect).")
+_FRESH = click.option("--fresh", is_flag=True,
+                       help="Index --docs again from scratch instead of reusing its collection.")
 _DOCS = click.option("--docs", "docs_dir", required=True, type=click.Path(path_type=Path),
                      help="Folder of the documents the questions are about; indexed once, then reused.")
 
@@ -67,11 +69,12 @@ def eval_group():
 @_QUESTIONS
 @_DOCS
 @click.option("-k", "ks", default="1,3,5,10", show_default=True, help="Comma-separated k values for hit@k.")
+@_FRESH
 @_LIMIT
 @_OUT
 @json_option
 @click.pass_context
-def eval_retrieval(ctx, questions_file, docs_dir, ks, limit, out_dir):
+def eval_retrieval(ctx, questions_file, docs_dir, ks, fresh, limit, out_dir):
     """Document and page hit@k, recall, precision and MRR of search, per question, with latency."""
     from app.evaluate.report import retrieval_markdown
     from app.evaluate.runs import run_retrieval
@@ -83,7 +86,7 @@ def eval_retrieval(ctx, questions_file, docs_dir, ks, limit, out_dir):
     if not k_values or min(k_values) < 1:
         raise click.BadParameter("k values must be 1 or more", param_hint="-k")
     _finish(ctx, lambda h, out, p: run_retrieval(h, questions_file, docs_dir, out, ks=k_values, limit=limit,
-                                                 progress=p),
+                                                 fresh=fresh, progress=p),
             "retrieval", out_dir, lambda r: _section(retrieval_markdown(r), "Summary"))
 
 
@@ -115,17 +118,18 @@ def eval_guard(ctx, prompts_file, labels, text_field, assume, limit, out_dir):
 @_DOCS
 @click.option("--judge-model", type=click.Path(path_type=Path),
               help="A chat GGUF that scores faithfulness and relevance 1-5 (optional).")
+@_FRESH
 @_LIMIT
 @_OUT
 @json_option
 @click.pass_context
-def eval_answers(ctx, questions_file, docs_dir, judge_model, limit, out_dir):
+def eval_answers(ctx, questions_file, docs_dir, judge_model, fresh, limit, out_dir):
     """Full guarded turns: cites the evidence? contains the gold figure? says "not in the documents" for N/A?"""
     from app.evaluate.report import answers_markdown
     from app.evaluate.runs import run_answers
 
     _finish(ctx, lambda h, out, p: run_answers(h, questions_file, docs_dir, out, judge_model=judge_model,
-                                               limit=limit, progress=p),
+                                               limit=limit, fresh=fresh, progress=p),
             "answers", out_dir, lambda r: _section(answers_markdown(r), "Summary"))
 
 

@@ -43,9 +43,11 @@ def _stamp(hearth) -> dict:
         "llama guard": hearth.guard_status()["status"]}}
 
 
-def _library(hearth, docs_dir: Path, progress: Progress):
+def _library(hearth, docs_dir: Path, progress: Progress, fresh: bool = False):
     s = hearth.settings
     name = collection_name(docs_dir, f"{s.chunk_size}/{s.chunk_overlap}/{hearth.embedding_model_path}")
+    if fresh:
+        hearth.drop_collection(name)
     return prepare_collection(hearth, docs_dir, name, progress=lambda f, d, t: progress(f"index {f}", d, t))
 
 
@@ -56,9 +58,10 @@ def _questions(questions_file: Path, library, limit: int | None, *, require_docs
 
 
 def run_retrieval(hearth, questions_file: Path, docs_dir: Path, out_dir: Path, *, ks: Sequence[int] = DEFAULT_KS,
-                  limit: int | None = None, progress: Progress = _quiet) -> dict:
+                  limit: int | None = None, fresh: bool = False, progress: Progress = _quiet) -> dict:
+    """fresh: index docs_dir again from scratch instead of reusing its collection."""
     load_questions(questions_file, require_docs=True)  # bad input fails before minutes of indexing
-    library, col = _library(hearth, docs_dir, progress)
+    library, col = _library(hearth, docs_dir, progress, fresh)
     questions = _questions(questions_file, library, limit, require_docs=True)
     result = evaluate_retrieval(library, questions, ks, lambda d, t: progress("questions", d, t))
     report = {"kind": "retrieval", **_stamp(hearth), "questions_file": str(questions_file), "collection": col,
@@ -93,11 +96,11 @@ def run_guard(hearth, prompts_file: Path, out_dir: Path, *, labels: Sequence[str
 
 
 def run_answers(hearth, questions_file: Path, docs_dir: Path, out_dir: Path, *, judge_model: Path | None = None,
-                limit: int | None = None, progress: Progress = _quiet) -> dict:
+                limit: int | None = None, fresh: bool = False, progress: Progress = _quiet) -> dict:
     load_questions(questions_file)
     if judge_model is not None and not Path(judge_model).is_file():
         raise EvalInputError(judge_model, "no such judge model file (give a chat GGUF).")
-    library, col = _library(hearth, docs_dir, progress)
+    library, col = _library(hearth, docs_dir, progress, fresh)
     questions = _questions(questions_file, library, limit, require_docs=False)
     rows, sources = evaluate_answers(hearth.pipeline(col["collection"]), questions,
                                      lambda d, t: progress("questions", d, t))
