@@ -130,10 +130,26 @@ class Hearth:
 
     @cached_property
     def chat_model(self):
+        return self.chat_model_at(self.chat_model_path)
+
+    def chat_model_at(self, path: Path | str):
+        """Another chat model with this Hearth's runtime settings (for comparisons and judging); caller closes it."""
         from app.runtime import ChatModel
 
-        return ChatModel(self.chat_model_path, n_ctx=self.settings.n_ctx, n_threads=self.budget.chat_threads,
-                         n_gpu_layers=self.n_gpu_layers, lock=self.chat_lock)
+        return ChatModel(Path(path), n_ctx=self.settings.n_ctx, n_threads=self.budget.chat_threads,
+                         n_gpu_layers=self._gpu_layers_for(Path(path)), lock=self.chat_lock)
+
+    def _gpu_layers_for(self, path: Path) -> int:
+        """The configured model's planned offload, or a plan of its own for another GGUF."""
+        if path == self.chat_model_path:
+            return self.n_gpu_layers
+        from app.runtime import gpu_offload_supported, read_shape
+
+        if not gpu_offload_supported():
+            return 0
+        free = self.gpus[0].free_bytes if self.gpus else None
+        return plan_offload(read_shape(path), n_ctx=self.settings.n_ctx, free_vram_bytes=free, gpu_supported=True,
+                            requested=self.settings.n_gpu_layers).n_gpu_layers
 
     @cached_property
     def keyword_filter(self) -> KeywordFilter:
@@ -224,11 +240,12 @@ class Hearth:
         return CrossEncoderReranker(self.settings.rerank_model, threads=self.embedding_threads, lock=self.compute_lock)
 
     def pipeline(self, collection: str | None = None, *, temperature: float | None = None,
-                 top_k: int | None = None) -> Pipeline:
-        """A turn runner; temperature and top_k override the settings for this caller (a page session)."""
+                 top_k: int | None = None, chat_model=None) -> Pipeline:
+        """A turn runner; temperature and top_k override the settings for this caller (a page session),
+        chat_model another model than the configured one (a comparison)."""
         s = self.settings
         return Pipeline(checks=[self.keyword_filter, self.llama_guard], retriever=self.library(collection),
-                        chat_model=self.chat_model, top_k=top_k or s.top_k, max_tokens=s.max_tokens,
+                        chat_model=chat_model or self.chat_model, top_k=top_k or s.top_k, max_tokens=s.max_tokens,
                         temperature=s.temperature if temperature is None else temperature,
                         release_chars=s.release_chars, n_ctx=s.n_ctx, on_block=self._audit_check)
 
