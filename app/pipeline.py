@@ -170,15 +170,16 @@ class Pipeline:
             yield SourcesFound(hits)
             yield Finished(turn)
             return
+        summary = ""
         if hits:
             plan = plan_context(q, hits, history, n_ctx=self.n_ctx, max_tokens=self.max_tokens,
                                 count=self.chat_model.count_tokens)
-            turn.sources, history = plan.sources, plan.history
+            turn.sources, history, summary = plan.sources, plan.history, plan.summary
             turn.history_dropped = plan.dropped_turns
             turn.message = " ".join(plan.notes())
         yield SourcesFound(turn.sources)
 
-        answer = yield from self._generate(turn, q, history, stop)
+        answer = yield from self._generate(turn, q, history, stop, summary)
         if turn.blocked:
             yield Finished(turn)
             return
@@ -197,11 +198,11 @@ class Pipeline:
         yield Released(answer)
         yield Finished(turn)
 
-    def _generate(self, turn: TurnResult, q: str, history, stop) -> Iterator:
+    def _generate(self, turn: TurnResult, q: str, history, stop, summary: str = "") -> Iterator:
         """Stream the answer, releasing checked pieces; returns the full text (or '' if blocked)."""
         if not turn.sources:
             return NO_SOURCES_ANSWER
-        messages = build_messages(q, turn.sources, history)
+        messages = build_messages(q, turn.sources, history, summary)
         t0 = time.perf_counter()
         text, released_upto, tokens = "", 0, 0
         for piece in self.chat_model.stream(messages, max_tokens=self.max_tokens, temperature=self.temperature,

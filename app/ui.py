@@ -163,9 +163,11 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
         return [], "", session
 
     def apply_model(model, gpu_layers):
-        layers = None if gpu_layers in (None, "") else int(gpu_layers)
+        gpu_layers = (gpu_layers or "").strip()
+        if gpu_layers and not gpu_layers.lstrip("-").isdigit():
+            raise gr.Error(f"GPU layers must be a whole number (-1 all, 0 none) or empty; got {gpu_layers!r}.")
         try:
-            info = hearth.switch_model(model or None, n_gpu_layers=layers)
+            info = hearth.switch_model(model or None, n_gpu_layers=int(gpu_layers) if gpu_layers else None)
         except ValueError as e:
             raise gr.Error(str(e)) from e
         return format_plan(info["offload"], Path(info["model"]).name)
