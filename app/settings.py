@@ -41,6 +41,15 @@ class Settings(BaseModel):
     guard_threshold: float = Field(
         0.5, ge=0.0, le=1.0, description="Llama Guard blocks when P(unsafe) is at least this."
     )
+    guard_timeout: float = Field(
+        120.0, gt=0, description="Seconds a Llama Guard check may wait and run before the turn is blocked."
+    )
+    audit_log: Path | None = Field(
+        None, description="Log of blocked turns (JSON lines); empty means <data_dir>/audit.jsonl."
+    )
+    audit_text: bool = Field(
+        False, description="Also write the blocked text into the audit log (otherwise only its SHA-256)."
+    )
     word_lists: Path | None = Field(
         None, description="Extra keyword lists folder (category/*.txt); empty means <data_dir>/wordlists."
     )

@@ -141,3 +141,17 @@ def test_config_file_and_flags(tmp_path, monkeypatch):
 def test_help_and_version(args):
     r = hearth(*args)
     assert r.returncode == 0 and ("Usage" in r.stdout or "hearth" in r.stdout)
+
+
+def test_words_add_list_remove_and_the_next_ask_is_checked_with_them():
+    r = hearth("words", "add", "Competitors", "Globex", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == {"competitors": ["Globex"]}
+    assert json.loads(hearth("words", "--json").stdout) == {"competitors": ["Globex"]}
+    blocked = json.loads(hearth("guard", "--json", "Who buys from Globex?").stdout)
+    assert blocked["decision"] == "blocked" and "competitors" in json.dumps(blocked)
+    r = hearth("words", "remove", "competitors", "Initech")
+    assert r.returncode == 1 and "is not in your 'competitors' list" in r.stderr and "Traceback" not in r.stderr
+    r = hearth("words", "add", "Bad Name!", "x")
+    assert r.returncode == 2 and "is not usable" in r.stderr
+    assert json.loads(hearth("words", "remove", "competitors", "Globex", "--json").stdout) == {"competitors": []}
