@@ -8,6 +8,7 @@ of starting another. With arguments it is the `hearth` command (`Hearth ingest r
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import multiprocessing
 import os
@@ -25,9 +26,14 @@ def data_dir(argv: list[str]) -> Path:
             return Path(argv[i + 1]).expanduser()
         if arg.startswith("--data-dir="):
             return Path(arg.split("=", 1)[1]).expanduser()
-    from app.settings import load_settings
+    from app.settings import SettingsError, load_settings
 
-    return load_settings().data_dir
+    try:
+        return load_settings().data_dir
+    except SettingsError:  # the command line reports it properly; the log goes to the default place meanwhile
+        import platformdirs
+
+        return Path(platformdirs.user_data_dir("hearth", appauthor=False))
 
 
 def log_to_file(folder: Path) -> Path:
@@ -74,6 +80,8 @@ def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     folder = data_dir(argv)
     os.environ.setdefault("GRADIO_TEMP_DIR", str(folder / "cache" / "uploads"))  # uploads stay with the data
+    if importlib.util.find_spec("torch") is None:  # a bundle built with --no-torch
+        os.environ.setdefault("HEARTH_EMBEDDING_BACKEND", "numpy")
     log = log_to_file(folder / "logs")
     logging.getLogger(__name__).info("Hearth bundle starting: argv=%s data_dir=%s frozen=%s",
                                      argv, folder, getattr(sys, "frozen", False))
