@@ -65,11 +65,12 @@ def running_instance(data_dir: Path) -> str | None:
         return None
 
 
-def serve(hearth: Hearth, *, window: Callable[[str], None] | None = None) -> None:
+def serve(hearth: Hearth, *, window: Callable[[str], None] | None = None, demo=None) -> None:
     """Desktop: one Hearth per data dir; a second launch opens the running one instead. Spaces: just serve.
 
     window, if given, shows the page in a native window instead of the browser and returns when the
-    user closes it; the server stops then (the desktop bundle passes pywebview here).
+    user closes it; the server stops then (the desktop bundle passes pywebview here). demo: the page,
+    if already built (the Space's app_file builds it on import).
     """
     from filelock import FileLock, Timeout
 
@@ -78,7 +79,7 @@ def serve(hearth: Hearth, *, window: Callable[[str], None] | None = None) -> Non
         dropped = hearth.drop_visitor_collections()
         print(f"Hearth (Spaces mode) on http://{s.host}:{s.port}; {dropped} document(s) of earlier visitors "
               "deleted.", flush=True)
-        launch(hearth, block=True)
+        launch(hearth, block=True, demo=demo)
         return
     lock = FileLock(str(s.data_dir / "hearth.lock"))
     try:
@@ -94,7 +95,7 @@ def serve(hearth: Hearth, *, window: Callable[[str], None] | None = None) -> Non
         return
     try:
         guard = hearth.guard_configured()
-        demo = launch(hearth, block=False)
+        demo = launch(hearth, block=False, demo=demo)
         url = demo.local_url
         (s.data_dir / INSTANCE_FILE).write_text(json.dumps({"url": url, "pid": os.getpid()}))
         print(f"Hearth is running at {url} (data in {s.data_dir}); Ctrl+C stops it.", flush=True)

@@ -68,7 +68,6 @@ hearth = Hearth(settings)
 demo = build_ui(hearth)
 
 if __name__ == "__main__":
-    from app.server import launch
+    from app.server import serve
 
-    print(f"Hearth (Spaces mode) on http://{settings.host}:{settings.port}", flush=True)
-    launch(hearth, demo=demo, block=True)
+    serve(hearth, demo=demo)
