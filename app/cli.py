@@ -82,7 +82,7 @@ def serve(ctx: click.Context, host=None, port=None, no_browser=False):
     if no_browser:
         changes["open_browser"] = False
     ctx.obj["settings"] = settings.model_copy(update=changes)
-    run_server(_hearth(ctx))
+    run_server(_hearth(ctx), window=ctx.obj.get("window"))  # the desktop bundle may give a native window
 
 
 @cli.command()

@@ -10,6 +10,7 @@ import threading
 import urllib.request
 import webbrowser
 from pathlib import Path
+from typing import Callable
 
 from app.hearth import Hearth
 
@@ -32,8 +33,9 @@ def free_port(host: str, preferred: int, tries: int = 100) -> int:
     raise OSError(f"no free port in {preferred}-{preferred + tries - 1} on {host}; set HEARTH_PORT")
 
 
-def launch(hearth: Hearth, *, block: bool = True):
-    """Build and start the page, then warm the models up in the background; returns the Blocks."""
+def launch(hearth: Hearth, *, block: bool = True, demo=None):
+    """Build (unless given the built page) and start the page, then warm the models up in the background;
+    returns the Blocks."""
     from app.labels import LABELS
     from app.ui import build_ui
 
@@ -41,7 +43,7 @@ def launch(hearth: Hearth, *, block: bool = True):
     port = free_port(s.host, s.port)
     if port != s.port:
         log.warning("port %d is taken, using %d", s.port, port)
-    demo = build_ui(hearth)
+    demo = build_ui(hearth) if demo is None else demo
     demo.queue(default_concurrency_limit=1)
     max_mb = s.spaces_max_file_mb if s.mode == "spaces" else s.max_file_mb
     threading.Thread(target=hearth.warmup, name="hearth-warmup", daemon=True).start()
@@ -63,8 +65,13 @@ def running_instance(data_dir: Path) -> str | None:
         return None
 
 
-def serve(hearth: Hearth) -> None:
-    """Desktop: one Hearth per data dir; a second launch opens the running one instead. Spaces: just serve."""
+def serve(hearth: Hearth, *, window: Callable[[str], None] | None = None, demo=None) -> None:
+    """Desktop: one Hearth per data dir; a second launch opens the running one instead. Spaces: just serve.
+
+    window, if given, shows the page in a native window instead of the browser and returns when the
+    user closes it; the server stops then (the desktop bundle passes pywebview here). demo: the page,
+    if already built (the Space's app_file builds it on import).
+    """
     from filelock import FileLock, Timeout
 
     s = hearth.settings
@@ -72,7 +79,7 @@ def serve(hearth: Hearth) -> None:
         dropped = hearth.drop_visitor_collections()
         print(f"Hearth (Spaces mode) on http://{s.host}:{s.port}; {dropped} document(s) of earlier visitors "
               "deleted.", flush=True)
-        launch(hearth, block=True)
+        launch(hearth, block=True, demo=demo)
         return
     lock = FileLock(str(s.data_dir / "hearth.lock"))
     try:
@@ -84,20 +91,24 @@ def serve(hearth: Hearth) -> None:
                              "--data-dir for a second one.") from None
         print(f"Hearth is already running at {url}; opening it.", flush=True)
         if s.open_browser:
-            webbrowser.open(url)
+            (window or webbrowser.open)(url)
         return
     try:
         guard = hearth.guard_configured()
-        demo = launch(hearth, block=False)
+        demo = launch(hearth, block=False, demo=demo)
         url = demo.local_url
         (s.data_dir / INSTANCE_FILE).write_text(json.dumps({"url": url, "pid": os.getpid()}))
         print(f"Hearth is running at {url} (data in {s.data_dir}); Ctrl+C stops it.", flush=True)
         if not guard:
             print("WARNING: no Llama Guard model is installed; turns are checked by the keyword filter only.",
                   flush=True)
-        if s.open_browser:
-            webbrowser.open(url)
-        demo.block_thread()
+        if s.open_browser and window is not None:
+            window(url)  # returns when the window is closed
+            demo.close()
+        else:
+            if s.open_browser:
+                webbrowser.open(url)
+            demo.block_thread()
     finally:
         (s.data_dir / INSTANCE_FILE).unlink(missing_ok=True)
         lock.release()
