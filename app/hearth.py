@@ -118,6 +118,10 @@ class Hearth:
 
     @cached_property
     def chroma(self):
+        if self.settings.chroma_url:
+            from rag.store import open_chroma_http
+
+            return open_chroma_http(self.settings.chroma_url)
         return open_chroma(self.settings.data_dir / "chroma")
 
     @cached_property
@@ -130,10 +134,21 @@ class Hearth:
 
     @cached_property
     def chat_model(self):
+        if self.settings.llm_url:
+            from app.remote import RemoteChatModel
+
+            s = self.settings
+            return RemoteChatModel(s.llm_url, api_key=s.llm_api_key, model=s.llm_model)
         from app.runtime import ChatModel
 
         return ChatModel(self.chat_model_path, n_ctx=self.settings.n_ctx, n_threads=self.budget.chat_threads,
                          n_gpu_layers=self.n_gpu_layers, lock=self.chat_lock)
+
+    @cached_property
+    def api_keys(self):
+        from app.keys import KeyStore
+
+        return KeyStore(self.settings.data_dir / "api_keys.sqlite3")
 
     @cached_property
     def keyword_filter(self) -> KeywordFilter:
@@ -143,6 +158,10 @@ class Hearth:
     @cached_property
     def llama_guard(self) -> LlamaGuard | MissingGuard:
         s = self.settings
+        if s.guard_url:
+            from guard.remote_guard import RemoteLlamaGuard
+
+            return RemoteLlamaGuard(s.guard_url, api_key=s.guard_api_key, model=s.guard_url_model)
         path = s.guard_model or models.installed_guard(s.data_dir)
         if path is None:
             return MissingGuard(GUARD_MISSING, strict=s.require_llama_guard)
@@ -181,11 +200,14 @@ class Hearth:
             return self._libraries[name]
 
     def pipeline(self, collection: str | None = None, *, temperature: float | None = None,
-                 top_k: int | None = None) -> Pipeline:
-        """A turn runner; temperature and top_k override the settings for this caller (a page session)."""
+                 top_k: int | None = None, max_tokens: int | None = None, retrieve: bool = True) -> Pipeline:
+        """A turn runner; temperature, top_k and max_tokens override the settings for this caller (a page
+        session, an API request); retrieve=False is plain chat (the API's `hearth` model)."""
         s = self.settings
-        return Pipeline(checks=[self.keyword_filter, self.llama_guard], retriever=self.library(collection),
-                        chat_model=self.chat_model, top_k=top_k or s.top_k, max_tokens=s.max_tokens,
+        return Pipeline(checks=[self.keyword_filter, self.llama_guard],
+                        retriever=self.library(collection) if retrieve else None,
+                        chat_model=self.chat_model, top_k=top_k or s.top_k,
+                        max_tokens=min(max_tokens or s.max_tokens, s.max_tokens),
                         temperature=s.temperature if temperature is None else temperature,
                         release_chars=s.release_chars, n_ctx=s.n_ctx)
 
@@ -351,6 +373,8 @@ class Hearth:
                 obj.close()
         if "catalog" in self.__dict__:
             self.catalog.close()
+        if "api_keys" in self.__dict__:
+            self.api_keys.close()
 
 
 def _valid_category(category: str) -> str:

@@ -46,10 +46,20 @@ def launch(hearth: Hearth, *, block: bool = True):
     max_mb = s.spaces_max_file_mb if s.mode == "spaces" else s.max_file_mb
     threading.Thread(target=hearth.warmup, name="hearth-warmup", daemon=True).start()
     demo.launch(server_name=s.host, server_port=port, inbrowser=False, ssr_mode=False, i18n=LABELS.i18n,
-                max_file_size=f"{max_mb}mb", prevent_thread_lock=True, show_error=True, quiet=True)
+                max_file_size=f"{max_mb}mb", prevent_thread_lock=True, show_error=True, quiet=True,
+                app_kwargs={"routes": _api_routes(hearth)})
     if block:
         demo.block_thread()
     return demo
+
+
+def _api_routes(hearth: Hearth) -> list:
+    """The OpenAI-compatible /v1 routes, served first by the page's own FastAPI app (same port)."""
+    if not hearth.settings.api:
+        return []
+    from app.api import api_router
+
+    return list(api_router(hearth).routes)
 
 
 def running_instance(data_dir: Path) -> str | None:
