@@ -4,6 +4,7 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -12,17 +13,20 @@ from app.server import free_port
 from conftest import make_pdf
 
 
-def _wait(url: str, proc: subprocess.Popen, what: str, timeout_s: float = 180.0) -> None:
+def _start(args: list[str], url: str, log, what: str, timeout_s: float = 180.0) -> subprocess.Popen:
+    """Start a server (its output to a log file: a full pipe would stall it) and wait until url answers."""
+    proc = subprocess.Popen(args, stdout=log.open("w"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode}: {proc.stdout.read()[-2000:]}")
+            raise RuntimeError(f"{what} exited with {proc.returncode}: {log.read_text()[-2000:]}")
         try:
             if httpx.get(url, timeout=2).status_code == 200:
-                return
+                return proc
         except httpx.HTTPError:
             pass
         time.sleep(0.5)
+    _stop(proc)
     raise RuntimeError(f"{what} did not answer at {url} within {timeout_s:.0f} s")
 
 
@@ -35,16 +39,14 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="module")
-def llama_server(smollm_path):
+def llama_server(smollm_path, tmp_path_factory):
     """`python -m llama_cpp.server` serving the embedded SmolLM2 GGUF on a free loopback port."""
     port = free_port("127.0.0.1", 8190)
-    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(smollm_path), "--host",
-                             "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "1",
-                             "--model_alias", "smollm2"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/v1"
+    proc = _start([sys.executable, "-m", "llama_cpp.server", "--model", str(smollm_path), "--host", "127.0.0.1",
+                   "--port", str(port), "--n_ctx", "2048", "--n_threads", "1", "--model_alias", "smollm2"],
+                  url + "/models", tmp_path_factory.mktemp("llama-server") / "log.txt", "llama_cpp.server")
     try:
-        _wait(url + "/models", proc, "llama_cpp.server")
         yield url
     finally:
         _stop(proc)
@@ -53,14 +55,14 @@ def llama_server(smollm_path):
 @pytest.fixture(scope="module")
 def chroma_server(tmp_path_factory):
     """`chroma run` (the CLI chromadb ships) on a free loopback port."""
-    exe = shutil.which("chroma") or str((__import__("pathlib").Path(sys.executable).parent / "chroma"))
+    exe = str(Path(sys.executable).parent / "chroma")
+    exe = exe if Path(exe).is_file() else shutil.which("chroma")
     port = free_port("127.0.0.1", 8290)
-    proc = subprocess.Popen([exe, "run", "--path", str(tmp_path_factory.mktemp("chroma-server")), "--host",
-                             "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
+    folder = tmp_path_factory.mktemp("chroma-server")
+    proc = _start([exe, "run", "--path", str(folder / "index"), "--host", "127.0.0.1", "--port", str(port)],
+                  url + "/api/v2/heartbeat", folder / "log.txt", "chroma run")
     try:
-        _wait(url + "/api/v2/heartbeat", proc, "chroma run")
         yield url
     finally:
         _stop(proc)
