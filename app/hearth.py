@@ -329,7 +329,8 @@ class Hearth:
     # -- collections and page settings -----------------------------------------------------
 
     def collections(self) -> list[str]:
-        return sorted({self.settings.collection, *self.catalog.collections()})
+        """The page's collections; those of API keys (key-<id>-<name>) are private to their key."""
+        return sorted({self.settings.collection, *(c for c in self.catalog.collections() if not c.startswith("key-"))})
 
     def drop_collection(self, collection: str) -> int:
         """Forget every document of a collection (a Spaces visitor's, when the session ends)."""

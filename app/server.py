@@ -62,6 +62,20 @@ def _api_routes(hearth: Hearth) -> list:
     return list(api_router(hearth).routes)
 
 
+def _announce_api(hearth: Hearth, url: str) -> None:
+    from app.api import keys_required
+
+    if not hearth.settings.api:
+        return
+    if not keys_required(hearth.settings):
+        print(f"OpenAI-compatible API at {url.rstrip('/')}/v1 (no key needed on loopback).", flush=True)
+    elif hearth.api_keys.any_active():
+        print(f"OpenAI-compatible API at {url.rstrip('/')}/v1 (API key required).", flush=True)
+    else:
+        print(f"OpenAI-compatible API at {url.rstrip('/')}/v1 answers 401 until you create a key: "
+              "`hearth keys create NAME`.", flush=True)
+
+
 def running_instance(data_dir: Path) -> str | None:
     """The URL of a Hearth already serving this data dir, if it answers."""
     try:
@@ -103,6 +117,7 @@ def serve(hearth: Hearth) -> None:
         if not guard:
             print("WARNING: no Llama Guard model is installed; turns are checked by the keyword filter only.",
                   flush=True)
+        _announce_api(hearth, url)
         if s.open_browser:
             webbrowser.open(url)
         demo.block_thread()

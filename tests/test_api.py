@@ -104,6 +104,7 @@ def test_keys_401_403_429_and_private_collections(serve, hearth, tmp_path):
                     files=[("file", ("plan.pdf", pdf.read_bytes(), "application/pdf"))], timeout=300)
     assert up.status_code == 200 and up.json()["documents"][0]["status"] == "indexed"
     assert a.collection("secret") in hearth.catalog.collections()
+    assert not any(c.startswith("key-") for c in hearth.collections())  # nor does the page list it
 
     ca, cb = client(url, key_a), client(url, key_b)
     assert "hearth-rag:secret" in {m.id for m in ca.models.list()}

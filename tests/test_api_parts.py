@@ -76,3 +76,22 @@ def test_key_store_hashes_verifies_and_revokes(tmp_path):
     assert store.verify(secret) is None and store.list() == []
     assert [k.name for k in store.list(include_revoked=True)] == ["wiki"]
     store.close()
+
+
+def test_cli_creates_lists_and_revokes_keys(tmp_path):
+    import json
+
+    from conftest import run_cli
+
+    env = {"HEARTH_DATA_DIR": str(tmp_path / "data")}
+    made = run_cli("keys", "create", "wiki", "--model", "hearth-rag:*", "--endpoint", "chat", "--rpm", "5", "--json",
+                   env=env)
+    assert made.returncode == 0, made.stderr
+    key = json.loads(made.stdout)
+    assert key["key"].startswith("hearth-") and key["models"] == ["hearth-rag:*"] and key["rpm"] == 5
+    listed = json.loads(run_cli("keys", "list", "--json", env=env).stdout)
+    assert [k["name"] for k in listed] == ["wiki"] and "key" not in listed[0]
+    assert run_cli("keys", "revoke", "wiki", env=env).returncode == 0
+    assert json.loads(run_cli("keys", "--json", env=env).stdout) == []
+    again = run_cli("keys", "revoke", "wiki", env=env)
+    assert again.returncode != 0 and "no active key" in again.stderr
