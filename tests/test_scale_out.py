@@ -44,7 +44,7 @@ def llama_server(smollm_path, tmp_path_factory):
     port = free_port("127.0.0.1", 8190)
     url = f"http://127.0.0.1:{port}/v1"
     proc = _start([sys.executable, "-m", "llama_cpp.server", "--model", str(smollm_path), "--host", "127.0.0.1",
-                   "--port", str(port), "--n_ctx", "2048", "--n_threads", "1", "--model_alias", "smollm2"],
+                   "--port", str(port), "--n_ctx", "2048", "--n_threads", "2", "--model_alias", "smollm2"],
                   url + "/models", tmp_path_factory.mktemp("llama-server") / "log.txt", "llama_cpp.server")
     try:
         yield url
