@@ -196,6 +196,67 @@ def guard(ctx: click.Context, text, answer, prompts_file):
         ctx.exit(1)
 
 
+@cli.group(invoke_without_command=True)
+@json_option
+@click.pass_context
+def words(ctx: click.Context):
+    """Your keyword lists (the default); add or remove terms. The filter reloads them at once."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(words_list)
+
+
+@words.command("list")
+@json_option
+@click.pass_context
+def words_list(ctx: click.Context):
+    """Your lists and their terms (the built-in lists are not shown)."""
+    lists = _hearth(ctx).words()
+    human = "\n".join(f"{cat}: {', '.join(terms)}" for cat, terms in lists.items()) or \
+        "No lists of your own yet. Add a term with `hearth words add LIST TERM` (LIST 'allow' overrides matches)."
+    _emit(ctx, lists, human)
+
+
+@words.command("add")
+@click.argument("category")
+@click.argument("term")
+@json_option
+@click.pass_context
+def words_add(ctx: click.Context, category, term):
+    """Add TERM to list CATEGORY (a new list is created; 'allow' holds phrases that override a match)."""
+    _edit_words(ctx, _hearth(ctx).add_word, category, term)
+
+
+@words.command("remove")
+@click.argument("category")
+@click.argument("term")
+@json_option
+@click.pass_context
+def words_remove(ctx: click.Context, category, term):
+    """Remove TERM from list CATEGORY."""
+    _edit_words(ctx, _hearth(ctx).remove_word, category, term)
+
+
+def _edit_words(ctx: click.Context, edit, category, term) -> None:
+    try:
+        terms = edit(category, term)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from e
+    _emit(ctx, {"list": category.strip().lower(), "terms": terms}, f"{category}: {', '.join(terms) or '(empty)'}")
+
+
+@cli.command()
+@click.option("-n", "limit", type=int, default=20, show_default=True, help="How many entries, newest first.")
+@json_option
+@click.pass_context
+def blocked(ctx: click.Context, limit):
+    """Why recent turns were blocked (the audit log; the text only if audit_text is on)."""
+    entries = _hearth(ctx).blocked_turns(limit)
+    human = "\n".join(f"{e.get('time', '')}  {e.get('stage', '')}/{e.get('layer', '')}  {e.get('status', '')}  "
+                      f"{','.join(e.get('categories') or [])}  {e.get('reason', '')}" for e in entries) \
+        or "No blocked turns recorded."
+    _emit(ctx, entries, human)
+
+
 @cli.command()
 @json_option
 @click.pass_context
@@ -252,7 +313,7 @@ def models_list(ctx: click.Context):
 @json_option
 @click.pass_context
 def models_pull(ctx: click.Context, name):
-    """Download a model (needs internet): llama-guard-3-1b or llama-guard-3-8b."""
+    """Download a model (needs internet; resumes an interrupted download), e.g. qwen2.5-3b-instruct."""
     from app import models as registry
 
     try:
@@ -322,6 +383,61 @@ def keys_revoke(ctx: click.Context, key):
     _emit(ctx, revoked.to_dict(), f"revoked {revoked.name} ({revoked.id})")
 
 
+@cli.group(invoke_without_command=True)
+@json_option
+@click.pass_context
+def words(ctx: click.Context):
+    """Your keyword lists: list (the default), add or remove terms."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(words_list)
+
+
+def _words_out(ctx: click.Context, lists: dict) -> None:
+    human = "\n".join(f"{cat}: {', '.join(terms) or '(empty)'}" for cat, terms in lists.items()) \
+        or "No lists of your own yet. Add a term with `hearth words add CATEGORY TERM`."
+    _emit(ctx, lists, human)
+
+
+@words.command("list")
+@json_option
+@click.pass_context
+def words_list(ctx: click.Context):
+    """Your lists and their terms (the built-in lists are not shown)."""
+    _words_out(ctx, _hearth(ctx).words())
+
+
+@words.command("add")
+@click.argument("category")
+@click.argument("term")
+@json_option
+@click.pass_context
+def words_add(ctx: click.Context, category, term):
+    """Add TERM to the list CATEGORY (created if new); checked from the next turn on."""
+    from app.hearth import WordListError
+
+    try:
+        terms = _hearth(ctx).add_word(category, term)
+    except WordListError as e:
+        raise click.UsageError(str(e)) from e
+    _words_out(ctx, {category.strip().lower(): terms})
+
+
+@words.command("remove")
+@click.argument("category")
+@click.argument("term")
+@json_option
+@click.pass_context
+def words_remove(ctx: click.Context, category, term):
+    """Remove TERM from the list CATEGORY."""
+    from app.hearth import WordListError
+
+    try:
+        terms = _hearth(ctx).remove_word(category, term)
+    except WordListError as e:
+        raise click.ClickException(str(e)) from e
+    _words_out(ctx, {category.strip().lower(): terms})
+
+
 @cli.command()
 @json_option
 @click.pass_context
@@ -331,6 +447,13 @@ def doctor(ctx: click.Context):
 
     report = doctor_report(_hearth(ctx))
     _emit(ctx, report, format_report(report))
+
+
+# Evaluation commands live in app/evaluate/ and use the helpers above, so they are added last.
+from app.evaluate.cli import compare, eval_group  # noqa: E402
+
+cli.add_command(eval_group)
+cli.add_command(compare)
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from app import __version__, models
 from app.hearth import Hearth
 
-__all__ = ["doctor_report", "format_report"]
+__all__ = ["doctor_report", "format_report", "embedding_backend_problem"]
 
 
 def _model_info(path: Path | None) -> dict:
@@ -26,6 +26,14 @@ def _ram_bytes() -> int:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         return 0
+
+
+def embedding_backend_problem(backend: str, n_gpu_layers: int) -> str | None:
+    """torch embeddings beside a CUDA llama.cpp crashed in one process (shared/gpu/README.md)."""
+    if backend == "torch" and n_gpu_layers != 0:
+        return ("HEARTH_EMBEDDING_BACKEND=torch while the chat model runs on the GPU: a CUDA build of llama.cpp "
+                "and torch crashed together in one process; set HEARTH_EMBEDDING_BACKEND=auto (or numpy).")
+    return None
 
 
 def doctor_report(hearth: Hearth) -> dict:
@@ -44,6 +52,9 @@ def doctor_report(hearth: Hearth) -> dict:
     guard = hearth.guard_status()
     if guard["warning"]:
         problems.append(guard["warning"])
+    clash = embedding_backend_problem(hearth.embedding_backend, hearth.n_gpu_layers)
+    if clash:
+        problems.append(clash)
     return {
         "hearth": __version__,
         "python": sys.version.split()[0],

@@ -7,9 +7,7 @@ take plain arguments. The CLI, the web page and Python users all go through Hear
 from __future__ import annotations
 
 import logging
-import os
 import re
-import tempfile
 import threading
 from functools import cached_property
 from pathlib import Path
@@ -21,9 +19,11 @@ from app.pipeline import Pipeline, TurnResult
 from app.privacy import no_telemetry
 from app.settings import Settings
 from guard import KeywordFilter, LlamaGuard, MissingGuard
+from guard.audit import AuditLog
+from guard import listfiles
 from guard.keywords import DEFAULT_LISTS
 from guard.llama_guard import GuardModelError
-from rag import Catalog, Embedder, IngestResult, Library, Store, open_chroma
+from rag import Catalog, Embedder, IngestResult, Library, Limits, Store, TokenCounter, open_chroma
 from rag.library import Progress
 
 __all__ = ["Hearth"]
@@ -129,8 +129,8 @@ class Hearth:
         if self.embedding_backend == "numpy":
             from rag.embed_numpy import NumpyEmbedder
 
-            return NumpyEmbedder(self.embedding_model_path, threads=self.budget.cpu_threads, lock=self.compute_lock)
-        return Embedder(self.embedding_model_path, threads=self.budget.cpu_threads, lock=self.compute_lock)
+            return NumpyEmbedder(self.embedding_model_path, threads=self.embedding_threads, lock=self.compute_lock)
+        return Embedder(self.embedding_model_path, threads=self.embedding_threads, lock=self.compute_lock)
 
     @cached_property
     def chat_model(self):
@@ -139,10 +139,26 @@ class Hearth:
 
             s = self.settings
             return RemoteChatModel(s.llm_url, api_key=s.llm_api_key, model=s.llm_model)
+        return self.chat_model_at(self.chat_model_path)
+
+    def chat_model_at(self, path: Path | str):
+        """Another chat model with this Hearth's runtime settings (for comparisons and judging); caller closes it."""
         from app.runtime import ChatModel
 
-        return ChatModel(self.chat_model_path, n_ctx=self.settings.n_ctx, n_threads=self.budget.chat_threads,
-                         n_gpu_layers=self.n_gpu_layers, lock=self.chat_lock)
+        return ChatModel(Path(path), n_ctx=self.settings.n_ctx, n_threads=self.budget.chat_threads,
+                         n_gpu_layers=self._gpu_layers_for(Path(path)), lock=self.chat_lock)
+
+    def _gpu_layers_for(self, path: Path) -> int:
+        """The configured model's planned offload, or a plan of its own for another GGUF."""
+        if path == self.chat_model_path:
+            return self.n_gpu_layers
+        from app.runtime import gpu_offload_supported, read_shape
+
+        if not gpu_offload_supported():
+            return 0
+        free = self.gpus[0].free_bytes if self.gpus else None
+        return plan_offload(read_shape(path), n_ctx=self.settings.n_ctx, free_vram_bytes=free, gpu_supported=True,
+                            requested=self.settings.n_gpu_layers).n_gpu_layers
 
     @cached_property
     def api_keys(self):
@@ -166,7 +182,8 @@ class Hearth:
         if path is None:
             return MissingGuard(GUARD_MISSING, strict=s.require_llama_guard)
         on_gpu = self._guard_offload(Path(path))
-        guard = LlamaGuard(Path(path), threshold=s.guard_threshold, n_threads=self.budget.cpu_threads,
+        guard = LlamaGuard(Path(path), threshold=s.guard_threshold, timeout_s=s.guard_timeout,
+                           n_threads=self.budget.cpu_threads,
                            n_gpu_layers=on_gpu.n_gpu_layers,
                            lock=threading.Lock() if on_gpu.full else self.compute_lock)
         try:
@@ -174,6 +191,19 @@ class Hearth:
         except GuardModelError as e:
             return MissingGuard(f"The configured guard model cannot be used: {e}", strict=s.require_llama_guard)
         return guard
+
+    @cached_property
+    def audit_log(self) -> AuditLog:
+        s = self.settings
+        return AuditLog(s.audit_log or s.data_dir / "audit.jsonl", include_text=s.audit_text)
+
+    def _audit_check(self, check, text: str) -> None:
+        self.audit_log.record(stage=check.stage, layer=check.layer, status=check.status, text=text,
+                              categories=check.categories, score=check.score, reason=check.reason)
+
+    def blocked_turns(self, limit: int = 50) -> list[dict]:
+        """The audit log's latest entries, newest first: why each turn was blocked."""
+        return self.audit_log.entries(limit)
 
     def _guard_offload(self, path: Path) -> OffloadPlan:
         """The guard goes on the GPU in what the chat model leaves free."""
@@ -192,24 +222,55 @@ class Hearth:
         name = collection or self.settings.collection
         with self._libraries_lock:
             if name not in self._libraries:
+                s = self.settings
                 self._libraries[name] = Library(
                     catalog=self.catalog, store=Store(self.chroma, name), embedder=self.embedder, collection=name,
-                    chunk_size=self.settings.chunk_size, chunk_overlap=self.settings.chunk_overlap,
-                    max_bytes=self.settings.max_file_mb * 2**20,
+                    chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap,
+                    tokens=self.token_counter, max_tokens=self.token_counter.max_tokens,
+                    limits=Limits(max_bytes=s.max_file_mb * 2**20, max_pages=s.max_pages, ocr_max_pages=s.ocr_max_pages),
+                    ocr=self.ocr, rerank=self.reranker, mmr_lambda=s.mmr_lambda,
                 )
             return self._libraries[name]
 
+    @cached_property
+    def token_counter(self) -> TokenCounter:
+        """Chunks are measured in the embedding model's own tokens, so none is longer than it reads."""
+        return TokenCounter(self.embedding_model_path)
+
+    @property
+    def embedding_threads(self) -> int:
+        return self.settings.embedding_threads or self.budget.cpu_threads
+
+    @cached_property
+    def ocr(self):
+        """RapidOCR for scanned pages, when the setting is on and the engine is installed; else None ("needs OCR")."""
+        from rag import RapidOcr, ocr_available
+
+        if not self.settings.ocr or not ocr_available():
+            return None
+        return RapidOcr(threads=self.embedding_threads, lock=self.compute_lock)
+
+    @cached_property
+    def reranker(self):
+        from rag import CrossEncoderReranker
+
+        if self.settings.rerank_model is None:
+            return None
+        return CrossEncoderReranker(self.settings.rerank_model, threads=self.embedding_threads, lock=self.compute_lock)
+
     def pipeline(self, collection: str | None = None, *, temperature: float | None = None,
-                 top_k: int | None = None, max_tokens: int | None = None, retrieve: bool = True) -> Pipeline:
+                 top_k: int | None = None, max_tokens: int | None = None, retrieve: bool = True,
+                 chat_model=None) -> Pipeline:
         """A turn runner; temperature, top_k and max_tokens override the settings for this caller (a page
-        session, an API request); retrieve=False is plain chat (the API's `hearth` model)."""
+        session, an API request); retrieve=False is plain chat (the API's `hearth` model); chat_model another
+        model than the configured one (a comparison)."""
         s = self.settings
         return Pipeline(checks=[self.keyword_filter, self.llama_guard],
                         retriever=self.library(collection) if retrieve else None,
-                        chat_model=self.chat_model, top_k=top_k or s.top_k,
+                        chat_model=chat_model or self.chat_model, top_k=top_k or s.top_k,
                         max_tokens=min(max_tokens or s.max_tokens, s.max_tokens),
                         temperature=s.temperature if temperature is None else temperature,
-                        release_chars=s.release_chars, n_ctx=s.n_ctx)
+                        release_chars=s.release_chars, n_ctx=s.n_ctx, on_block=self._audit_check)
 
     # -- what the CLI and the UI do --------------------------------------------------------
 
@@ -219,7 +280,9 @@ class Hearth:
 
     def search(self, query: str, *, k: int | None = None, collection: str | None = None,
                doc_ids: Sequence[str] | None = None):
-        return self.library(collection).search(query, k or self.settings.top_k, doc_ids)
+        mode = self.settings.retrieval
+        return self.library(collection).search(query, k or self.settings.top_k, doc_ids, dense=mode != "lexical",
+                                               lexical=mode != "dense")
 
     def ask(self, question: str, *, collection: str | None = None, **kwargs) -> TurnResult:
         return self.pipeline(collection).ask(question, **kwargs)
@@ -301,30 +364,23 @@ class Hearth:
         return out
 
     def add_word(self, category: str, term: str) -> list[str]:
+        """Add a term to one of the user's lists; the keyword filter picks it up on its next scan."""
         category, term = _valid_category(category), _valid_term(term)
-        terms = self.words().get(category, [])
-        if term not in terms:
-            terms.append(term)
-            self._write_words(category, terms)
-        return terms
+        try:
+            listfiles.add_terms(self.word_lists_dir, category, [term])
+        except listfiles.WordListError as e:
+            raise WordListError(str(e)) from e
+        return self.words().get(category, [])
 
     def remove_word(self, category: str, term: str) -> list[str]:
         category, term = _valid_category(category), _valid_term(term)
-        terms = self.words().get(category)
-        if terms is None or term not in terms:
+        try:
+            removed = listfiles.remove_terms(self.word_lists_dir, category, [term])
+        except listfiles.WordListError as e:
+            raise WordListError(str(e)) from e
+        if not removed:
             raise WordListError(f"{term!r} is not in your {category!r} list.")
-        terms.remove(term)
-        self._write_words(category, terms)
-        return terms
-
-    def _write_words(self, category: str, terms: list[str]) -> None:
-        """Atomically: the filter re-reads lists on change and must never see half a file."""
-        folder = self.word_lists_dir
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{category}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write("".join(t + "\n" for t in terms))
-        os.replace(tmp, folder / f"{category}.txt")
+        return self.words().get(category, [])
 
     # -- collections and page settings -----------------------------------------------------
 
@@ -347,6 +403,11 @@ class Hearth:
         except Exception as e:  # already gone: nothing to clean
             log.debug("delete collection %s: %s", collection, e)
         return len(docs)
+
+    def drop_visitor_collections(self, prefix: str = "visitor-") -> int:
+        """Spaces mode at start: visitors' collections left by an earlier run (sessions do not outlive the
+        server, so nobody can reach them any more) are deleted; returns how many documents went."""
+        return sum(self.drop_collection(c) for c in self.catalog.collections() if c.startswith(prefix))
 
     def switch_model(self, model: str | Path | None = None, *, n_gpu_layers: int | None = None) -> dict:
         """Use another chat model (a registry name or a GGUF path) and/or GPU layers; loads on next use."""

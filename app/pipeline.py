@@ -125,8 +125,9 @@ class Pipeline:
     """retriever=None is plain chat: the same checks, no retrieval, the client's system prompt (the API)."""
 
     def __init__(self, *, checks: Sequence[Layer], retriever, chat_model, top_k: int = 4, max_tokens: int = 512,
-                 temperature: float = 0.2, release_chars: int = 200, n_ctx: int = 4096):
+                 temperature: float = 0.2, release_chars: int = 200, n_ctx: int = 4096, on_block=None):
         self.checks = list(checks)
+        self.on_block = on_block  # on_block(check, text): told of every blocked check (the audit log)
         self.retriever = retriever
         self.chat_model = chat_model
         self.top_k = top_k
@@ -162,6 +163,7 @@ class Pipeline:
                 turn.checks.append(check)
                 yield CheckDone(check)
                 if not check.allowed:
+                    self._report(check, text)
                     yield Finished(self._block(turn, check))
                     return
         turn.timings["question_checks_ms"] = _ms(t0)
@@ -178,15 +180,16 @@ class Pipeline:
             yield SourcesFound(hits)
             yield Finished(turn)
             return
+        summary = ""
         if hits:
             plan = plan_context(q, hits, history, n_ctx=self.n_ctx, max_tokens=self.max_tokens,
                                 count=self.chat_model.count_tokens)
-            turn.sources, history = plan.sources, plan.history
+            turn.sources, history, summary = plan.sources, plan.history, plan.summary
             turn.history_dropped = plan.dropped_turns
             turn.message = " ".join(plan.notes())
         yield SourcesFound(turn.sources)
 
-        yield from self._answer(turn, q, history, stop)
+        yield from self._answer(turn, q, history, stop, summary=summary)
 
     def _chat(self, turn: TurnResult, q: str, history, system: str | None, stop) -> Iterator:
         """Plain chat: the earlier turns that fit, then the answer, checked like a grounded one."""
@@ -197,8 +200,9 @@ class Pipeline:
         yield SourcesFound([])
         yield from self._answer(turn, q, plan.history, stop, build_chat_messages(q, plan.history, system))
 
-    def _answer(self, turn: TurnResult, q: str, history, stop, messages: list[dict] | None = None) -> Iterator:
-        answer = yield from self._generate(turn, q, history, stop, messages)
+    def _answer(self, turn: TurnResult, q: str, history, stop, messages: list[dict] | None = None,
+                summary: str = "") -> Iterator:
+        answer = yield from self._generate(turn, q, history, stop, messages, summary)
         if turn.blocked:
             yield Finished(turn)
             return
@@ -208,6 +212,7 @@ class Pipeline:
             turn.checks.append(check)
             yield CheckDone(check)
             if not check.allowed:
+                self._report(check, answer)
                 yield Finished(self._block(turn, check))
                 return
         turn.timings["answer_checks_ms"] = turn.timings.get("answer_checks_ms", 0.0) + _ms(t0)
@@ -216,12 +221,13 @@ class Pipeline:
         yield Released(answer)
         yield Finished(turn)
 
-    def _generate(self, turn: TurnResult, q: str, history, stop, messages: list[dict] | None = None) -> Iterator:
+    def _generate(self, turn: TurnResult, q: str, history, stop, messages: list[dict] | None = None,
+                  summary: str = "") -> Iterator:
         """Stream the answer, releasing checked pieces; returns the full text (or '' if blocked)."""
         if messages is None:
             if not turn.sources:
                 return NO_SOURCES_ANSWER
-            messages = build_messages(q, turn.sources, history)
+            messages = build_messages(q, turn.sources, history, summary)
         t0 = time.perf_counter()
         text, released_upto, tokens = "", 0, 0
         for piece in self.chat_model.stream(messages, max_tokens=self.max_tokens, temperature=self.temperature,
@@ -239,6 +245,7 @@ class Pipeline:
                     if not check.allowed:
                         turn.checks.append(check)
                         yield CheckDone(check)
+                        self._report(check, window)
                         self._block(turn, check)
                         return ""
                 turn.timings["answer_checks_ms"] = turn.timings.get("answer_checks_ms", 0.0) + _ms(t1)
@@ -272,6 +279,14 @@ class Pipeline:
                 verdict = Verdict(layer.layer, "error", reason=f"{layer.layer} check failed ({e}); blocked to be safe")
             yield Check(stage, verdict.layer, verdict.status, verdict.categories, verdict.score, verdict.reason,
                         round(_ms(t0), 1))
+
+    def _report(self, check: Check, text: str) -> None:
+        """Tell the audit log; a failure to write it is logged, and the turn stays blocked."""
+        if self.on_block is not None:
+            try:
+                self.on_block(check, text)
+            except Exception:
+                log.exception("could not record a blocked %s in the audit log", check.stage)
 
     @staticmethod
     def _block(turn: TurnResult, check: Check) -> TurnResult:

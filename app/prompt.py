@@ -39,9 +39,10 @@ def fit_sources(hits: Sequence[Hit], budget_tokens: int, count: Callable[[str], 
     return kept
 
 
-def build_messages(question: str, sources: Sequence[Hit], history: Sequence[tuple[str, str]] = ()) -> list[dict]:
-    """System rules, earlier turns, then the sources and the question in one user message."""
-    messages = [{"role": "system", "content": SYSTEM_PROMPT}]
+def build_messages(question: str, sources: Sequence[Hit], history: Sequence[tuple[str, str]] = (),
+                   summary: str = "") -> list[dict]:
+    """System rules (and a summary of left-out turns), earlier turns, then the sources and the question."""
+    messages = [{"role": "system", "content": f"{SYSTEM_PROMPT}\n\n{summary}" if summary else SYSTEM_PROMPT}]
     for q, a in history:
         messages += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
     blocks = "\n\n".join(_source_block(i, hit) for i, hit in enumerate(sources, start=1))

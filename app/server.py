@@ -93,7 +93,9 @@ def serve(hearth: Hearth) -> None:
 
     s = hearth.settings
     if s.mode == "spaces":
-        print(f"Hearth (Spaces mode) on http://{s.host}:{s.port}", flush=True)
+        dropped = hearth.drop_visitor_collections()
+        print(f"Hearth (Spaces mode) on http://{s.host}:{s.port}; {dropped} document(s) of earlier visitors "
+              "deleted.", flush=True)
         launch(hearth, block=True)
         return
     lock = FileLock(str(s.data_dir / "hearth.lock"))

@@ -41,13 +41,37 @@ class Settings(BaseModel):
     guard_threshold: float = Field(
         0.5, ge=0.0, le=1.0, description="Llama Guard blocks when P(unsafe) is at least this."
     )
+    guard_timeout: float = Field(
+        120.0, gt=0, description="Seconds a Llama Guard check may wait and run before the turn is blocked."
+    )
+    audit_log: Path | None = Field(
+        None, description="Log of blocked turns (JSON lines); empty means <data_dir>/audit.jsonl."
+    )
+    audit_text: bool = Field(
+        False, description="Also write the blocked text into the audit log (otherwise only its SHA-256)."
+    )
     word_lists: Path | None = Field(
         None, description="Extra keyword lists folder (category/*.txt); empty means <data_dir>/wordlists."
     )
     collection: str = Field("default", description="Which document collection to index and search.")
     top_k: int = Field(4, ge=1, le=50, description="How many passages a question retrieves.")
-    chunk_size: int = Field(1000, ge=100, description="Target chunk length in characters.")
-    chunk_overlap: int = Field(150, ge=0, description="Characters shared by neighbouring chunks.")
+    retrieval: str = Field(
+        "hybrid", pattern="^(hybrid|dense|lexical)$",
+        description="hybrid: embeddings and BM25 keywords fused by rank; dense: embeddings only; lexical: BM25 only.")
+    rerank_model: Path | None = Field(
+        None, description="sentence-transformers cross-encoder folder that reranks the candidates; empty means none.")
+    mmr_lambda: float = Field(
+        0.7, ge=0.0, le=1.0, description="Diversity of the passages: 1 ranks by relevance only, lower values prefer "
+        "passages unlike those already chosen.")
+    chunk_size: int = Field(
+        256, ge=32, description="Chunk length in tokens of the embedding model (capped by what the model reads).")
+    chunk_overlap: int = Field(32, ge=0, description="Tokens shared by neighbouring chunks.")
+    max_pages: int = Field(5000, ge=1, description="Documents with more pages than this are refused.")
+    ocr: bool = Field(True, description="Read pages that are only pictures (scans) with the built-in OCR.")
+    ocr_max_pages: int = Field(
+        50, ge=1, description="Documents with more pages to OCR than this are refused (OCR takes seconds a page).")
+    embedding_threads: int | None = Field(
+        None, ge=1, description="CPU threads for the embedding model; empty means the same as n_threads.")
     max_file_mb: int = Field(200, ge=1, description="Files larger than this many MB are refused.")
     n_ctx: int = Field(4096, ge=512, description="Context window of the chat model, in tokens.")
     n_gpu_layers: int | None = Field(

@@ -163,9 +163,11 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
         return [], "", session
 
     def apply_model(model, gpu_layers):
-        layers = None if gpu_layers in (None, "") else int(gpu_layers)
+        gpu_layers = (gpu_layers or "").strip()
+        if gpu_layers and not gpu_layers.lstrip("-").isdigit():
+            raise gr.Error(f"GPU layers must be a whole number (-1 all, 0 none) or empty; got {gpu_layers!r}.")
         try:
-            info = hearth.switch_model(model or None, n_gpu_layers=layers)
+            info = hearth.switch_model(model or None, n_gpu_layers=int(gpu_layers) if gpu_layers else None)
         except ValueError as e:
             raise gr.Error(str(e)) from e
         return format_plan(info["offload"], Path(info["model"]).name)
@@ -176,6 +178,10 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
         except ValueError as e:
             raise gr.Error(str(e)) from e
         return f"Llama Guard blocks at P(unsafe) ≥ {float(threshold):.2f}."
+
+    def blocked_rows():
+        return [[e.get("time", ""), e.get("stage", ""), e.get("layer", ""), ", ".join(e.get("categories") or []),
+                 e.get("score"), e.get("reason", "")] for e in hearth.blocked_turns(50)]
 
     def word_rows():
         return [[cat, term] for cat, terms in hearth.words().items() for term in terms]
@@ -265,6 +271,10 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
                         del_btn = gr.Button(L("remove"))
                     words = gr.Dataframe(headers=["List", "Term"], value=word_rows, interactive=False,
                                          label=L("word_lists"))
+                    blocked = gr.Dataframe(headers=["Time", "Stage", "Layer", "Categories", "Score", "Why"],
+                                           value=blocked_rows, interactive=False, label=L("blocked_turns"),
+                                           elem_id="blocked-turns")
+                    blocked_btn = gr.Button(L("refresh"))
 
         # -- events ------------------------------------------------------------------------
         ask_inputs = [question, chatbot, scope, search_only, temperature, top_k, session]
@@ -287,4 +297,5 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
             threshold_btn.click(apply_threshold, threshold, threshold_note, api_name="threshold")
             add_btn.click(add_word, [word_category, word_term], [words, word_term], api_name="add_word")
             del_btn.click(remove_word, [word_category, word_term], [words, word_term], api_name="remove_word")
+            blocked_btn.click(blocked_rows, None, blocked, api_name="blocked")
     return demo

@@ -21,6 +21,7 @@ import numpy as np
 __all__ = ["Decoded", "decodings"]
 
 MIN_RUN = 16  # shortest base64/hex run worth decoding
+SHORT_TRIES = 4  # letter-cipher keys decoded and read for a short text, best frequency fits first
 _CHUNK = 2048  # letters are tested for a cipher in chunks of this many characters
 _MIN_LETTERS = 24  # letters sampled from a chunk before it is tested for a cipher
 _SAMPLE = 4
@@ -304,17 +305,34 @@ _WORDS = re.compile(r"[a-z]+")
 
 
 def _english_share(text: str) -> float:
-    words = _WORDS.findall(text.lower())
+    return _share(_WORDS.findall(text.lower()))
+
+
+def _share(words: list[str]) -> float:
     return sum(w in _COMMON for w in words) / len(words) if len(words) >= 4 else 1.0
 
 
 def _short_cipher_candidates(text: str) -> dict[tuple[str, int], list[int]]:
-    """For a short text: the letter cipher, if any, whose decoding reads more like English."""
-    share = _english_share(text)
+    """For a short text: the letter cipher, if any, whose decoding reads more like English.
+
+    Only a text made mostly of Latin letters can be a letter cipher; the tries decode its words
+    alone (not the whole text), so ordinary Chinese or English text costs one regex pass.
+    """
+    words = _WORDS.findall(text.lower())
+    if len(words) < 4 or 2 * sum(map(len, words)) < len(text.strip()):
+        return {}
+    share = _share(words)
     if share >= 0.35:
         return {}
-    tries = [("caesar", k) for k in range(1, 26)] + [("atbash", 0)]
-    scored = [(_english_share(text.translate(_letter_cipher(kind, k))), kind, k) for kind, k in tries]
+    joined = " ".join(words)
+    # Letter frequencies name the likely keys; only the best few are decoded and read.
+    counts = np.bincount(_LETTER[np.frombuffer(joined.encode("ascii"), np.uint8)], minlength=256)[:26]
+    freq = counts / max(1, counts.sum())
+    fits = ((freq[None, :] - _SHIFTS) ** 2 / _SHIFTS).sum(axis=1)
+    atbash = float(((freq - _ATBASH) ** 2 / _ATBASH).sum())
+    ranked = sorted([(float(fits[k]), "caesar", k) for k in range(1, 26)] + [(atbash, "atbash", 0)])
+    tries = [(kind, k) for _, kind, k in ranked[:SHORT_TRIES]]
+    scored = [(_english_share(joined.translate(_letter_cipher(kind, k))), kind, k) for kind, k in tries]
     best, kind, k = max(scored)
     return {(kind, k): [0]} if best >= max(0.2, 2 * share) else {}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
@@ -35,6 +36,7 @@ MAX_DEPTH = 2  # decoded text is decoded again at most this many times
 # that a hit costs the exact pass over one block only.
 BLOCK = 1 << 16
 OVERLAP = 2048
+FULL_CHECK_S = 1.0  # how often every list file's size and time are compared (a folder's own time: every scan)
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,8 @@ class KeywordFilter:
         self.folders = [Path(f) for f in folders]
         self._lock = threading.Lock()
         self._stamp: tuple | None = None
+        self._folders: tuple | None = None
+        self._checked = 0.0
         self._lists = _Lists()
         self.reload_if_changed()
 
@@ -117,8 +121,26 @@ class KeywordFilter:
                 out.append((str(folder), None, None))
         return tuple(out)
 
+    def _folders_stamp(self) -> tuple:
+        """Times of the folders themselves: they change when a list is added, removed or replaced."""
+        out = []
+        for folder in self.folders:
+            try:
+                out.append(os.stat(folder).st_mtime_ns)
+            except OSError:
+                out.append(None)
+        return tuple(out)
+
     def reload_if_changed(self) -> bool:
-        """Re-read the lists if a file was added, removed or changed. A broken file raises WordListError."""
+        """Re-read the lists if a file was added, removed or changed. A broken file raises WordListError.
+
+        Adding, removing or atomically replacing a list (as Hearth's edits do) is seen at the next scan;
+        a file edited in place is seen within FULL_CHECK_S, when every file's size and time are compared.
+        """
+        folders, now = self._folders_stamp(), time.monotonic()
+        if folders == self._folders and now - self._checked < FULL_CHECK_S:
+            return False
+        self._folders, self._checked = folders, now
         stamp = self._stamp_now()
         if stamp == self._stamp:
             return False

@@ -9,21 +9,33 @@ import time
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from guard.llama_guard_prompt import LG3_VARIANTS, Category, GuardPrompt, categories_for, render_llama_guard_3
+from guard.llama_guard_prompt import LG3_SPECIALS, LG3_VARIANTS, Category, GuardPrompt, categories_for, render_llama_guard_3
 from guard.verdict import GuardFormatError, Verdict, parse_llama_guard_output
+from guard.windows import split_windows
 
-__all__ = ["LlamaGuard", "MissingGuard", "GuardModelError", "tokenize_prompt"]
+__all__ = ["LlamaGuard", "MissingGuard", "GuardModelError", "GuardTimeout", "tokenize_prompt"]
 
 log = logging.getLogger(__name__)
 
 LAYER = "llama_guard"
 # The special tokens our template uses; only these, and only in template text, become special tokens.
-TEMPLATE_SPECIALS = ("<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>")
-_SPECIAL_RE = re.compile("(" + "|".join(map(re.escape, TEMPLATE_SPECIALS)) + ")")
+TEMPLATE_SPECIALS = LG3_SPECIALS
+
+
+MIN_WINDOW_TOKENS = 64  # a window of the checked text must hold at least this many tokens
 
 
 class GuardModelError(RuntimeError):
     """The guard model cannot be used (missing, unreadable, or not a Llama Guard model)."""
+
+
+class GuardTimeout(RuntimeError):
+    """A check ran past its time limit."""
+
+
+def _check_deadline(deadline: float, limit: float) -> None:
+    if time.perf_counter() > deadline:
+        raise GuardTimeout(f"the check took longer than {limit:g} s (guard_timeout)")
 
 
 def tokenize_prompt(prompt: GuardPrompt, tokenize, bos: Sequence[int] = ()) -> list[int]:
@@ -34,8 +46,9 @@ def tokenize_prompt(prompt: GuardPrompt, tokenize, bos: Sequence[int] = ()) -> l
     always token boundaries), except that conversation text cannot produce special tokens.
     """
     pieces: list[tuple[str, bool]] = []  # (text, is_special)
+    special_re = re.compile("(" + "|".join(map(re.escape, prompt.specials)) + ")") if prompt.specials else None
     for text, trusted in prompt.segments:
-        parts = _SPECIAL_RE.split(text) if trusted else [text]
+        parts = special_re.split(text) if trusted and special_re else [text]
         for i, part in enumerate(parts):
             is_special = trusted and i % 2 == 1
             if not part:
@@ -82,7 +95,7 @@ class LlamaGuard:
     def __init__(self, model_path: Path, *, threshold: float = 0.5, n_ctx: int = 4096, n_threads: int | None = None,
                  n_gpu_layers: int = 0, variant: str | None = None, excluded: Iterable[str] = (),
                  custom_categories: Sequence[Category] = (), verify_model: bool = True,
-                 min_format_mass: float = 0.5, lock: threading.Lock | None = None):
+                 min_format_mass: float = 0.5, timeout_s: float = 120.0, lock: threading.Lock | None = None):
         self.model_path = Path(model_path)
         self.threshold = threshold
         self.n_ctx = n_ctx
@@ -93,8 +106,11 @@ class LlamaGuard:
         self.custom_categories = tuple(custom_categories)
         self.verify_model = verify_model
         self.min_format_mass = min_format_mass
+        self.timeout_s = timeout_s
         self.lock = lock or threading.Lock()
         self._llm = None
+        self._role: str | None = None  # whose prompt the KV cache holds now
+        self._saved: dict[str, tuple] = {}  # the other role's tokens and KV cells
         self._safe_id = self._unsafe_id = -1
 
     @property
@@ -120,6 +136,11 @@ class LlamaGuard:
         unsafe = llm.tokenize(b"unsafe", add_bos=False, special=False)
         if self.verify_model:
             self._verify(llm, safe, unsafe)
+        for word, ids in ((b"safe", safe), (b"unsafe", unsafe)):
+            piece = llm.detokenize(ids[:1]).strip() if ids and 0 <= ids[0] < llm.n_vocab() else b""
+            if not piece or not word.startswith(piece):
+                raise GuardModelError(f"{self.model_path.name}: the token for {word.decode()!r} does not decode "
+                                      f"back to it ({piece!r}); this is not a usable guard model.")
         if safe[0] == unsafe[0]:
             raise GuardModelError(f"{self.model_path.name}: 'safe' and 'unsafe' start with the same token.")
         self._safe_id, self._unsafe_id = safe[0], unsafe[0]
@@ -156,28 +177,35 @@ class LlamaGuard:
                                     categories=self.categories())
 
     def check(self, conversation: Sequence[tuple[str, str]]) -> Verdict:
-        """Verdict on the last message; errors come back as a blocking 'error' verdict."""
+        """Verdict on the last message; any error, an unreadable answer or a timeout blocks (status 'error')."""
+        if not self.lock.acquire(timeout=self.timeout_s):
+            return Verdict(LAYER, "error", reason=f"Llama Guard was busy for more than {self.timeout_s:g} s, so the "
+                                                  "turn is blocked; raise guard_timeout if this machine is slow.")
         try:
-            with self.lock:
-                llm = self.load()
-                return self._check(llm, conversation)
-        except (GuardModelError, GuardFormatError, ValueError, RuntimeError) as e:
+            llm = self.load()
+            return self._check(llm, conversation, time.perf_counter() + self.timeout_s)
+        except Exception as e:  # fail closed: whatever went wrong, the turn does not pass
             log.warning("guard check failed closed: %s", e)
             return Verdict(LAYER, "error", reason=f"Llama Guard check failed, so the turn is blocked: {e}")
+        finally:
+            self.lock.release()
 
-    def _check(self, llm, conversation) -> Verdict:
+    def _check(self, llm, conversation, deadline: float) -> Verdict:
         t0 = time.perf_counter()
         prompt = self.render(conversation)
+        self._use_role(llm, prompt.role)
         tokens = self._tokens(llm, prompt)
-        if len(tokens) >= self.n_ctx:
-            raise ValueError(f"the text is too long for the guard's context ({len(tokens)} >= {self.n_ctx} tokens)")
-        logits = self._eval_last_logits(llm, tokens)
-        p_unsafe = self._p_unsafe(logits)
+        if len(tokens) < self.n_ctx:
+            parts = [(self._score(llm, tokens, deadline), tokens)]
+        else:  # too long for one pass: overlapping windows of the last message, each checked whole
+            parts = [(self._score(llm, t, deadline), t) for t in self._window_tokens(llm, conversation)]
+        p_unsafe, tokens = max(parts, key=lambda part: part[0])
+        how = f"{prompt.role} check" + (f", {len(parts)} overlapping windows" if len(parts) > 1 else "")
         if p_unsafe < self.threshold:
             return Verdict(LAYER, "passed", score=round(p_unsafe, 4),
-                           reason=f"P(unsafe)={p_unsafe:.3f} < {self.threshold} ({prompt.role} check, "
+                           reason=f"P(unsafe)={p_unsafe:.3f} < {self.threshold} ({how}, "
                                   f"{(time.perf_counter() - t0) * 1000:.0f} ms)")
-        categories = self._categories(llm, tokens)
+        categories = self._categories(llm, tokens, deadline)
         counted = tuple(c for c in categories if c not in self.excluded)
         if categories and not counted:
             return Verdict(LAYER, "passed", categories, round(p_unsafe, 4),
@@ -185,14 +213,68 @@ class LlamaGuard:
         names = {c.code: c.name for c in self.categories()}
         listed = ", ".join(f"{c} {names.get(c, '')}".strip() for c in counted) or "categories unreadable"
         return Verdict(LAYER, "blocked", counted, round(p_unsafe, 4),
-                       f"Llama Guard: unsafe ({listed}), P(unsafe)={p_unsafe:.3f}")
+                       f"Llama Guard: unsafe ({listed}), P(unsafe)={p_unsafe:.3f} ({how})")
+
+    def _score(self, llm, tokens: list[int], deadline: float) -> float:
+        return self._p_unsafe(self._eval_last_logits(llm, tokens, deadline))
+
+    def _window_tokens(self, llm, conversation) -> list[list[int]]:
+        """Prompts for overlapping windows of the last message, each fitting the context."""
+        *earlier, (role, text) = conversation
+        fixed = len(self._tokens(llm, self.render([*earlier, (role, "")])))
+        budget = self.n_ctx - fixed - 8
+        if budget < MIN_WINDOW_TOKENS:
+            raise ValueError(f"the text is too long for the guard's context (n_ctx={self.n_ctx}): the policy and the "
+                             f"earlier turns alone take {fixed} tokens")
+        per_token = len(text) / max(1, len(llm.tokenize(text.encode(), add_bos=False, special=False)))
+        size = max(16, int(budget * per_token * 0.9))
+        for _ in range(6):
+            spans = split_windows(text, size, size // 5)
+            prompts = [self._tokens(llm, self.render([*earlier, (role, text[a:b])])) for a, b in spans]
+            if all(len(p) < self.n_ctx for p in prompts):
+                log.info("guard: %d chars checked in %d windows of <=%d chars", len(text), len(spans), size)
+                return prompts
+            size = size * 2 // 3
+        raise ValueError(f"the text cannot be split into windows that fit the guard's context (n_ctx={self.n_ctx})")
+
+    # -- the policy prefix, kept per role ----------------------------------------------------
+
+    def _use_role(self, llm, role: str) -> None:
+        """Swap in the KV cache of the last check for this role, keeping the other role's.
+
+        A User check and an Agent check differ in the first line of the policy ('User' vs 'Agent'),
+        so without this every alternation would re-read the whole policy. Only the sequence's KV
+        cells are saved (llama_state_seq_*); Llama.save_state would also copy an n_batch x n_vocab
+        logits array (over 250 MB for a 128k vocabulary) on every switch.
+        """
+        import ctypes
+
+        import llama_cpp
+
+        if self._role == role:
+            return
+        if self._role is not None and llm.n_tokens:
+            size = llama_cpp.llama_state_seq_get_size(llm.ctx, 0)
+            buf = (ctypes.c_uint8 * size)()
+            n = llama_cpp.llama_state_seq_get_data(llm.ctx, buf, size, 0)
+            self._saved[self._role] = (list(llm.input_ids[: llm.n_tokens]), buf, n)
+        saved = self._saved.pop(role, None)
+        self._role = role
+        if saved is None:
+            return  # the longest common prefix (the policy's first line) is reused as always
+        ids, buf, n = saved
+        if llama_cpp.llama_state_seq_set_data(llm.ctx, buf, n, 0) != n:
+            llm.n_tokens = 0
+            raise RuntimeError("could not restore the guard's saved KV cache")
+        llm.input_ids[: len(ids)] = ids
+        llm.n_tokens = len(ids)
 
     def _tokens(self, llm, prompt: GuardPrompt) -> list[int]:
         bos = llm.tokenize(b"", add_bos=True, special=False)
         return tokenize_prompt(prompt, lambda text, special: llm.tokenize(text.encode(), add_bos=False,
                                                                           special=special), bos)
 
-    def _eval_last_logits(self, llm, tokens: list[int]):
+    def _eval_last_logits(self, llm, tokens: list[int], deadline: float):
         """Evaluate, reusing the longest prefix already in the KV cache; return the last logits."""
         import numpy as np
         import llama_cpp
@@ -204,7 +286,10 @@ class LlamaGuard:
                 break
             keep += 1
         llm.n_tokens = min(keep, len(tokens) - 1)  # always evaluate at least one token for fresh logits
-        llm.eval(tokens[llm.n_tokens:])
+        step = max(1, llm.n_batch)
+        for i in range(llm.n_tokens, len(tokens), step):
+            _check_deadline(deadline, self.timeout_s)
+            llm.eval(tokens[i:i + step])
         ptr = llama_cpp.llama_get_logits_ith(llm.ctx, -1)
         return np.ctypeslib.as_array(ptr, shape=(llm.n_vocab(),)).copy()
 
@@ -221,12 +306,13 @@ class LlamaGuard:
             raise GuardFormatError(f"the model did not answer safe/unsafe (P(safe)+P(unsafe)={mass:.3f})")
         return p_unsafe / mass
 
-    def _categories(self, llm, tokens: list[int]) -> tuple[str, ...]:
+    def _categories(self, llm, tokens: list[int], deadline: float) -> tuple[str, ...]:
         """Decode what follows 'unsafe\\n' greedily and parse the category codes."""
         forced = llm.tokenize(b"unsafe\n", add_bos=False, special=False)
         stop = {llm.token_eos()} | set(llm.tokenize(b"<|eot_id|>", add_bos=False, special=True)[:1])
         out: list[int] = []
         for tok in llm.generate(tokens + forced, temp=0.0, top_k=1, repeat_penalty=1.0):
+            _check_deadline(deadline, self.timeout_s)
             if tok in stop or len(out) >= 16:
                 break
             out.append(tok)
@@ -237,6 +323,8 @@ class LlamaGuard:
             return ()
 
     def close(self) -> None:
+        self._saved.clear()
+        self._role = None
         if self._llm is not None:
             self._llm.close()
             self._llm = None

@@ -3,13 +3,18 @@
 from rag.catalog import Catalog, DocRecord
 from rag.embed import Embedder
 from rag.errors import DocumentLoadError, ModelNotFoundError
+from rag.lexical import LexicalIndex, tokenize
 from rag.library import IngestResult, Library, expand_paths
-from rag.load import LoadedDocument, Page, load_document
+from rag.load import Limits, LoadedDocument, Page, load_document
+from rag.ocr import RapidOcr, ocr_available
+from rag.retrieve import CrossEncoderReranker, mmr, rrf
 from rag.split import Chunk, split_pages
 from rag.store import Hit, Store, open_chroma
+from rag.tokens import TokenCounter
 
 __all__ = [
-    "Catalog", "Chunk", "DocRecord", "DocumentLoadError", "Embedder", "Hit", "IngestResult", "Library",
-    "LoadedDocument", "ModelNotFoundError", "Page", "Store", "expand_paths", "load_document", "open_chroma",
-    "split_pages",
+    "Catalog", "Chunk", "CrossEncoderReranker", "DocRecord", "DocumentLoadError", "Embedder", "Hit", "IngestResult",
+    "LexicalIndex", "Library", "Limits", "LoadedDocument", "ModelNotFoundError", "Page", "RapidOcr", "Store",
+    "TokenCounter", "expand_paths", "load_document", "mmr", "ocr_available", "open_chroma", "rrf", "split_pages",
+    "tokenize",
 ]

@@ -1,8 +1,9 @@
 """Which documents a collection holds, and whether each is complete, in SQLite.
 
-A document is 'pending' while its chunks are written and 'ready' after. Anything still
-pending when Hearth opens an index was interrupted, and repair() removes it, so a search
-only ever sees documents that are whole.
+A document is 'pending' while its chunks are written (or removed) and 'ready' after. Anything
+still pending when Hearth opens an index was interrupted, and repair() removes it, so a search
+only ever sees documents that are whole. The lexical (BM25) rows of a document live in the same
+file and are written in the transaction that makes it ready, so they never drift from it.
 """
 
 from __future__ import annotations
@@ -10,8 +11,11 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from rag.lexical import SCHEMA as LEXICAL_SCHEMA, LexicalIndex
 
 __all__ = ["Catalog", "DocRecord"]
 
@@ -53,8 +57,43 @@ class Catalog:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
-        self._lock = threading.Lock()
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA + LEXICAL_SCHEMA)
+        self._lock = threading.RLock()
+        self._changes = 0
+        self._lexical: dict[str, LexicalIndex] = {}
+
+    @contextmanager
+    def transaction(self):
+        """One atomic write: everything inside commits together or not at all."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+            self._changes += 1
+
+    def version(self) -> tuple[int, int]:
+        """Changes whenever this or another process commits a change."""
+        with self._lock:
+            return self._db.execute("PRAGMA data_version").fetchone()[0], self._changes
+
+    def lexical(self, collection: str) -> LexicalIndex:
+        """The collection's BM25 index, kept in step with its ready documents."""
+        with self._lock:
+            if collection not in self._lexical:
+                self._lexical[collection] = LexicalIndex(self._db, self._lock, collection)
+            index = self._lexical[collection]
+            index.sync(self.ready_ids(collection), self.version())
+            return index
+
+    def ready_ids(self, collection: str) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self._db.execute(
+                "SELECT doc_id FROM documents WHERE collection = ? AND status = 'ready' ORDER BY added_at", (collection,))]
 
     def _rows(self, where: str, *args) -> list[DocRecord]:
         with self._lock:
@@ -86,10 +125,25 @@ class Catalog:
                 "UPDATE documents SET status = 'ready', added_at = ? WHERE collection = ? AND doc_id = ?",
                 (time.time(), collection, doc_id),
             )
+            self._changes += 1
+
+    def mark_pending(self, collection: str, doc_id: str) -> None:
+        """Hide a document from search before its chunks are removed (repair() finishes the job if interrupted)."""
+        with self._lock:
+            self._db.execute("UPDATE documents SET status = 'pending' WHERE collection = ? AND doc_id = ?",
+                             (collection, doc_id))
+            self._changes += 1
 
     def remove(self, collection: str, doc_id: str) -> None:
-        with self._lock:
+        """Delete a document's record and its lexical rows, together."""
+        with self.transaction():
+            self._db.execute("DELETE FROM lexical_chunks WHERE collection = ? AND doc_id = ?", (collection, doc_id))
             self._db.execute("DELETE FROM documents WHERE collection = ? AND doc_id = ?", (collection, doc_id))
+
+    def lexical_rows(self, collection: str, doc_id: str) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM lexical_chunks WHERE collection = ? AND doc_id = ?",
+                                    (collection, doc_id)).fetchone()[0]
 
     def close(self) -> None:
         self._db.close()

@@ -1,9 +1,16 @@
-"""A collection of documents: ingest, forget, list and search, kept whole per document."""
+"""A collection of documents: ingest, forget, list and search, kept whole per document.
+
+Ingest is a pipeline: a thread reads and splits the next file while this one is embedded, and a writer
+thread stores embedded batches in Chroma while the next batch is embedded. A document is 'pending' in
+the catalog until its last chunk is in Chroma; its lexical rows and 'ready' are then committed in one
+SQLite transaction. Search sees only ready documents, in Chroma and in BM25 alike.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import queue
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -12,15 +19,18 @@ from typing import Callable, Iterable, Iterator, Sequence
 from rag.catalog import Catalog, DocRecord
 from rag.embed import Embedder
 from rag.errors import DocumentLoadError
-from rag.load import SUPPORTED_SUFFIXES, load_document
-from rag.split import split_pages
+from rag.load import SUPPORTED_SUFFIXES, Limits, LoadedDocument, Ocr, load_document
+from rag.search import HybridSearch
+from rag.split import Chunk, split_pages
 from rag.store import Hit, Store
+from rag.writer import ChunkWriter
 
-__all__ = ["Library", "IngestResult", "expand_paths", "Progress"]
+__all__ = ["Library", "IngestResult", "expand_paths", "Progress", "doc_label", "embedding_text"]
 
 log = logging.getLogger(__name__)
 
 EMBED_BATCH = 64
+HEADER_TOKENS = 32  # room kept in each chunk for its document label and section heading
 
 # progress(file, done_chunks, total_chunks): called while a document is embedded.
 Progress = Callable[[str, int, int], None]
@@ -34,9 +44,21 @@ class IngestResult:
     pages: int = 0
     chunks: int = 0
     error: str | None = None
+    warnings: tuple[str, ...] = ()  # e.g. pages read by OCR, pages left unread
+    ocr_pages: int = 0
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["warnings"] = list(self.warnings)
+        return d
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    path: Path
+    sha: str
+    doc: LoadedDocument
+    chunks: list[Chunk]
 
 
 def expand_paths(paths: Iterable[Path | str]) -> list[Path]:
@@ -58,34 +80,63 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def doc_label(file: str, title: str = "") -> str:
+    """What a chunk says about its document: the file name, and the title when it is words."""
+    label = " ".join(Path(file).stem.replace("_", " ").split())
+    if title and sum(w.isalpha() for w in title.split()) >= 2 and title.lower() not in label.lower():
+        label = f"{label} ({title})"
+    return label
+
+
+def embedding_text(label: str, chunk: Chunk) -> str:
+    """A chunk as the embedder and BM25 read it: document and section first, so that each passage says
+    where it comes from (a table row of '2023 Q1 AAPL' reads differently from one of '2022 Q3 INTC')."""
+    head = f"{label} | {chunk.section}" if chunk.section else label
+    return f"{head}\n{chunk.text}"
+
+
 class Library:
     def __init__(self, *, catalog: Catalog, store: Store, embedder: Embedder, collection: str,
-                 chunk_size: int = 1000, chunk_overlap: int = 150, max_bytes: int | None = None):
+                 chunk_size: int = 1000, chunk_overlap: int = 150, max_bytes: int | None = None,
+                 tokens: Callable[[str], int] | None = None, max_tokens: int | None = None,
+                 limits: Limits | None = None, ocr: Ocr | None = None, rerank=None, rewrite=None,
+                 mmr_lambda: float = 0.7, candidates: int = 30):
         self.catalog = catalog
         self.store = store
         self.embedder = embedder
         self.collection = collection
+        if tokens is not None and max_tokens:
+            chunk_size = min(chunk_size, max_tokens - HEADER_TOKENS)
         self.chunk_size = chunk_size
         self.chunk_overlap = chunk_overlap
-        self.max_bytes = max_bytes
+        self.tokens = tokens
+        self.limits = limits or Limits(max_bytes=max_bytes)
+        self.ocr = ocr
         self._write_lock = threading.Lock()
+        self.searcher = HybridSearch(catalog=catalog, store=store, embedder=embedder, collection=collection,
+                                     rerank=rerank, rewrite=rewrite, mmr_lambda=mmr_lambda, candidates=candidates)
         self.repair()
+
+    @property
+    def max_bytes(self) -> int | None:
+        return self.limits.max_bytes
 
     # -- reading ---------------------------------------------------------------------------
 
     def documents(self) -> list[DocRecord]:
         return self.catalog.documents(self.collection)
 
-    def search(self, query: str, k: int = 5, doc_ids: Sequence[str] | None = None) -> list[Hit]:
-        if not query.strip() or self.store.count() == 0:
-            return []
-        (vector,) = self.embedder.embed([query])
-        return self.store.query(vector, k, doc_ids)
+    def search(self, query: str, k: int = 5, doc_ids: Sequence[str] | None = None, **options) -> list[Hit]:
+        """Hybrid search (dense + BM25, fused; reranked and diversified when configured) over ready documents.
+
+        options: rerank (bool), mmr_lambda (float, 1 = no diversity), rewrite (bool), dense/lexical (bool).
+        """
+        return self.searcher.search(query, k, doc_ids, **options)
 
     # -- writing ---------------------------------------------------------------------------
 
     def repair(self) -> list[str]:
-        """Remove documents whose ingest was interrupted; return their ids."""
+        """Remove documents whose ingest (or removal) was interrupted; return their ids."""
         removed = []
         with self._write_lock:
             for rec in self.catalog.documents(self.collection, status="pending"):
@@ -97,47 +148,101 @@ class Library:
 
     def ingest(self, paths: Iterable[Path | str], progress: Progress | None = None) -> Iterator[IngestResult]:
         """Index each file; yield its result as soon as it is searchable (or has failed)."""
-        for path in expand_paths(paths):
-            try:
-                yield self._ingest_one(path, progress)
-            except DocumentLoadError as e:
-                yield IngestResult(str(path), "failed", error=str(e))
+        files = expand_paths(paths)
+        ready: queue.Queue = queue.Queue(maxsize=2)  # read and split one file ahead
+        stop = threading.Event()
+        reader = threading.Thread(target=self._prepare_all, args=(files, ready, stop), name="hearth-read",
+                                  daemon=True)
+        reader.start()
+        writer = ChunkWriter(self.store)
+        try:
+            for _ in files:
+                item = ready.get()
+                if isinstance(item, BaseException):
+                    raise item
+                yield item if isinstance(item, IngestResult) else self._index(item, writer, progress)
+        finally:
+            stop.set()
+            while reader.is_alive():  # let the reader see `stop` even if it waits on a full queue
+                try:
+                    ready.get(timeout=0.1)
+                except queue.Empty:
+                    pass
+            writer.close()
 
-    def _ingest_one(self, path: Path, progress: Progress | None) -> IngestResult:
+    def _prepare_all(self, files: list[Path], out: queue.Queue, stop: threading.Event) -> None:
+        for path in files:
+            if stop.is_set():
+                return
+            try:
+                item = self._prepare(path)
+            except DocumentLoadError as e:
+                item = IngestResult(str(path), "failed", error=str(e))
+            except Exception as e:  # a bug or an unexpected library error: this file fails, the rest goes on
+                log.exception("reading %s failed", path)
+                item = IngestResult(str(path), "failed", error=f"{path.name}: could not be read ({e}).")
+            except BaseException as e:
+                out.put(e)
+                return
+            out.put(item)
+
+    def _prepare(self, path: Path) -> _Prepared | IngestResult:
         if not path.is_file():
             raise DocumentLoadError(path, "no such file.", "Check the path.")
         sha = file_sha256(path)
-        doc_id = sha[:16]
-        existing = self.catalog.get(self.collection, doc_id)
+        existing = self.catalog.get(self.collection, sha[:16])
         if existing and existing.status == "ready":
-            return IngestResult(str(path), "unchanged", doc_id, existing.pages, existing.chunks)
-        doc = load_document(path, max_bytes=self.max_bytes)
-        chunks = split_pages(doc.pages, chunk_size=self.chunk_size, chunk_overlap=self.chunk_overlap)
-        record = DocRecord(self.collection, doc_id, path.name, str(path.resolve()), sha, len(doc.pages), len(chunks))
+            return IngestResult(str(path), "unchanged", existing.doc_id, existing.pages, existing.chunks)
+        doc = load_document(path, limits=self.limits, ocr=self.ocr)
+        chunks = split_pages(doc.pages, chunk_size=self.chunk_size, chunk_overlap=self.chunk_overlap,
+                             length=self.tokens or len)
+        return _Prepared(path, sha, doc, chunks)
+
+    def _index(self, item: _Prepared, writer: ChunkWriter, progress: Progress | None) -> IngestResult:
+        path, doc, chunks, doc_id = item.path, item.doc, item.chunks, item.sha[:16]
+        label = doc_label(path.name, doc.title)
+        texts = [embedding_text(label, c) for c in chunks]
+        record = DocRecord(self.collection, doc_id, path.name, str(path.resolve()), item.sha, len(doc.pages),
+                           len(chunks))
         with self._write_lock:
+            existing = self.catalog.get(self.collection, doc_id)
+            if existing and existing.status == "ready":  # the same file twice in one batch
+                return IngestResult(str(path), "unchanged", doc_id, existing.pages, existing.chunks)
             self.catalog.begin(record)
             try:
-                for start in range(0, len(chunks), EMBED_BATCH):
-                    batch = chunks[start:start + EMBED_BATCH]
-                    vectors = self.embedder.embed([c.text for c in batch])
-                    self.store.add(
-                        [f"{doc_id}:{c.index}" for c in batch], vectors, [c.text for c in batch],
-                        [{"doc_id": doc_id, "file": path.name, "page": c.page, "start": c.start, "chunk": c.index}
-                         for c in batch],
-                    )
-                    if progress:
-                        progress(path.name, start + len(batch), len(chunks))
+                self._embed_and_write(doc_id, path.name, chunks, texts, writer, progress)
+                writer.flush()
+                replaced = [d for d in self.catalog.documents(self.collection)
+                            if d.file == path.name and d.doc_id != doc_id]
+                with self.catalog.transaction():
+                    self.catalog.lexical(self.collection).add(
+                        doc_id, ((f"{doc_id}:{c.index}", t) for c, t in zip(chunks, texts)))
+                    self.catalog.finish(self.collection, doc_id)
+                    for old in replaced:  # a changed file replaces the version indexed before under its name
+                        self.catalog.mark_pending(self.collection, old.doc_id)
             except BaseException:
+                writer.discard()
                 self.store.delete_document(doc_id)
                 self.catalog.remove(self.collection, doc_id)
                 raise
-            self.catalog.finish(self.collection, doc_id)
-            # A changed file replaces the version indexed before under the same name.
-            for old in self.catalog.documents(self.collection):
-                if old.file == path.name and old.doc_id != doc_id:
-                    self._remove(old)
+            for old in replaced:
+                self._remove(old)
         log.info("indexed file=%s pages=%d chunks=%d", path.name, len(doc.pages), len(chunks))
-        return IngestResult(str(path), "indexed", doc_id, len(doc.pages), len(chunks))
+        return IngestResult(str(path), "indexed", doc_id, len(doc.pages), len(chunks), warnings=doc.warnings,
+                            ocr_pages=doc.ocr_pages)
+
+    def _embed_and_write(self, doc_id: str, file: str, chunks: list[Chunk], texts: list[str], writer: ChunkWriter,
+                         progress: Progress | None) -> None:
+        """Embed in batches (identical passages once) and hand each batch to the writer."""
+        seen: dict[str, list[float]] = {}
+        for start in range(0, len(chunks), EMBED_BATCH):
+            batch = list(range(start, min(start + EMBED_BATCH, len(chunks))))
+            todo = list(dict.fromkeys(texts[i] for i in batch if texts[i] not in seen))
+            seen.update(zip(todo, self.embedder.embed(todo)))
+            writer.add([f"{doc_id}:{chunks[i].index}" for i in batch], [seen[texts[i]] for i in batch],
+                       [chunks[i].text for i in batch], [_metadata(doc_id, file, chunks[i]) for i in batch])
+            if progress:
+                progress(file, batch[-1] + 1, len(chunks))
 
     def forget(self, key: str) -> list[DocRecord]:
         """Remove every document whose id starts with key (6+ characters) or whose file name is key."""
@@ -145,9 +250,17 @@ class Library:
                    if d.file == key or Path(key).name == d.file or (len(key) >= 6 and d.doc_id.startswith(key))]
         with self._write_lock:
             for rec in matches:
+                self.catalog.mark_pending(self.collection, rec.doc_id)
                 self._remove(rec)
         return matches
 
     def _remove(self, rec: DocRecord) -> None:
+        """Chunks first, then the record and lexical rows; the record is already 'pending', so an interrupted
+        removal is finished by repair()."""
         self.store.delete_document(rec.doc_id)
         self.catalog.remove(self.collection, rec.doc_id)
+
+
+def _metadata(doc_id: str, file: str, c: Chunk) -> dict:
+    return {"doc_id": doc_id, "file": file, "page": c.page, "page_end": c.page_end or c.page, "start": c.start,
+            "end": c.end, "chunk": c.index, "section": c.section, "sha": c.sha}

@@ -1,19 +1,28 @@
-"""Read a document into 1-based pages of text."""
+"""Read a document into 1-based pages of text: PDF, DOCX, HTML, Markdown and plain text.
+
+Every refusal is a DocumentLoadError that names the file, says what is wrong and how to fix it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-
-import pypdfium2 as pdfium
+from typing import Callable
 
 from rag.errors import DocumentLoadError
 
-__all__ = ["Page", "LoadedDocument", "load_document", "SUPPORTED_SUFFIXES", "describe_bytes"]
+__all__ = ["Page", "LoadedDocument", "load_document", "SUPPORTED_SUFFIXES", "describe_bytes", "Limits"]
 
-SUPPORTED_SUFFIXES = (".pdf", ".txt", ".md", ".markdown")
+PDF_SUFFIXES = (".pdf",)
+DOCX_SUFFIXES = (".docx",)
+HTML_SUFFIXES = (".html", ".htm", ".xhtml")
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+TEXT_SUFFIXES = (".txt", ".text")
+SUPPORTED_SUFFIXES = PDF_SUFFIXES + DOCX_SUFFIXES + HTML_SUFFIXES + MARKDOWN_SUFFIXES + TEXT_SUFFIXES
+FORMATS = "PDF, Word (.docx), HTML, Markdown and plain text"
 
 _MAGIC = [
+    (b"%PDF-", "a PDF document"),
     (b"PK\x03\x04", "a ZIP archive (for example a Word or Excel file)"),
     (b"\x89PNG", "a PNG image"),
     (b"\xff\xd8\xff", "a JPEG image"),
@@ -27,16 +36,37 @@ _MAGIC = [
 class Page:
     number: int  # 1-based physical page
     text: str
+    headings: tuple[tuple[int, str], ...] = ()  # (offset in text, heading) of section headings on this page
+    ocr: bool = False  # the text was read from the page's picture
 
 
 @dataclass(frozen=True)
 class LoadedDocument:
     path: Path
     pages: tuple[Page, ...]
+    title: str = ""
+    warnings: tuple[str, ...] = ()
 
     @property
     def text_pages(self) -> int:
         return sum(1 for p in self.pages if p.text.strip())
+
+    @property
+    def ocr_pages(self) -> int:
+        return sum(1 for p in self.pages if p.ocr)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What protects the machine from one document: bytes, pages, and pages read by OCR."""
+
+    max_bytes: int | None = None
+    max_pages: int | None = None
+    ocr_max_pages: int = 50
+
+
+# An OCR engine: picture (RGB numpy array) -> lines of text. None means OCR is off.
+Ocr = Callable[[object], str]
 
 
 def describe_bytes(head: bytes) -> str:
@@ -54,76 +84,42 @@ def describe_bytes(head: bytes) -> str:
         return "binary data of an unknown kind"
 
 
-def load_document(path: Path, *, max_bytes: int | None = None) -> LoadedDocument:
-    """Read a PDF, TXT or Markdown file; raise DocumentLoadError with the fix on anything else."""
+def load_document(path: Path, *, max_bytes: int | None = None, limits: Limits | None = None,
+                  ocr: Ocr | None = None) -> LoadedDocument:
+    """Read one supported file; raise DocumentLoadError with the fix on anything else."""
+    from rag import formats, pdf
+
     path = Path(path)
+    limits = limits or Limits(max_bytes=max_bytes)
     if not path.is_file():
         raise DocumentLoadError(path, "no such file.", "Check the path.")
     size = path.stat().st_size
     if size == 0:
         raise DocumentLoadError(path, "the file is empty (0 bytes).")
-    if max_bytes is not None and size > max_bytes:
+    if limits.max_bytes is not None and size > limits.max_bytes:
         raise DocumentLoadError(
-            path,
-            f"the file is {size / 2**20:.0f} MB, over the limit of {max_bytes / 2**20:.0f} MB.",
-            "Raise the setting max_file_mb to index it.",
-        )
+            path, f"the file is {size / 2**20:.0f} MB, over the limit of {limits.max_bytes / 2**20:.0f} MB.",
+            "Raise the setting max_file_mb to index it.")
     suffix = path.suffix.lower()
-    if suffix == ".pdf":
-        pages = _read_pdf(path)
-    elif suffix in SUPPORTED_SUFFIXES:
-        pages = _read_text(path)
-    else:
-        raise DocumentLoadError(
-            path, f"'{suffix or 'no extension'}' files are not supported.", "Hearth reads PDF, TXT and Markdown."
-        )
-    if not any(p.text.strip() for p in pages):
-        if suffix == ".pdf":
-            raise DocumentLoadError(
-                path, "no page has a text layer (a scanned PDF?); it needs OCR.", "Run OCR on it and add it again."
-            )
-        raise DocumentLoadError(path, "the file holds only whitespace.")
-    return LoadedDocument(path, tuple(pages))
-
-
-def _read_pdf(path: Path) -> list[Page]:
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise DocumentLoadError(path, f"'{suffix or 'no extension'}' files are not supported.",
+                                f"Hearth reads {FORMATS}.")
     with path.open("rb") as f:
         head = f.read(1024)
-    if b"%PDF-" not in head:
-        raise DocumentLoadError(path, f"this is not a PDF: it looks like {describe_bytes(head)}.",
-                                "Rename it with the right extension or export it as PDF.")
-    try:
-        doc = pdfium.PdfDocument(path)
-    except pdfium.PdfiumError as e:
-        if "password" in str(e).lower():
-            raise DocumentLoadError(path, "the PDF is encrypted with a password.",
-                                    "Remove the password (print to PDF) and add it again.") from e
-        raise DocumentLoadError(path, f"the PDF is damaged and cannot be read ({str(e).rstrip('.')}).",
-                                "Re-download or re-export it.") from e
-    try:
-        return [Page(i + 1, _page_text(doc, i)) for i in range(len(doc))]
-    finally:
-        doc.close()
-
-
-def _page_text(doc: pdfium.PdfDocument, index: int) -> str:
-    page = doc[index]
-    try:
-        textpage = page.get_textpage()
-        try:
-            return textpage.get_text_bounded().replace("\r\n", "\n").replace("\r", "\n")
-        finally:
-            textpage.close()
-    finally:
-        page.close()
-
-
-def _read_text(path: Path) -> list[Page]:
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise DocumentLoadError(path, f"this is not UTF-8 text: it looks like {describe_bytes(raw[:1024])}.",
-                                "Save it as UTF-8 and add it again.") from None
-    # A form feed separates pages in plain-text exports; keep them as pages.
-    return [Page(i + 1, part) for i, part in enumerate(text.split("\f"))]
+    if suffix in PDF_SUFFIXES:
+        doc = pdf.read_pdf(path, head, limits=limits, ocr=ocr)
+    elif suffix in DOCX_SUFFIXES:
+        doc = formats.read_docx(path, head)
+    elif suffix in HTML_SUFFIXES:
+        doc = formats.read_html(path, head)
+    else:
+        doc = formats.read_text(path, markdown=suffix in MARKDOWN_SUFFIXES)
+    if limits.max_pages is not None and len(doc.pages) > limits.max_pages:
+        raise DocumentLoadError(path, f"it has {len(doc.pages)} pages, over the limit of {limits.max_pages}.",
+                                "Raise the setting max_pages to index it, or split the file.")
+    if not any(p.text.strip() for p in doc.pages):
+        if suffix in PDF_SUFFIXES:
+            raise DocumentLoadError(path, "no page has a text layer (a scanned PDF?); it needs OCR.",
+                                    "Turn on the setting ocr, or run OCR on it and add it again.")
+        raise DocumentLoadError(path, "the file holds no text, only whitespace or markup.")
+    return doc

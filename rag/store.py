@@ -15,14 +15,32 @@ ADD_BATCH = 256
 @dataclass(frozen=True)
 class Hit:
     file: str
-    page: int
-    score: float
+    page: int  # 1-based page the passage starts on
+    score: float  # cosine similarity of passage and question, 0..1 (hits are ordered by the fused rank)
     text: str
     doc_id: str
     chunk_id: str
+    page_end: int = 0  # last page of the passage (== page unless it crosses a page break)
+    section: str = ""  # section heading, where known
+    start: int = 0  # character offset of the passage in page's text
+    end: int = 0  # character offset just past its end, in page_end's text
+    content_hash: str = ""
+    dense_rank: int | None = None  # 1-based rank in the dense (embedding) results, None if absent
+    lexical_rank: int | None = None  # 1-based rank in the BM25 results, None if absent
+    rerank_score: float | None = None  # the cross-encoder's score, when one reranked
+
+    @property
+    def pages(self) -> str:
+        return str(self.page) if self.page_end in (0, self.page) else f"{self.page}-{self.page_end}"
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "pages": self.pages}
+
+
+def hit_from(chunk_id: str, text: str, meta: dict, score: float) -> Hit:
+    return Hit(meta["file"], int(meta["page"]), round(min(max(score, 0.0), 1.0), 4), text, meta["doc_id"], chunk_id,
+               int(meta.get("page_end") or meta["page"]), str(meta.get("section") or ""), int(meta.get("start") or 0),
+               int(meta.get("end") or 0), str(meta.get("sha") or ""))
 
 
 def open_chroma(path: Path):
@@ -78,15 +96,26 @@ class Store:
         return len(self._col.get(where={"doc_id": doc_id}, include=[])["ids"])
 
     def query(self, embedding: Sequence[float], k: int, doc_ids: Sequence[str] | None = None) -> list[Hit]:
+        """The k nearest chunks (cosine), optionally only from some documents."""
         where = None
         if doc_ids is not None:
             if not doc_ids:
                 return []
-            where = {"doc_id": {"$in": list(doc_ids)}}
+            where = {"doc_id": {"$in": list(doc_ids)}} if len(doc_ids) > 1 else {"doc_id": doc_ids[0]}
         res = self._col.query(query_embeddings=[list(embedding)], n_results=k, where=where,
                               include=["documents", "metadatas", "distances"])
-        hits = []
-        for cid, text, meta, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0],
-                                         res["distances"][0]):
-            hits.append(Hit(meta["file"], int(meta["page"]), round(1.0 - float(dist), 4), text, meta["doc_id"], cid))
-        return hits
+        return [hit_from(cid, text, meta, 1.0 - float(dist))
+                for cid, text, meta, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0],
+                                                 res["distances"][0])]
+
+    def get(self, ids: Sequence[str]) -> dict[str, tuple[str, dict, list[float]]]:
+        """chunk id -> (text, metadata, embedding) for the ids that exist."""
+        if not ids:
+            return {}
+        res = self._col.get(ids=list(ids), include=["documents", "metadatas", "embeddings"])
+        return {cid: (text, meta, emb) for cid, text, meta, emb in
+                zip(res["ids"], res["documents"], res["metadatas"], res["embeddings"])}
+
+    def document_ids(self) -> set[str]:
+        """Every doc_id that has chunks (for consistency checks; reads all metadata)."""
+        return {m["doc_id"] for m in self._col.get(include=["metadatas"])["metadatas"]}

@@ -30,7 +30,8 @@ def test_ingest_search_ask_forget_across_restarts(tmp_path):
     r = hearth("ingest", "--json", str(AAPL_PDF), str(corrupt), str(empty), str(notpdf))
     assert r.returncode == 1, r.stderr  # some files failed
     results = {Path(x["file"]).name: x for x in json.loads(r.stdout)}
-    assert set(results[AAPL_PDF.name]) == {"file", "status", "doc_id", "pages", "chunks", "error"}
+    assert set(results[AAPL_PDF.name]) == {"file", "status", "doc_id", "pages", "chunks", "error", "warnings",
+                                                 "ocr_pages"}
     assert results[AAPL_PDF.name]["status"] == "indexed" and results[AAPL_PDF.name]["pages"] == 28
     assert "damaged" in results["corrupt.pdf"]["error"]
     assert "empty" in results["empty.pdf"]["error"]
@@ -41,7 +42,8 @@ def test_ingest_search_ask_forget_across_restarts(tmp_path):
     assert r.returncode == 0, r.stderr
     hits = json.loads(r.stdout)
     assert len(hits) == 5
-    assert set(hits[0]) >= {"file", "page", "score", "text", "doc_id"}
+    assert set(hits[0]) >= {"file", "page", "score", "text", "doc_id", "pages", "page_end", "start", "end", "section",
+                            "content_hash", "dense_rank", "lexical_rank"}
     assert {h["file"] for h in hits} == {AAPL_PDF.name} and {6, 18} & {h["page"] for h in hits}
 
     r = hearth("--json", "ask", "What were total net sales in the third quarter of 2022?")
@@ -139,3 +141,17 @@ def test_config_file_and_flags(tmp_path, monkeypatch):
 def test_help_and_version(args):
     r = hearth(*args)
     assert r.returncode == 0 and ("Usage" in r.stdout or "hearth" in r.stdout)
+
+
+def test_words_add_list_remove_and_the_next_ask_is_checked_with_them():
+    r = hearth("words", "add", "Competitors", "Globex", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == {"competitors": ["Globex"]}
+    assert json.loads(hearth("words", "--json").stdout) == {"competitors": ["Globex"]}
+    blocked = json.loads(hearth("guard", "--json", "Who buys from Globex?").stdout)
+    assert blocked["decision"] == "blocked" and "competitors" in json.dumps(blocked)
+    r = hearth("words", "remove", "competitors", "Initech")
+    assert r.returncode == 1 and "is not in your 'competitors' list" in r.stderr and "Traceback" not in r.stderr
+    r = hearth("words", "add", "Bad Name!", "x")
+    assert r.returncode == 2 and "is not usable" in r.stderr
+    assert json.loads(hearth("words", "remove", "competitors", "Globex", "--json").stdout) == {"competitors": []}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.context import plan_context
+from app.context import plan_context, summarise_turns
 from rag.store import Hit
 
 
@@ -33,6 +33,20 @@ def test_oldest_history_goes_first_and_sources_are_cut_by_rank():
     assert [h.file for h in plan.sources] == ["f1.pdf", "f2.pdf", "f3.pdf"] and plan.dropped_sources == 1
     notes = " ".join(plan.notes())
     assert "1 of 4 passages did not fit" in notes and "4 earlier turn(s)" in notes
+    assert plan.summary.startswith("Earlier in this conversation") and all(f'"question {i}"' in plan.summary
+                                                                         for i in range(1, 5))
+    assert "kept as a summary" in notes
+
+
+def test_the_summary_keeps_the_newest_left_out_questions_and_fits_its_budget():
+    turns = [("first question about revenue", "x"), ("second one on margins", "y"), ("third on cash", "z")]
+    two = summarise_turns(turns[1:], 1000, words)
+    budget = words(two) + 8  # room for exactly the two newest questions and the message overhead
+    summary = summarise_turns(turns, budget, words)
+    assert summary == two and '"second one on margins"; "third on cash"' in summary and "first" not in summary
+    assert summarise_turns(turns, 5, words) == "" and summarise_turns([], 1000, words) == ""
+    long = summarise_turns([("why " * 300, "a")], 1000, words)
+    assert long.count("why") == 40 and "…" in long  # one long question is shortened, not dropped whole
 
 
 def test_the_question_is_never_dropped_but_a_too_long_one_is_refused():
@@ -67,3 +81,33 @@ def test_pipeline_tells_the_user_when_history_was_left_out(hearth, tmp_path):
     assert result.history_dropped == 3 - sum(m["role"] == "assistant" for m in chat.messages)
     assert result.history_dropped >= 2 and "earlier turn(s)" in result.message
     assert chat.messages[-1]["content"].endswith("Question: What was revenue?")
+    assert '"question 1"' in chat.messages[0]["content"]  # the oldest question survives in the summary
+
+
+def test_pipeline_tells_the_user_when_sources_were_cut(hearth, tmp_path):
+    from app.pipeline import Pipeline
+    from app.present import format_turn
+    from conftest import make_pdf
+    from guard import KeywordFilter, MissingGuard
+
+    pages = [f"Revenue note {i}: " + " ".join(["revenue grew in the quarter"] * 60) for i in range(4)]
+    list(hearth.ingest([make_pdf(tmp_path / "long.pdf", pages)]))
+
+    class Scripted:
+        """Test double: a fixed answer; counts words as tokens."""
+
+        def count_tokens(self, text):
+            return len(text.split())
+
+        def stream(self, messages, **kw):
+            self.messages = messages
+            yield "Revenue grew [1]."
+
+    chat = Scripted()
+    pipe = Pipeline(checks=[KeywordFilter(), MissingGuard("none", strict=False)], retriever=hearth.library(),
+                    chat_model=chat, n_ctx=1024, max_tokens=256, top_k=4)
+    result = pipe.ask("How did revenue develop?")
+    assert 1 <= len(result.sources) < 4 and result.answer == "Revenue grew [1]."
+    assert f"{4 - len(result.sources)} of 4 passages did not fit" in result.message
+    assert "did not fit the model's context" in format_turn(result)  # shown under the answer
+    assert chat.messages[-1]["content"].endswith("Question: How did revenue develop?")

@@ -130,3 +130,11 @@ def test_doctor_reports_gpu_offload_threads_and_a_recommendation(hearth, fake_nv
     text = format_report(report)
     assert "RTX 4090" in text and "recommended" in text
     json.dumps(report)
+
+
+def test_torch_embeddings_beside_a_gpu_chat_model_are_reported():
+    from app.doctor import embedding_backend_problem
+
+    assert "set HEARTH_EMBEDDING_BACKEND=auto" in embedding_backend_problem("torch", -1)
+    assert embedding_backend_problem("torch", 12) is not None
+    assert embedding_backend_problem("torch", 0) is None and embedding_backend_problem("numpy", -1) is None

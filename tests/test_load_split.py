@@ -23,7 +23,9 @@ def test_generated_pdf_keeps_page_order(tmp_path):
     ("corrupt.pdf", b"%PDF-1.7\n1 0 obj garbage that is no pdf", "damaged"),
     ("word.pdf", b"PK\x03\x04\x14\x00\x06\x00 docx inside", "not a PDF: it looks like a ZIP archive"),
     ("page.pdf", b"<!DOCTYPE html><html><body>hi</body></html>", "not a PDF: it looks like an HTML page"),
-    ("notes.docx", b"PK\x03\x04 docx", "'.docx' files are not supported"),
+    ("notes.docx", b"PK\x03\x04 docx", "damaged or not a .docx"),
+    ("old.docx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1 ole", "encrypted or old-format (.doc)"),
+    ("sheet.xlsx", b"PK\x03\x04 xlsx", "'.xlsx' files are not supported"),
     ("latin1.txt", "caf\xe9 cr\xe8me".encode("latin-1"), "not UTF-8"),
     ("blank.txt", b"   \n\n  ", "only whitespace"),
 ])

@@ -67,3 +67,14 @@ def test_every_setting_is_documented_in_readme():
     documented = set(re.findall(r"`HEARTH_([A-Z_]+)`", readme))
     missing = {name.upper() for name in Settings.model_fields} - documented
     assert not missing, f"README lacks HEARTH_ settings: {sorted(missing)}"
+
+
+def test_spaces_mode_from_hearth_mode_or_detected_from_space_id(tmp_path):
+    none = str(tmp_path / "none.toml")
+    assert load_settings(environ={"HEARTH_CONFIG": none}).mode == "desktop"
+    assert load_settings(environ={"HEARTH_CONFIG": none}).host == "127.0.0.1"
+    detected = load_settings(environ={"HEARTH_CONFIG": none, "SPACE_ID": "someone/hearth"})
+    assert detected.mode == "spaces" and detected.host == "0.0.0.0"  # reached through the Space's proxy
+    assert load_settings(environ={"HEARTH_CONFIG": none, "HEARTH_MODE": "spaces"}).mode == "spaces"
+    forced = load_settings(environ={"HEARTH_CONFIG": none, "SPACE_ID": "x/y", "HEARTH_MODE": "desktop"})
+    assert forced.mode == "desktop" and forced.host == "127.0.0.1"

@@ -1,0 +1,167 @@
+"""Each evaluation end to end: read the input, index the documents, run, write the report folder.
+
+These are what the CLI calls; Python users call them the same way. progress(label, done, total)
+is told about long work (indexing a file, answering the questions).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+from app import __version__
+from app.evaluate import charts
+from app.evaluate.answers import evaluate_answers, summarise_answers
+from app.evaluate.collection import collection_name, prepare_collection
+from app.evaluate.compare import DEFAULT_QUESTIONS, compare_rows, guarded_chat, model_label, summarise_model
+from app.evaluate.errors import EvalInputError
+from app.evaluate.guard_eval import evaluate_guard
+from app.evaluate.judge import judge_rows
+from app.evaluate.prompts import load_prompts
+from app.evaluate.questions import load_questions, resolve_docs
+from app.evaluate.report import (answers_markdown, compare_html, compare_markdown, guard_markdown,
+                                 retrieval_markdown, write_report)
+from app.evaluate.retrieval import evaluate_retrieval
+
+__all__ = ["run_retrieval", "run_guard", "run_answers", "run_compare", "DEFAULT_KS"]
+
+DEFAULT_KS = (1, 3, 5, 10)
+Progress = Callable[[str, int, int], None]
+
+
+def _quiet(label: str, done: int, total: int) -> None:
+    pass
+
+
+def _stamp(hearth) -> dict:
+    s = hearth.settings
+    return {"created": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "hearth": __version__, "setup": {
+        "chat model": Path(s.model).name if s.model else "embedded SmolLM2-135M-Instruct",
+        "embeddings": Path(s.embedding_model).name if s.embedding_model else "embedded all-MiniLM-L6-v2",
+        "chunks": f"{s.chunk_size}/{s.chunk_overlap} chars", "top_k": s.top_k, "threads": s.threads,
+        "llama guard": hearth.guard_status()["status"]}}
+
+
+def _library(hearth, docs_dir: Path, progress: Progress, fresh: bool = False):
+    s = hearth.settings
+    name = collection_name(docs_dir, f"{s.chunk_size}/{s.chunk_overlap}/{hearth.embedding_model_path}")
+    if fresh:
+        hearth.drop_collection(name)
+    return prepare_collection(hearth, docs_dir, name, progress=lambda f, d, t: progress(f"index {f}", d, t))
+
+
+def _questions(questions_file: Path, library, limit: int | None, *, require_docs: bool):
+    questions = load_questions(questions_file, require_docs=require_docs)[:limit]
+    files = [d.file for d in library.documents()] if library is not None else []
+    return resolve_docs(questions, files, questions_file) if library is not None else questions
+
+
+def run_retrieval(hearth, questions_file: Path, docs_dir: Path, out_dir: Path, *, ks: Sequence[int] = DEFAULT_KS,
+                  limit: int | None = None, fresh: bool = False, progress: Progress = _quiet) -> dict:
+    """fresh: index docs_dir again from scratch instead of reusing its collection."""
+    load_questions(questions_file, require_docs=True)  # bad input fails before minutes of indexing
+    library, col = _library(hearth, docs_dir, progress, fresh)
+    questions = _questions(questions_file, library, limit, require_docs=True)
+    result = evaluate_retrieval(library, questions, ks, lambda d, t: progress("questions", d, t))
+    report = {"kind": "retrieval", **_stamp(hearth), "questions_file": str(questions_file), "collection": col,
+              **result}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report["charts"] = [
+        charts.hit_at_k_chart(result["summary"], result["ks"], out_dir / "hit_at_k.png"),
+        charts.latency_histogram({"search": [r["latency_ms"] for r in result["rows"]]}, out_dir / "latency.png",
+                                 "Search latency per question"),
+    ]
+    write_report(out_dir, report, retrieval_markdown(report))
+    return report
+
+
+def run_guard(hearth, prompts_file: Path, out_dir: Path, *, labels: Sequence[str] = (), text_field: str | None = None,
+              assume: str | None = None, limit: int | None = None, progress: Progress = _quiet) -> dict:
+    prompts, fields = load_prompts(prompts_file, labels=labels, text_field=text_field, assume=assume, limit=limit)
+    categories = fields if len(fields) > 1 else []
+    layers = {"keyword": hearth.keyword_filter, "llama_guard": hearth.llama_guard}
+    result = evaluate_guard(layers, prompts, categories, lambda d, t: progress("prompts", d, t))
+    report = {"kind": "guard", **_stamp(hearth), "prompts_file": str(prompts_file), "label_fields": fields,
+              "assume": assume, "categories": categories, "llama_guard_note": hearth.guard_status()["warning"],
+              **result}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report["charts"] = [charts.guard_rates_chart(result["summary"], categories, out_dir / "block_rates.png")]
+    series = {name: [r[name]["ms"] for r in result["rows"] if r[name]["status"] != "missing"]
+              for name in ("keyword", "llama_guard")}
+    report["charts"].append(charts.latency_histogram({k: v for k, v in series.items() if v}, out_dir / "latency.png",
+                                                     "Check latency per prompt"))
+    write_report(out_dir, report, guard_markdown(report))
+    return report
+
+
+def run_answers(hearth, questions_file: Path, docs_dir: Path, out_dir: Path, *, judge_model: Path | None = None,
+                limit: int | None = None, fresh: bool = False, progress: Progress = _quiet) -> dict:
+    load_questions(questions_file)
+    if judge_model is not None and not Path(judge_model).is_file():
+        raise EvalInputError(judge_model, "no such judge model file (give a chat GGUF).")
+    library, col = _library(hearth, docs_dir, progress, fresh)
+    questions = _questions(questions_file, library, limit, require_docs=False)
+    rows, sources = evaluate_answers(hearth.pipeline(col["collection"]), questions,
+                                     lambda d, t: progress("questions", d, t))
+    if judge_model is not None:
+        hearth.chat_model.close()  # one model in memory at a time
+        judge = hearth.chat_model_at(judge_model)
+        try:
+            judge_rows(judge, rows, sources, lambda d, t: progress("judge", d, t))
+        finally:
+            judge.close()
+    report = {"kind": "answers", **_stamp(hearth), "questions_file": str(questions_file), "collection": col,
+              "judge_model": str(judge_model) if judge_model else None, "summary": summarise_answers(rows),
+              "rows": rows}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report["charts"] = [charts.latency_histogram({"turn": [r["latency_ms"] for r in rows]}, out_dir / "latency.png",
+                                                 "Time per guarded turn")]
+    write_report(out_dir, report, answers_markdown(report))
+    return report
+
+
+def run_compare(hearth, models: Sequence[Path], out_dir: Path, *, questions_file: Path | None = None,
+                docs_dir: Path | None = None, limit: int | None = None, progress: Progress = _quiet) -> dict:
+    """Each model in turn: load, answer every question, close, so only one is in memory at a time."""
+    if len(models) < 1:
+        raise EvalInputError(".", "give at least one model (--models A.gguf B.gguf).")
+    for path in models:
+        if not Path(path).is_file():
+            raise EvalInputError(path, "no such model file (give GGUF files).")
+    questions_file = Path(questions_file or DEFAULT_QUESTIONS)
+    library = col = None
+    if docs_dir is not None:
+        library, col = _library(hearth, docs_dir, progress)
+    questions = _questions(questions_file, library, limit, require_docs=False)
+    s, layers = hearth.settings, [hearth.keyword_filter, hearth.llama_guard]
+    results: dict[str, dict] = {}
+    for path in models:
+        label = model_label(Path(path), results)
+        model = hearth.chat_model_at(path)
+        t0 = time.perf_counter()
+        try:
+            model.load()
+            load_ms = (time.perf_counter() - t0) * 1000
+            if library is not None:
+                pipeline = hearth.pipeline(col["collection"], chat_model=model)
+                ask = lambda q: pipeline.ask(q).to_dict()  # noqa: E731
+            else:
+                ask = lambda q: guarded_chat(model, layers, q, max_tokens=s.max_tokens,  # noqa: E731
+                                             temperature=s.temperature)
+            rows = compare_rows(ask, questions, lambda d, t: progress(label, d, t))
+        finally:
+            model.close()
+        results[label] = {"label": label, "path": str(path), "load_ms": round(load_ms, 1),
+                          "summary": summarise_model(rows), "rows": rows}
+    report = {"kind": "compare", **_stamp(hearth), "questions_file": str(questions_file),
+              "docs": str(docs_dir) if docs_dir else None, "max_tokens": s.max_tokens, "temperature": s.temperature,
+              "questions": [{"id": q.id, "question": q.question} for q in questions], "models": list(results.values())}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report["charts"] = [
+        charts.speed_chart(report["models"], out_dir / "speed.png"),
+        charts.latency_histogram({m["label"]: [r["latency_ms"] for r in m["rows"]] for m in report["models"]},
+                                 out_dir / "latency.png", "Time per question"),
+    ]
+    write_report(out_dir, report, compare_markdown(report), compare_html(report))
+    return report

@@ -1,0 +1,87 @@
+"""The page in a real browser: headless Chromium drops a PDF on the upload zone, asks, and sees a cited answer.
+
+Needs Debian's Chromium and its driver (`apt-get install -y chromium chromium-driver`; .ci/run installs
+them); the test installs nothing itself and fails with that instruction when they are missing.
+"""
+
+import base64
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import make_pdf
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+WAIT_S = 600  # a loaded CI machine; the test waits for events, it does not time them
+
+# Drop the file on the zone as a user's drag and drop does: dragenter, dragover, drop, with the file in
+# the event's DataTransfer (no file dialog, no direct use of the hidden <input type=file>).
+DROP_JS = """
+const [b64, name, target] = arguments;
+const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+const data = new DataTransfer();
+data.items.add(new File([bytes], name, {type: "application/pdf"}));
+for (const type of ["dragenter", "dragover", "drop"]) {
+  target.dispatchEvent(new DragEvent(type, {bubbles: true, cancelable: true, dataTransfer: data}));
+}
+"""
+
+
+@pytest.fixture
+def browser():
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).is_file()]
+    if missing:
+        pytest.fail(f"headless Chromium is missing ({', '.join(missing)}): install it with "
+                    "`apt-get install -y chromium chromium-driver` (Debian), as .ci/run does.")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1400,1000", "--lang=en-US"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))  # the system driver: no download
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def page_url(hearth):
+    from app.server import launch
+
+    hearth.settings = hearth.settings.model_copy(update={"port": 7890, "max_tokens": 64})  # free_port moves on if taken
+    demo = launch(hearth, block=False)
+    yield demo.local_url
+    demo.close()
+
+
+def test_drop_a_pdf_ask_and_see_a_cited_answer(browser, page_url, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    pdf = make_pdf(tmp_path / "orbit-report.pdf", ["Orbit Corp revenue in 2023 was 512 million dollars, "
+                                                    "up 9 percent on the year before."])
+    wait = WebDriverWait(browser, WAIT_S)
+    browser.get(page_url)
+    zone = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#upload input[type=file]")))
+    browser.execute_script(DROP_JS, base64.b64encode(pdf.read_bytes()).decode(), pdf.name, zone)
+    wait.until(ec.text_to_be_present_in_element((By.ID, "ingest-log"), "orbit-report.pdf"))
+    assert "indexed, 1 pages" in browser.find_element(By.ID, "ingest-log").text
+
+    box = browser.find_element(By.CSS_SELECTOR, "#question textarea")
+    box.send_keys("What was Orbit Corp revenue in 2023?")
+    browser.find_element(By.ID, "ask").click()
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#chat details summary")))
+    wait.until(lambda d: "writing…" not in d.find_element(By.ID, "chat").text)
+    chat = browser.find_element(By.ID, "chat")
+    summaries = [s.text for s in chat.find_elements(By.CSS_SELECTOR, "details summary")]
+    assert summaries and summaries[0].startswith("[1] orbit-report.pdf, page 1"), summaries
+    assert "question · keyword: passed" in browser.find_element(By.ID, "checks").text
+    details = chat.find_element(By.CSS_SELECTOR, "details")
+    assert "512 million dollars" not in details.text
+    details.find_element(By.CSS_SELECTOR, "summary").click()  # a citation opens its passage
+    assert "512 million dollars" in details.text
