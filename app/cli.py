@@ -196,54 +196,6 @@ def guard(ctx: click.Context, text, answer, prompts_file):
         ctx.exit(1)
 
 
-@cli.group(invoke_without_command=True)
-@json_option
-@click.pass_context
-def words(ctx: click.Context):
-    """Your keyword lists (the default); add or remove terms. The filter reloads them at once."""
-    if ctx.invoked_subcommand is None:
-        ctx.invoke(words_list)
-
-
-@words.command("list")
-@json_option
-@click.pass_context
-def words_list(ctx: click.Context):
-    """Your lists and their terms (the built-in lists are not shown)."""
-    lists = _hearth(ctx).words()
-    human = "\n".join(f"{cat}: {', '.join(terms)}" for cat, terms in lists.items()) or \
-        "No lists of your own yet. Add a term with `hearth words add LIST TERM` (LIST 'allow' overrides matches)."
-    _emit(ctx, lists, human)
-
-
-@words.command("add")
-@click.argument("category")
-@click.argument("term")
-@json_option
-@click.pass_context
-def words_add(ctx: click.Context, category, term):
-    """Add TERM to list CATEGORY (a new list is created; 'allow' holds phrases that override a match)."""
-    _edit_words(ctx, _hearth(ctx).add_word, category, term)
-
-
-@words.command("remove")
-@click.argument("category")
-@click.argument("term")
-@json_option
-@click.pass_context
-def words_remove(ctx: click.Context, category, term):
-    """Remove TERM from list CATEGORY."""
-    _edit_words(ctx, _hearth(ctx).remove_word, category, term)
-
-
-def _edit_words(ctx: click.Context, edit, category, term) -> None:
-    try:
-        terms = edit(category, term)
-    except ValueError as e:
-        raise click.ClickException(str(e)) from e
-    _emit(ctx, {"list": category.strip().lower(), "terms": terms}, f"{category}: {', '.join(terms) or '(empty)'}")
-
-
 @cli.command()
 @click.option("-n", "limit", type=int, default=20, show_default=True, help="How many entries, newest first.")
 @json_option

@@ -228,7 +228,7 @@ class Hearth:
                     chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap,
                     tokens=self.token_counter, max_tokens=self.token_counter.max_tokens,
                     limits=Limits(max_bytes=s.max_file_mb * 2**20, max_pages=s.max_pages, ocr_max_pages=s.ocr_max_pages),
-                    ocr=self.ocr, rerank=self.reranker, mmr_lambda=s.mmr_lambda,
+                    ocr=self.ocr, rerank=self.reranker, mmr_lambda=s.mmr_lambda, retrieval=s.retrieval,
                 )
             return self._libraries[name]
 
@@ -280,9 +280,7 @@ class Hearth:
 
     def search(self, query: str, *, k: int | None = None, collection: str | None = None,
                doc_ids: Sequence[str] | None = None):
-        mode = self.settings.retrieval
-        return self.library(collection).search(query, k or self.settings.top_k, doc_ids, dense=mode != "lexical",
-                                               lexical=mode != "dense")
+        return self.library(collection).search(query, k or self.settings.top_k, doc_ids)
 
     def ask(self, question: str, *, collection: str | None = None, **kwargs) -> TurnResult:
         return self.pipeline(collection).ask(question, **kwargs)

@@ -98,7 +98,8 @@ def run(quick: bool) -> list[Figure]:
 
     rounds = 2 if quick else 4
     smol_path = embedded_chat_model()
-    smol = LlamaGuard(smol_path, verify_model=False, min_format_mass=0.0, n_ctx=2048, n_threads=THREADS)
+    smol = LlamaGuard(smol_path, verify_model=False, min_format_mass=0.0, n_ctx=2048, n_threads=THREADS,
+                      timeout_s=3600)
     t0 = time.perf_counter()
     smol.load()
     load_s = time.perf_counter() - t0
@@ -107,11 +108,12 @@ def run(quick: bool) -> list[Figure]:
     synth = _synthetic_1b()
     if synth is not None:
         # Bench-only wiring: the synthetic model has no vocabulary, so it reads SmolLM2's token ids.
-        guard = LlamaGuard(synth, verify_model=False, min_format_mass=0.0, n_ctx=2048, n_threads=THREADS)
+        guard = LlamaGuard(synth, verify_model=False, min_format_mass=0.0, n_ctx=2048, n_threads=THREADS,
+                           timeout_s=3600)
         guard._llm = Llama(str(synth), n_ctx=2048, n_threads=THREADS, verbose=False)
         guard._safe_id, guard._unsafe_id, guard.variant = smol._safe_id, smol._unsafe_id, "llama-guard-3-1b"
         guard._tokens = lambda llm, prompt: smol._tokens(smol._llm, prompt)
-        figures += _figures("synthetic Llama-3.2-1B shape Q4_K_M", _measure(guard, rounds),
+        figures += _figures("synthetic Llama-3.2-1B shape Q4_K_M", _measure(guard, 1 if quick else rounds),
                             f"{THREADS} threads; random weights, SmolLM2 token ids")
         guard.close()
     smol.close()

@@ -100,7 +100,7 @@ class Library:
                  chunk_size: int = 1000, chunk_overlap: int = 150, max_bytes: int | None = None,
                  tokens: Callable[[str], int] | None = None, max_tokens: int | None = None,
                  limits: Limits | None = None, ocr: Ocr | None = None, rerank=None, rewrite=None,
-                 mmr_lambda: float = 0.7, candidates: int = 30):
+                 mmr_lambda: float = 0.7, candidates: int = 30, retrieval: str = "hybrid"):
         self.catalog = catalog
         self.store = store
         self.embedder = embedder
@@ -112,6 +112,7 @@ class Library:
         self.tokens = tokens
         self.limits = limits or Limits(max_bytes=max_bytes)
         self.ocr = ocr
+        self.retrieval = retrieval  # hybrid | dense | lexical: the default of every search
         self._write_lock = threading.Lock()
         self.searcher = HybridSearch(catalog=catalog, store=store, embedder=embedder, collection=collection,
                                      rerank=rerank, rewrite=rewrite, mmr_lambda=mmr_lambda, candidates=candidates)
@@ -131,6 +132,8 @@ class Library:
 
         options: rerank (bool), mmr_lambda (float, 1 = no diversity), rewrite (bool), dense/lexical (bool).
         """
+        options.setdefault("dense", self.retrieval != "lexical")
+        options.setdefault("lexical", self.retrieval != "dense")
         return self.searcher.search(query, k, doc_ids, **options)
 
     # -- writing ---------------------------------------------------------------------------

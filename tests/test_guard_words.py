@@ -40,7 +40,7 @@ def test_bad_edits_are_refused_with_the_reason(settings, category, term, message
 def test_words_command_adds_lists_and_removes(tmp_path):
     r = run_cli("words", "add", "projects", "codename bluebird", "--json")
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout) == {"list": "projects", "terms": ["codename bluebird"]}
+    assert json.loads(r.stdout) == {"projects": ["codename bluebird"]}
     r = run_cli("--json", "words")
     assert json.loads(r.stdout) == {"projects": ["codename bluebird"]}
     r = run_cli("words", "remove", "projects", "falcon x")

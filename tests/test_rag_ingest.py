@@ -278,5 +278,6 @@ def test_hearth_sizes_chunks_in_embedder_tokens_and_applies_limits(settings, emb
         assert "max_pages" in results["long.pdf"].error and results["ok.pdf"].status == "indexed"
         (hit,) = h.search("Osaka engineers", k=3)
         assert hit.file == "ok.pdf" and hit.dense_rank is None and hit.lexical_rank == 1
+        assert lib.search("Osaka engineers", k=3)[0].dense_rank is None  # the chat pipeline's path too
     finally:
         h.close()
