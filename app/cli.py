@@ -278,6 +278,66 @@ def models_pull(ctx: click.Context, name):
 @cli.group(invoke_without_command=True)
 @json_option
 @click.pass_context
+def keys(ctx: click.Context):
+    """API keys for /v1 (stored hashed): list them (the default), create or revoke one."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(keys_list)
+
+
+@keys.command("create")
+@click.argument("name")
+@click.option("--model", "models", multiple=True, default=("*",), show_default=True,
+              help="Model the key may use (repeat; patterns like 'hearth-rag:*').")
+@click.option("--endpoint", "endpoints", multiple=True, help="Endpoint the key may use (repeat): chat, embeddings, "
+              "models, documents; all when left out.")
+@click.option("--rpm", type=int, default=60, show_default=True, help="Requests per minute; 0 is unlimited.")
+@click.option("--tpm", type=int, default=20000, show_default=True, help="Tokens per minute; 0 is unlimited.")
+@json_option
+@click.pass_context
+def keys_create(ctx: click.Context, name, models, endpoints, rpm, tpm):
+    """Create a key; its secret is printed once and stored only as a hash."""
+    from app.keys import ENDPOINTS, KeyError_
+
+    try:
+        key, secret = _hearth(ctx).api_keys.create(name, models=tuple(models), endpoints=tuple(endpoints or ENDPOINTS),
+                                                   rpm=rpm, tpm=tpm)
+    except KeyError_ as e:
+        raise click.ClickException(str(e)) from e
+    _emit(ctx, {**key.to_dict(), "key": secret},
+          f"{secret}\n(key {key.name}, id {key.id}: shown once, store it now; revoke with `hearth keys revoke {key.name}`)")
+
+
+@keys.command("list")
+@click.option("--all", "include_revoked", is_flag=True, help="Include revoked keys.")
+@json_option
+@click.pass_context
+def keys_list(ctx: click.Context, include_revoked=False):
+    """The keys, without their secrets."""
+    rows = [k.to_dict() for k in _hearth(ctx).api_keys.list(include_revoked=include_revoked)]
+    human = "\n".join(f"{r['id']}  {r['name']:20} {r['hint']}…  models {','.join(r['models'])}  endpoints "
+                      f"{','.join(r['endpoints'])}  {r['rpm']} req/min  {r['tpm']} tok/min"
+                      + ("  REVOKED" if r["revoked"] else "") for r in rows) or "No API keys. Create one with `hearth keys create NAME`."
+    _emit(ctx, rows, human)
+
+
+@keys.command("revoke")
+@click.argument("key")
+@json_option
+@click.pass_context
+def keys_revoke(ctx: click.Context, key):
+    """Revoke a key (by name or id); requests with it get 401 at once."""
+    from app.keys import KeyError_
+
+    try:
+        revoked = _hearth(ctx).api_keys.revoke(key)
+    except KeyError_ as e:
+        raise click.ClickException(str(e)) from e
+    _emit(ctx, revoked.to_dict(), f"revoked {revoked.name} ({revoked.id})")
+
+
+@cli.group(invoke_without_command=True)
+@json_option
+@click.pass_context
 def words(ctx: click.Context):
     """Your keyword lists: list (the default), add or remove terms."""
     if ctx.invoked_subcommand is None:

@@ -118,6 +118,10 @@ class Hearth:
 
     @cached_property
     def chroma(self):
+        if self.settings.chroma_url:
+            from rag.store import open_chroma_http
+
+            return open_chroma_http(self.settings.chroma_url)
         return open_chroma(self.settings.data_dir / "chroma")
 
     @cached_property
@@ -130,6 +134,11 @@ class Hearth:
 
     @cached_property
     def chat_model(self):
+        if self.settings.llm_url:
+            from app.remote import RemoteChatModel
+
+            s = self.settings
+            return RemoteChatModel(s.llm_url, api_key=s.llm_api_key, model=s.llm_model)
         return self.chat_model_at(self.chat_model_path)
 
     def chat_model_at(self, path: Path | str):
@@ -152,6 +161,12 @@ class Hearth:
                             requested=self.settings.n_gpu_layers).n_gpu_layers
 
     @cached_property
+    def api_keys(self):
+        from app.keys import KeyStore
+
+        return KeyStore(self.settings.data_dir / "api_keys.sqlite3")
+
+    @cached_property
     def keyword_filter(self) -> KeywordFilter:
         user_lists = self.settings.word_lists or self.settings.data_dir / "wordlists"
         return KeywordFilter([DEFAULT_LISTS, user_lists])
@@ -159,6 +174,10 @@ class Hearth:
     @cached_property
     def llama_guard(self) -> LlamaGuard | MissingGuard:
         s = self.settings
+        if s.guard_url:
+            from guard.remote_guard import RemoteLlamaGuard
+
+            return RemoteLlamaGuard(s.guard_url, api_key=s.guard_api_key, model=s.guard_url_model)
         path = s.guard_model or models.installed_guard(s.data_dir)
         if path is None:
             return MissingGuard(GUARD_MISSING, strict=s.require_llama_guard)
@@ -240,12 +259,16 @@ class Hearth:
         return CrossEncoderReranker(self.settings.rerank_model, threads=self.embedding_threads, lock=self.compute_lock)
 
     def pipeline(self, collection: str | None = None, *, temperature: float | None = None,
-                 top_k: int | None = None, chat_model=None) -> Pipeline:
-        """A turn runner; temperature and top_k override the settings for this caller (a page session),
-        chat_model another model than the configured one (a comparison)."""
+                 top_k: int | None = None, max_tokens: int | None = None, retrieve: bool = True,
+                 chat_model=None) -> Pipeline:
+        """A turn runner; temperature, top_k and max_tokens override the settings for this caller (a page
+        session, an API request); retrieve=False is plain chat (the API's `hearth` model); chat_model another
+        model than the configured one (a comparison)."""
         s = self.settings
-        return Pipeline(checks=[self.keyword_filter, self.llama_guard], retriever=self.library(collection),
-                        chat_model=chat_model or self.chat_model, top_k=top_k or s.top_k, max_tokens=s.max_tokens,
+        return Pipeline(checks=[self.keyword_filter, self.llama_guard],
+                        retriever=self.library(collection) if retrieve else None,
+                        chat_model=chat_model or self.chat_model, top_k=top_k or s.top_k,
+                        max_tokens=min(max_tokens or s.max_tokens, s.max_tokens),
                         temperature=s.temperature if temperature is None else temperature,
                         release_chars=s.release_chars, n_ctx=s.n_ctx, on_block=self._audit_check)
 
@@ -360,7 +383,8 @@ class Hearth:
     # -- collections and page settings -----------------------------------------------------
 
     def collections(self) -> list[str]:
-        return sorted({self.settings.collection, *self.catalog.collections()})
+        """The page's collections; those of API keys (key-<id>-<name>) are private to their key."""
+        return sorted({self.settings.collection, *(c for c in self.catalog.collections() if not c.startswith("key-"))})
 
     def drop_collection(self, collection: str) -> int:
         """Forget every document of a collection (a Spaces visitor's, when the session ends)."""
@@ -409,6 +433,8 @@ class Hearth:
                 obj.close()
         if "catalog" in self.__dict__:
             self.catalog.close()
+        if "api_keys" in self.__dict__:
+            self.api_keys.close()
 
 
 def _valid_category(category: str) -> str:

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Iterator, Protocol, Sequence
 
 from app.context import plan_context
-from app.prompt import NO_SOURCES_ANSWER, build_messages, cited_numbers
+from app.prompt import NO_SOURCES_ANSWER, build_chat_messages, build_messages, cited_numbers
 from guard.verdict import Verdict
 from rag.store import Hit
 
@@ -122,6 +122,8 @@ class Finished:
 
 
 class Pipeline:
+    """retriever=None is plain chat: the same checks, no retrieval, the client's system prompt (the API)."""
+
     def __init__(self, *, checks: Sequence[Layer], retriever, chat_model, top_k: int = 4, max_tokens: int = 512,
                  temperature: float = 0.2, release_chars: int = 200, n_ctx: int = 4096, on_block=None):
         self.checks = list(checks)
@@ -142,8 +144,12 @@ class Pipeline:
         raise AssertionError("run() ended without a result")
 
     def run(self, question: str, *, history: Sequence[tuple[str, str]] = (), doc_ids: Sequence[str] | None = None,
-            k: int | None = None, stop: threading.Event | None = None, search_only: bool = False) -> Iterator:
-        """The turn's events. search_only: checks and retrieval, then the passages without the model."""
+            k: int | None = None, stop: threading.Event | None = None, search_only: bool = False,
+            system: str | None = None, screen: Sequence[str] = ()) -> Iterator:
+        """The turn's events. search_only: checks and retrieval, then the passages without the model.
+
+        screen: other text the caller supplied (an API client's system prompt and earlier turns), checked
+        like the question before it; system: the client's system prompt, used in plain chat only."""
         q = question.strip()
         turn = TurnResult(question=q)
         if not q:
@@ -152,15 +158,19 @@ class Pipeline:
             raise ValueError(f"the question is {len(q)} characters long; the limit is {MAX_QUESTION_CHARS}")
 
         t0 = time.perf_counter()
-        for check in self._run_checks("question", [("user", q)]):
-            turn.checks.append(check)
-            yield CheckDone(check)
-            if not check.allowed:
-                self._report(check, q)
-                yield Finished(self._block(turn, check))
-                return
+        for text in [*(t.strip() for t in screen if t and t.strip()), q]:
+            for check in self._run_checks("question", [("user", text)]):
+                turn.checks.append(check)
+                yield CheckDone(check)
+                if not check.allowed:
+                    self._report(check, text)
+                    yield Finished(self._block(turn, check))
+                    return
         turn.timings["question_checks_ms"] = _ms(t0)
 
+        if self.retriever is None:
+            yield from self._chat(turn, q, history, system, stop)
+            return
         t0 = time.perf_counter()
         hits = self.retriever.search(q, k or self.top_k, doc_ids)
         turn.timings["retrieval_ms"] = _ms(t0)
@@ -179,7 +189,20 @@ class Pipeline:
             turn.message = " ".join(plan.notes())
         yield SourcesFound(turn.sources)
 
-        answer = yield from self._generate(turn, q, history, stop, summary)
+        yield from self._answer(turn, q, history, stop, summary=summary)
+
+    def _chat(self, turn: TurnResult, q: str, history, system: str | None, stop) -> Iterator:
+        """Plain chat: the earlier turns that fit, then the answer, checked like a grounded one."""
+        plan = plan_context(q, [], history, n_ctx=self.n_ctx, max_tokens=self.max_tokens,
+                            count=self.chat_model.count_tokens, history_share=0.75)
+        turn.history_dropped = plan.dropped_turns
+        turn.message = " ".join(plan.notes())
+        yield SourcesFound([])
+        yield from self._answer(turn, q, plan.history, stop, build_chat_messages(q, plan.history, system))
+
+    def _answer(self, turn: TurnResult, q: str, history, stop, messages: list[dict] | None = None,
+                summary: str = "") -> Iterator:
+        answer = yield from self._generate(turn, q, history, stop, messages, summary)
         if turn.blocked:
             yield Finished(turn)
             return
@@ -198,11 +221,13 @@ class Pipeline:
         yield Released(answer)
         yield Finished(turn)
 
-    def _generate(self, turn: TurnResult, q: str, history, stop, summary: str = "") -> Iterator:
+    def _generate(self, turn: TurnResult, q: str, history, stop, messages: list[dict] | None = None,
+                  summary: str = "") -> Iterator:
         """Stream the answer, releasing checked pieces; returns the full text (or '' if blocked)."""
-        if not turn.sources:
-            return NO_SOURCES_ANSWER
-        messages = build_messages(q, turn.sources, history, summary)
+        if messages is None:
+            if not turn.sources:
+                return NO_SOURCES_ANSWER
+            messages = build_messages(q, turn.sources, history, summary)
         t0 = time.perf_counter()
         text, released_upto, tokens = "", 0, 0
         for piece in self.chat_model.stream(messages, max_tokens=self.max_tokens, temperature=self.temperature,
@@ -233,6 +258,16 @@ class Pipeline:
                 turn.timings[key] = self.chat_model.last_stats[key]
         turn.stopped = bool(stop is not None and stop.is_set())
         return text
+
+    def screen(self, texts: Sequence[str]) -> list[Check]:
+        """The question checks on each text (inputs to embed), stopping at the first that blocks."""
+        done = []
+        for text in texts:
+            for check in self._run_checks("question", [("user", text.strip())]):
+                done.append(check)
+                if not check.allowed:
+                    return done
+        return done
 
     def _run_checks(self, stage: str, conversation) -> Iterator[Check]:
         for layer in self.checks:

@@ -7,7 +7,7 @@ from typing import Callable, Sequence
 
 from rag.store import Hit
 
-__all__ = ["SYSTEM_PROMPT", "build_messages", "fit_sources", "cited_numbers", "NO_SOURCES_ANSWER"]
+__all__ = ["SYSTEM_PROMPT", "build_messages", "build_chat_messages", "fit_sources", "cited_numbers", "NO_SOURCES_ANSWER"]
 
 SYSTEM_PROMPT = (
     "You are Hearth, an assistant that answers questions about the user's documents.\n"
@@ -47,6 +47,15 @@ def build_messages(question: str, sources: Sequence[Hit], history: Sequence[tupl
         messages += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
     blocks = "\n\n".join(_source_block(i, hit) for i, hit in enumerate(sources, start=1))
     messages.append({"role": "user", "content": f"Sources:\n\n{blocks}\n\nQuestion: {question.strip()}"})
+    return messages
+
+
+def build_chat_messages(question: str, history: Sequence[tuple[str, str]] = (), system: str | None = None) -> list[dict]:
+    """Plain chat (no documents): the caller's system prompt if any, earlier turns, the question."""
+    messages = [{"role": "system", "content": system.strip()}] if system and system.strip() else []
+    for q, a in history:
+        messages += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
+    messages.append({"role": "user", "content": question.strip()})
     return messages
 
 

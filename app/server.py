@@ -48,10 +48,34 @@ def launch(hearth: Hearth, *, block: bool = True, demo=None):
     max_mb = s.spaces_max_file_mb if s.mode == "spaces" else s.max_file_mb
     threading.Thread(target=hearth.warmup, name="hearth-warmup", daemon=True).start()
     demo.launch(server_name=s.host, server_port=port, inbrowser=False, ssr_mode=False, i18n=LABELS.i18n,
-                max_file_size=f"{max_mb}mb", prevent_thread_lock=True, show_error=True, quiet=True)
+                max_file_size=f"{max_mb}mb", prevent_thread_lock=True, show_error=True, quiet=True,
+                app_kwargs={"routes": _api_routes(hearth)})
     if block:
         demo.block_thread()
     return demo
+
+
+def _api_routes(hearth: Hearth) -> list:
+    """The OpenAI-compatible /v1 routes, served first by the page's own FastAPI app (same port)."""
+    if not hearth.settings.api:
+        return []
+    from app.api import api_router
+
+    return list(api_router(hearth).routes)
+
+
+def _announce_api(hearth: Hearth, url: str) -> None:
+    from app.api import keys_required
+
+    if not hearth.settings.api:
+        return
+    if not keys_required(hearth.settings):
+        print(f"OpenAI-compatible API at {url.rstrip('/')}/v1 (no key needed on loopback).", flush=True)
+    elif hearth.api_keys.any_active():
+        print(f"OpenAI-compatible API at {url.rstrip('/')}/v1 (API key required).", flush=True)
+    else:
+        print(f"OpenAI-compatible API at {url.rstrip('/')}/v1 answers 401 until you create a key: "
+              "`hearth keys create NAME`.", flush=True)
 
 
 def running_instance(data_dir: Path) -> str | None:
@@ -102,6 +126,7 @@ def serve(hearth: Hearth, *, window: Callable[[str], None] | None = None, demo=N
         if not guard:
             print("WARNING: no Llama Guard model is installed; turns are checked by the keyword filter only.",
                   flush=True)
+        _announce_api(hearth, url)
         if s.open_browser and window is not None:
             window(url)  # returns when the window is closed
             demo.close()

@@ -101,6 +101,29 @@ class Settings(BaseModel):
         30, ge=1, description="Spaces mode: a visitor's documents are deleted this long after the page is closed or idle."
     )
 
+    api: bool = Field(True, description="Serve the OpenAI-compatible API (/v1/...) on the page's port.")
+    api_keys: Literal["auto", "required", "off"] = Field(
+        "auto", description="API keys (`hearth keys create`): auto requires one unless the page binds to loopback."
+    )
+    llm_url: str | None = Field(
+        None, description="OpenAI-compatible server for answers (vLLM, TGI, llama.cpp server), e.g. "
+        "http://gpu-box:8000/v1; empty runs the chat model in-process."
+    )
+    llm_api_key: str | None = Field(None, description="Bearer key for llm_url, if it needs one.")
+    llm_model: str | None = Field(None, description="Model name to ask llm_url for; empty takes the first it lists.")
+    guard_url: str | None = Field(
+        None, description="OpenAI-compatible server running Llama Guard, e.g. http://guard-box:8001/v1; empty runs "
+        "the guard in-process."
+    )
+    guard_api_key: str | None = Field(None, description="Bearer key for guard_url, if it needs one.")
+    guard_url_model: str | None = Field(
+        None, description="Llama Guard model name at guard_url (its variant, e.g. llama-guard-3-8b, is read from it)."
+    )
+    chroma_url: str | None = Field(
+        None, description="Chroma server (`chroma run`) for the index, e.g. http://chroma-box:8000; empty keeps the "
+        "index embedded in the data dir."
+    )
+
     @property
     def threads(self) -> int:
         return self.n_threads or os.cpu_count() or 1

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
-__all__ = ["Store", "Hit", "open_chroma", "chroma_name"]
+__all__ = ["Store", "Hit", "open_chroma", "open_chroma_http", "chroma_name"]
 
 ADD_BATCH = 256
 
@@ -51,6 +51,19 @@ def open_chroma(path: Path):
     return chromadb.PersistentClient(
         path=str(path), settings=chromadb.Settings(anonymized_telemetry=False, allow_reset=False)
     )
+
+
+def open_chroma_http(url: str):
+    """A client of a Chroma server (`chroma run`), e.g. http://chroma-box:8000, with its telemetry off."""
+    from urllib.parse import urlsplit
+
+    import chromadb
+
+    u = urlsplit(url if "://" in url else f"http://{url}")
+    if not u.hostname:
+        raise ValueError(f"chroma_url {url!r} names no host; use e.g. http://chroma-box:8000")
+    return chromadb.HttpClient(host=u.hostname, port=u.port or (443 if u.scheme == "https" else 8000),
+                               ssl=u.scheme == "https", settings=chromadb.Settings(anonymized_telemetry=False))
 
 
 def chroma_name(collection: str) -> str:
