@@ -53,10 +53,11 @@ def aapl_library(hearth):
 
 @pytest.fixture
 def library(hearth, tmp_path):
+    # Each page is longer than one chunk (chunks may span pages), so the library holds several sources.
     pdf = make_pdf(tmp_path / "acme-q3.pdf", [
-        "ACME Corp quarterly report. Revenue for the third quarter was 120 million dollars, up 8 percent.",
-        "Gross margin was 41 percent. Services revenue reached a record 30 million dollars.",
-        "Risk factors: supply chain disruption, currency movements and competition.",
+        "ACME Corp quarterly report. Revenue for the third quarter was 120 million dollars, up 8 percent. " * 12,
+        "Gross margin was 41 percent. Services revenue reached a record 30 million dollars. " * 12,
+        "Risk factors: supply chain disruption, currency movements and competition. " * 12,
     ])
     list(hearth.ingest([pdf]))
     return hearth.library()
