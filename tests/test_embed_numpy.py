@@ -23,10 +23,12 @@ def test_numpy_vectors_match_sentence_transformers(minilm_path, embedder):
 def test_a_numpy_backend_turn_never_imports_torch(tmp_path):
     """Ingest, search and a guarded answer in a fresh process with HEARTH_EMBEDDING_BACKEND=numpy."""
     doc = tmp_path / "report.txt"
-    doc.write_text("Cover page of the quarterly report.\f"
-                   "Risk factors: supply chain disruption and currency movements.\f"
-                   "iPhone net sales were 40,665 million dollars in the third quarter.\f"
-                   "Services revenue reached a record.", encoding="utf-8")
+    # Each page is longer than one chunk (chunks may span pages), so a hit names one page.
+    doc.write_text("\f".join(text * 12 for text in [
+        "Cover page of the quarterly report. ",
+        "Risk factors: supply chain disruption and currency movements. ",
+        "iPhone net sales were 40,665 million dollars in the third quarter. ",
+        "Services revenue reached a record. "]), encoding="utf-8")
     code = f"""
 import json, sys
 from app.hearth import Hearth
