@@ -168,8 +168,7 @@ class LexicalIndex:
         """Merge segments into one and drop the rows of removed documents."""
         keep = np.flatnonzero(self._alive)
         width = max(self._vocab.values(), default=0) + 1
-        blocks = [sparse.csc_matrix((m.data, m.indices, m.indptr), shape=(m.shape[0], width)) if m.shape[1] < width
-                  else m for _, m in self._segments]
+        blocks = [_widen(m, width) for _, m in self._segments]
         merged = sparse.vstack(blocks, format="csr")[keep].tocsc() if blocks else sparse.csc_matrix((0, width))
         live_docs = sorted(set(self._row_doc[keep].tolist()))
         remap = {old: new for new, old in enumerate(live_docs)}
@@ -223,3 +222,11 @@ class LexicalIndex:
             top = top[np.argpartition(-scores[top], k - 1)[:k]]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [LexicalHit(self._chunk_ids[i], self._doc_ids[self._row_doc[i]], float(scores[i])) for i in top]
+
+
+def _widen(m: sparse.csc_matrix, width: int) -> sparse.csc_matrix:
+    """The same column-compressed block with empty columns added up to `width` (terms it never saw)."""
+    if m.shape[1] >= width:
+        return m
+    indptr = np.concatenate([m.indptr, np.full(width - m.shape[1], m.indptr[-1], m.indptr.dtype)])
+    return sparse.csc_matrix((m.data, m.indices, indptr), shape=(m.shape[0], width))

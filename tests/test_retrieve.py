@@ -24,3 +24,27 @@ def test_tokenize_cuts_chinese_words_and_drops_stopwords():
     assert "what" not in words and "the" not in words and "apple" in words
     assert "营业" in words or "营业收入" in words
     assert "季度" in words or "第三季度" in words
+
+
+def test_bm25_segments_merge_when_later_documents_bring_new_words():
+    """Documents indexed one by one make many segments of growing width; merging them keeps every word."""
+    import sqlite3
+    import threading
+
+    from rag.lexical import SCHEMA, LexicalIndex
+
+    db = sqlite3.connect(":memory:")
+    db.executescript(SCHEMA)
+    index = LexicalIndex(db, threading.RLock(), "default")
+    words = ["apple", "banana", "cherry", "damson", "elderberry", "fig", "grape", "hazelnut", "kiwi", "lemon",
+             "mango", "nectarine"]
+    for n, word in enumerate(words, 1):  # one new word per document: each later segment is wider
+        index.add(f"doc{n}", [(f"doc{n}-c1", f"shared report about {word} harvests")])
+        index.sync([f"doc{i}" for i in range(1, n + 1)], version=n)
+    assert len(index._segments) < len(words)  # merged at least once
+    for n, word in enumerate(words, 1):
+        [hit] = index.search(word, k=3)
+        assert (hit.doc_id, hit.chunk_id) == (f"doc{n}", f"doc{n}-c1")
+    assert len(index.search("shared harvests", k=20)) == len(words)
+    index.sync([f"doc{i}" for i in range(2, len(words) + 1)], version="forgot doc1")
+    assert index.search("apple", k=3) == []
