@@ -229,6 +229,7 @@ class Hearth:
                     tokens=self.token_counter, max_tokens=self.token_counter.max_tokens,
                     limits=Limits(max_bytes=s.max_file_mb * 2**20, max_pages=s.max_pages, ocr_max_pages=s.ocr_max_pages),
                     ocr=self.ocr, rerank=self.reranker, mmr_lambda=s.mmr_lambda, retrieval=s.retrieval,
+                    rewrite=self.query_rewriter,
                 )
             return self._libraries[name]
 
@@ -249,6 +250,15 @@ class Hearth:
         if not self.settings.ocr or not ocr_available():
             return None
         return RapidOcr(threads=self.embedding_threads, lock=self.compute_lock)
+
+    @cached_property
+    def query_rewriter(self):
+        """Multi-query rewriting by the chat model when the setting is on (rag.rewrite), else None."""
+        if not self.settings.query_rewrite:
+            return None
+        from rag.rewrite import ChatRewriter
+
+        return ChatRewriter(lambda: self.chat_model)
 
     @cached_property
     def reranker(self):

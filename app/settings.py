@@ -60,6 +60,9 @@ class Settings(BaseModel):
         description="hybrid: embeddings and BM25 keywords fused by rank; dense: embeddings only; lexical: BM25 only.")
     rerank_model: Path | None = Field(
         None, description="sentence-transformers cross-encoder folder that reranks the candidates; empty means none.")
+    query_rewrite: bool = Field(
+        False, description="The chat model rephrases each question a few ways and every phrasing is searched "
+        "(multi-query, fused by rank); costs one generation per search.")
     mmr_lambda: float = Field(
         0.7, ge=0.0, le=1.0, description="Diversity of the passages: 1 ranks by relevance only, lower values prefer "
         "passages unlike those already chosen.")
