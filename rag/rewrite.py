@@ -16,12 +16,17 @@ MAX_CHARS = 300  # a longer line is an answer or a ramble, not a search query
 _BULLET = re.compile(r"^\s*(?:[-*•]+|\d+[.)]|[(]\d+[)]|q\d*[:.)])\s*", re.IGNORECASE)
 _PREAMBLE = re.compile(r"^(here (are|is)|sure|rephras|alternative|other (ways|phrasings))", re.IGNORECASE)
 
-SYSTEM = ("You rewrite search questions. Write {n} different short rephrasings of the user's question, one per "
-          "line, keeping every name, number, date and period in it. Write only the rephrasings.")
+SYSTEM = ("You rewrite search questions. Write {n} different short rephrasings of the question, one per line, "
+          "keeping every name, number, date and period in it. Never answer it.")
+# One worked example: small chat models answer (and invent figures) instead of rephrasing without one.
+EXAMPLE = ("How did Intel's revenue change in Q2 2023?",
+           "1. Intel revenue change in the second quarter of 2023\n2. What happened to Intel's revenue in Q2 2023?\n"
+           "3. Intel Q2 2023 revenue compared with earlier quarters")
 
 
 def rewrite_messages(question: str, n: int = 3) -> list[dict]:
-    return [{"role": "system", "content": SYSTEM.format(n=n)}, {"role": "user", "content": question}]
+    return [{"role": "system", "content": SYSTEM.format(n=n)}, {"role": "user", "content": EXAMPLE[0]},
+            {"role": "assistant", "content": EXAMPLE[1]}, {"role": "user", "content": question}]
 
 
 def parse_rewrites(text: str, question: str, limit: int = 3) -> list[str]:
