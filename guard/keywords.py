@@ -17,8 +17,9 @@ from typing import Sequence
 
 import ahocorasick
 
-from guard.decode import decodings
-from guard.normalize import has_leet_symbols, is_latin_word, quick_leet_view, quick_view, term_forms, views
+from guard.decode import decodings, raw_codes
+from guard.normalize import has_leet_symbols, is_latin_word, quick_codes, tables, term_forms, to_str, views
+from guard.prefilter import Prefixes
 from guard.verdict import Match, Verdict
 from guard.listfiles import ALLOW, WordListError, list_files, read_terms
 
@@ -56,6 +57,8 @@ class _Lists:
         self.deny = {v: ahocorasick.Automaton() for v in VIEWS}
         self.allow = {v: ahocorasick.Automaton() for v in VIEWS}
         self.quick = ahocorasick.Automaton()  # prefilter: any deny term, in the quick view
+        self.quick_prefixes = Prefixes()  # where a term of self.quick can start
+        self.leet_prefixes = Prefixes()  # where a term of self.deny["leet"] can start
         self.terms = 0
         self.problems: list[str] = []
 
@@ -70,12 +73,15 @@ class _Lists:
         target = self.allow if category == ALLOW else self.deny
         if category != ALLOW and forms["quick"] not in self.quick:
             self.quick.add_word(forms["quick"], len(forms["quick"]))
+            self.quick_prefixes.add(forms["quick"])
         for view in VIEWS:
             form = forms[view]
             if view == "leet" and not latin:
                 continue
             if form in target[view]:
                 continue  # the first list that names a term wins
+            if view == "leet" and category != ALLOW:
+                self.leet_prefixes.add(form)
             target[view].add_word(form, _Term(category, term, listname, len(form), latin, long))
         self.terms += category != ALLOW
 
@@ -186,23 +192,30 @@ class KeywordFilter:
                        tuple(matches))
 
 
-def _maybe(lists: _Lists, text: str) -> bool:
-    """False when no deny term can match (the common case), found cheaply without offsets."""
+def _maybe(lists: _Lists, text: str, raw) -> bool:
+    """False when no deny term can match (the common case), found cheaply without offsets.
+
+    A term found in any view is found in the quick view (guard/normalize.py, quick_view), or, for a
+    text with leet symbols, in the quick leet view; guard/prefilter.py finds those without running
+    the automaton over the whole text.
+    """
     if not len(lists.quick):
         return False
-    if next(lists.quick.iter(quick_view(text)), None) is not None:
+    t = tables()
+    if lists.quick_prefixes.any_match(quick_codes(raw, t.quick), lists.quick, to_str):
         return True
     if has_leet_symbols(text) and len(lists.deny["leet"]):
-        return next(lists.deny["leet"].iter(quick_leet_view(text)), None) is not None
+        return lists.leet_prefixes.any_match(quick_codes(raw, t.quick_leet), lists.deny["leet"], to_str)
     return False
 
 
 def _scan(lists: _Lists, text: str, depth: int) -> list[Match]:
     if not text:
         return []
-    matches = _exact(lists, text) if _maybe(lists, text) else []
+    raw = raw_codes(text)
+    matches = _exact(lists, text) if _maybe(lists, text, raw) else []
     if depth < MAX_DEPTH:
-        for d in decodings(text):
+        for d in decodings(text, raw):
             for m in _scan(lists, d.text, depth + 1):
                 o0, o1 = d.span(m.start, m.end)
                 matches.append(Match(m.category, m.term, o0, o1, f"{d.name}/{m.view}", m.list))
