@@ -172,6 +172,10 @@ _SUBSTITUTIONS: list[tuple[str, re.Pattern, Callable[[re.Match], str | None], in
 ]
 # The character every run of these starts with; runs are looked for only near it.
 _GATES = {"tag-characters": None, "unicode-escape": "\\", "byte-escape": "\\", "percent": "%", "html-entity": "&"}
+# A cheap test each of those needs to pass first (C-speed substring or regex search).
+_PERCENT_PAIR = re.compile(r"%[0-9a-fA-F]{2}%[0-9a-fA-F]{2}")
+_GATE_TESTS = {"unicode-escape": lambda t: "\\u" in t or "\\U" in t, "byte-escape": lambda t: "\\x" in t,
+               "percent": lambda t: _PERCENT_PAIR.search(t) is not None, "html-entity": lambda t: "&#" in t}
 _GATE_REACH = 16  # two marks this close are one cluster; a run is looked for up to this far after a mark
 
 
@@ -312,6 +316,7 @@ def _share(words: list[str]) -> float:
     return sum(w in _COMMON for w in words) / len(words) if len(words) >= 4 else 1.0
 
 
+_INVERSE_EXPECTED = np.concatenate((1.0 / _SHIFTS, 1.0 / _ATBASH[None, :])).T  # 26 x 27
 _CLEARLY_ENGLISH = 200  # letters: from this many on, letter frequencies alone tell English apart
 
 
@@ -331,9 +336,9 @@ def _short_cipher_candidates(text: str, low: np.ndarray | None = None) -> dict[t
         return {}  # far too few letters (the exact test below uses the stripped text and words)
     if letters >= _CLEARLY_ENGLISH:
         freq = counts / letters
-        fits = ((freq[None, :] - _SHIFTS) ** 2 / _SHIFTS).sum(axis=1)
-        atbash = float(((freq - _ATBASH) ** 2 / _ATBASH).sum())
-        if 2 * fits[0] < min(float(fits[1:].min()), atbash):
+        # chi-square against each shift and Atbash in one product: sum((f-e)^2/e) = sum(f^2/e) - 2 + sum(e)
+        fits = (freq * freq) @ _INVERSE_EXPECTED + (float(_ENGLISH.sum()) - 2.0)
+        if 2 * fits[0] < fits[1:].min():
             return {}  # the letters are English letters, unshifted
     words = _WORDS.findall(text.lower())
     if len(words) < 4 or 2 * sum(map(len, words)) < len(text.strip()):
@@ -407,7 +412,7 @@ def decodings(text: str, raw: np.ndarray | None = None) -> Iterator[Decoded]:
                     continue
                 windows = [(0, len(text))]
             else:
-                windows = _near(arrays()["raw"], gate) if gate in text else []
+                windows = _near(arrays()["raw"], gate) if _GATE_TESTS[name](text) else []
             if not windows:
                 continue
         else:

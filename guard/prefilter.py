@@ -76,17 +76,28 @@ class Prefixes:
         return np.unique(np.concatenate(found)) if len(found) > 1 else found[0]
 
     def any_match(self, codes: np.ndarray, automaton, to_str) -> bool:
-        """True when a term of the automaton occurs in codes (exact: candidates are confirmed)."""
+        """True when a term of the automaton occurs in codes (exact: candidates are confirmed).
+
+        The windows around the candidates (each as long as two longest terms, so every term holding
+        a candidate gram lies inside) are merged and read by the automaton in one pass, joined by
+        NUL, which no view holds.
+        """
         if self.short:
             return next(automaton.iter(to_str(codes)), None) is not None
         starts = self.candidates(codes)
         if not len(starts):
             return False
-        covered, n = -1, self.longest
-        for s in starts.tolist():
-            if s < covered:
-                continue  # every term holding a gram here lies inside the window already read
-            covered = s + n
-            if next(automaton.iter(to_str(codes[max(s - n, 0):s + 2 * n])), None) is not None:
-                return True
-        return False
+        n = self.longest
+        lo = np.maximum(starts - n, 0)
+        hi = np.minimum(starts + 2 * n, len(codes))
+        # merge overlapping windows: a new range starts where a window begins after all earlier ones end
+        new = np.concatenate(([True], lo[1:] > np.maximum.accumulate(hi)[:-1]))
+        first = np.flatnonzero(new)
+        ends = np.maximum.reduceat(hi, first)
+        pieces = []
+        for a, b in zip(lo[first].tolist(), ends.tolist()):
+            pieces += [codes[a:b], _NUL]
+        return next(automaton.iter(to_str(np.concatenate(pieces))), None) is not None
+
+
+_NUL = np.zeros(1, dtype=np.int32)
