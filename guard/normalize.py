@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["View", "views", "quick_view", "quick_leet_view", "quick_codes", "to_str", "has_leet_symbols", "term_forms", "is_cjk", "is_latin_word", "tables",
+__all__ = ["View", "views", "quick_view", "quick_leet_view", "quick_codes", "quick_codes_index", "to_str", "has_leet_symbols", "term_forms", "is_cjk", "is_latin_word", "tables",
            "LEET_SYMBOLS"]
 
 # Code points from here on are dropped: tag characters, variation selectors supplement, private use.
@@ -298,6 +298,29 @@ def quick_codes(raw: np.ndarray, table: np.ndarray) -> np.ndarray:
             mapped = np.concatenate([parts[0]] + [np.concatenate((rest[int(raw[i])], p[1:]))
                                                   for i, p in zip(expand, parts[1:])])
     return _collapse(mapped[mapped >= 0])
+
+
+def quick_codes_index(raw: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """quick_codes, and for each code the offset of the original character it came from (slower:
+    only for a text where the prefilter found something)."""
+    mapped = table[raw] if raw.dtype == np.uint8 else _full(table)[raw]
+    index = np.arange(len(raw), dtype=np.int64)
+    expand = np.flatnonzero(mapped == _EXP)
+    if len(expand):
+        rest = tables().quick_exp[id(table)]
+        parts = [rest[int(raw[i])] for i in expand]
+        lengths = np.ones(len(raw), dtype=np.int64)
+        lengths[expand] = [len(p) for p in parts]
+        starts = np.cumsum(lengths) - lengths
+        index, mapped = np.repeat(index, lengths), np.repeat(mapped, lengths)
+        for i, p in zip(expand, parts):
+            mapped[starts[i]:starts[i] + len(p)] = p
+    keep = mapped >= 0
+    mapped, index = mapped[keep], index[keep]
+    if len(mapped) > 1:
+        keep = np.concatenate(([True], mapped[1:] != mapped[:-1]))
+        mapped, index = mapped[keep], index[keep]
+    return mapped, index
 
 
 _full_tables: dict[int, np.ndarray] = {}

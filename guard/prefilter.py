@@ -99,5 +99,19 @@ class Prefixes:
             pieces += [codes[a:b], _NUL]
         return next(automaton.iter(to_str(np.concatenate(pieces))), None) is not None
 
+    def matches(self, codes: np.ndarray, automaton, to_str) -> list[tuple[int, int]]:
+        """[start, end) in codes of every term of the automaton (for a text any_match said yes to)."""
+        n = self.longest
+        if self.short:
+            windows = [(0, len(codes))]
+        else:
+            windows = sorted({(max(s - n, 0), s + 2 * n) for s in self.candidates(codes).tolist()})
+        out = set()
+        for a, b in windows:
+            for end, value in automaton.iter(to_str(codes[a:b])):
+                length = value if isinstance(value, int) else value.length
+                out.add((a + end - length + 1, a + end + 1))
+        return sorted(out)
+
 
 _NUL = np.zeros(1, dtype=np.int32)
