@@ -66,7 +66,7 @@ class Prefixes:
         self.table[size][int(_hashes(codes[at:at + size])[size][0])] = True
 
     def candidates(self, codes: np.ndarray) -> np.ndarray:
-        """Positions where some term's prefix (probably) starts, in order."""
+        """Positions where some term's chosen gram (probably) starts, in order."""
         if not self.count or len(codes) < SIZES[0]:
             return np.zeros(0, dtype=np.int64)
         found = []
