@@ -48,7 +48,7 @@ def folder_size(path: Path) -> int:
 def build(dist: Path, work: Path, *, torch: bool = True, clean: bool = True) -> dict:
     """Run PyInstaller on packaging/hearth.spec; returns what was built, how long it took and how big it is."""
     if shutil.which("pyinstaller") is None and not _has_module("PyInstaller"):
-        raise BuildError("PyInstaller is not installed: pip install -e '.[bundle]'")
+        raise BuildError("PyInstaller is not installed: pip install -e '.[bundle]' (the test extra has it too)")
     torch_version = check_torch() if torch else None
     if torch and torch_version is None:
         raise BuildError("torch is not installed: `pip install torch==2.13.0` (CPU), or build with --no-torch")

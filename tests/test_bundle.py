@@ -20,8 +20,8 @@ import pytest
 
 from conftest import ROOT, make_pdf
 
-BUILD_MINUTES = ("10 minutes on an idle 2-core machine (build about 8 minutes of one core, then about 1 minute "
-                 "of use); 20 to 26 minutes while other builds and tests share the cores")
+BUILD_MINUTES = ("about 8 minutes on an idle 2-core machine (7 minutes of CPU, the build mostly on one core); "
+                 "14 minutes measured while other tests shared the 2 cores")
 SKIP_NOTE = f"HEARTH_SKIP_BUNDLE_TEST=1: the bundle test (builds the PyInstaller bundle, {BUILD_MINUTES}) is left out"
 
 pytestmark = [
@@ -29,7 +29,7 @@ pytestmark = [
     pytest.mark.skipif(os.environ.get("HEARTH_SKIP_BUNDLE_TEST") == "1", reason=SKIP_NOTE),
 ]
 
-BUILD_TIMEOUT = 3600  # seconds; the slowest build measured took 1,577 s on a machine loaded 9 times over
+BUILD_TIMEOUT = 3600  # seconds; builds took 690 s (load 9) to 1,577 s (load 18) on 2 cores
 START_TIMEOUT = 600  # seconds until the page answers (torch, Chroma and both models load first)
 CALL_TIMEOUT = 600  # seconds for one ingest or one guarded turn through gradio_client
 
