@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dist", type=Path, default=ROOT / "dist", help="where the bundle folder goes [dist/]")
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "pyinstaller", help="PyInstaller's work folder")
     parser.add_argument("--no-torch", action="store_true",
-                        help="leave torch out (about 400 MB smaller); embeddings then run in NumPy")
+                        help="leave torch out (about 600 MB smaller); embeddings then run in NumPy")
     parser.add_argument("--no-clean", action="store_true", help="reuse PyInstaller's cache from the last build")
     args = parser.parse_args(argv)
     try:
