@@ -185,7 +185,8 @@ class Hearth:
         guard = LlamaGuard(Path(path), threshold=s.guard_threshold, timeout_s=s.guard_timeout,
                            n_threads=self.budget.cpu_threads,
                            n_gpu_layers=on_gpu.n_gpu_layers,
-                           lock=threading.Lock() if on_gpu.full else self.compute_lock)
+                           lock=threading.Lock() if on_gpu.full else self.compute_lock,
+                           variant=None if s.guard_format == "auto" else s.guard_format)
         try:
             guard.load()
         except GuardModelError as e:

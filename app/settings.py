@@ -44,6 +44,11 @@ class Settings(BaseModel):
     guard_timeout: float = Field(
         120.0, gt=0, description="Seconds a Llama Guard check may wait and run before the turn is blocked."
     )
+    guard_format: Literal["auto", "llama-guard-3-1b", "llama-guard-3-8b", "llama-guard-2", "llama-guard-1",
+                          "qwen3guard"] = Field(
+        "auto", description="Prompt and verdict format of guard_model; auto reads it from the GGUF's name "
+        "(qwen3guard is the option for Chinese-language moderation)."
+    )
     audit_log: Path | None = Field(
         None, description="Log of blocked turns (JSON lines); empty means <data_dir>/audit.jsonl."
     )
