@@ -272,7 +272,7 @@ def test_hearth_sizes_chunks_in_embedder_tokens_and_applies_limits(settings, emb
     h.__dict__["embedder"] = embedder
     try:
         lib = h.library()
-        assert lib.chunk_size == 254 - 32 and lib.tokens is h.token_counter and lib.limits.max_pages == 2
+        assert lib.chunk_size == 254 - HEADER_TOKENS and lib.tokens is h.token_counter and lib.limits.max_pages == 2
         results = {os.path.basename(r.file): r for r in h.ingest([make_pdf(tmp_path / "long.pdf", ["a", "b", "c"]),
                                                                    make_pdf(tmp_path / "ok.pdf", [FACTS[2]])])}
         assert "max_pages" in results["long.pdf"].error and results["ok.pdf"].status == "indexed"
