@@ -358,6 +358,17 @@ def words_list(ctx: click.Context):
     _words_out(ctx, _hearth(ctx).words())
 
 
+def _edit_words(ctx: click.Context, edit: str, category: str, term: str, error: type[click.ClickException]) -> None:
+    """Run Hearth.add_word or remove_word and show the list; a WordListError becomes `error`."""
+    from app.hearth import WordListError
+
+    try:
+        terms = getattr(_hearth(ctx), edit)(category, term)
+    except WordListError as e:
+        raise error(str(e)) from e
+    _words_out(ctx, {category.strip().lower(): terms})
+
+
 @words.command("add")
 @click.argument("category")
 @click.argument("term")
@@ -365,13 +376,7 @@ def words_list(ctx: click.Context):
 @click.pass_context
 def words_add(ctx: click.Context, category, term):
     """Add TERM to the list CATEGORY (created if new); checked from the next turn on."""
-    from app.hearth import WordListError
-
-    try:
-        terms = _hearth(ctx).add_word(category, term)
-    except WordListError as e:
-        raise click.UsageError(str(e)) from e
-    _words_out(ctx, {category.strip().lower(): terms})
+    _edit_words(ctx, "add_word", category, term, click.UsageError)  # a bad term is a usage error
 
 
 @words.command("remove")
@@ -381,13 +386,7 @@ def words_add(ctx: click.Context, category, term):
 @click.pass_context
 def words_remove(ctx: click.Context, category, term):
     """Remove TERM from the list CATEGORY."""
-    from app.hearth import WordListError
-
-    try:
-        terms = _hearth(ctx).remove_word(category, term)
-    except WordListError as e:
-        raise click.ClickException(str(e)) from e
-    _words_out(ctx, {category.strip().lower(): terms})
+    _edit_words(ctx, "remove_word", category, term, click.ClickException)  # a missing term is not
 
 
 @cli.command()

@@ -186,19 +186,14 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
     def word_rows():
         return [[cat, term] for cat, terms in hearth.words().items() for term in terms]
 
-    def add_word(category, term):
-        try:
-            hearth.add_word(category, term)
-        except ValueError as e:
-            raise gr.Error(str(e)) from e
-        return word_rows(), ""
-
-    def remove_word(category, term):
-        try:
-            hearth.remove_word(category, term)
-        except ValueError as e:
-            raise gr.Error(str(e)) from e
-        return word_rows(), ""
+    def edit_words(edit):
+        def handler(category, term):
+            try:
+                edit(category, term)
+            except ValueError as e:
+                raise gr.Error(str(e)) from e
+            return word_rows(), ""
+        return handler
 
     def status():
         w = hearth.warm_status()
@@ -295,7 +290,7 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
                               [collection, docs, scope, to_remove, chatbot, session], api_name="collection")
             apply_btn.click(apply_model, [model, gpu_layers], model_note, api_name="model", concurrency_id="llm")
             threshold_btn.click(apply_threshold, threshold, threshold_note, api_name="threshold")
-            add_btn.click(add_word, [word_category, word_term], [words, word_term], api_name="add_word")
-            del_btn.click(remove_word, [word_category, word_term], [words, word_term], api_name="remove_word")
+            add_btn.click(edit_words(hearth.add_word), [word_category, word_term], [words, word_term], api_name="add_word")
+            del_btn.click(edit_words(hearth.remove_word), [word_category, word_term], [words, word_term], api_name="remove_word")
             blocked_btn.click(blocked_rows, None, blocked, api_name="blocked")
     return demo
