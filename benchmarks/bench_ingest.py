@@ -152,7 +152,8 @@ def run(quick: bool) -> list[Figure]:
     overhead = hearth["seconds"] / hearth["embed_seconds"] - 1
     note = (f"{hearth['chunks']} chunks of <=222 tokens (hearth) vs {naive['chunks']} of <=1000 characters "
             f"(baselines); {_threads()} threads; load average {os.getloadavg()[0]:.1f} (shared machine); "
-            f"CPU-seconds ratio {naive['cpu_seconds'] / hearth['cpu_seconds']:.2f}x naive, {raw['cpu_seconds'] / hearth['cpu_seconds']:.2f}x raw")
+            f"CPU-seconds ratio {naive['cpu_seconds'] / hearth['cpu_seconds']:.2f}x naive, "
+            f"{raw['cpu_seconds'] / hearth['cpu_seconds']:.2f}x raw")
     return [
         Figure("ingest", f"Hearth ingest, pages/s ({what})", hearth_rate, "pages/s",
                "naive: pypdf + RecursiveCharacterTextSplitter(1000, 200) + encode + collection.add", naive_rate,
