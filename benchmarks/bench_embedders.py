@@ -87,7 +87,8 @@ def run(quick: bool) -> list[Figure]:
     from rag.embed_onnx import OnnxEmbedder
 
     model, threads = embedded_embedding_model(), os.cpu_count() or 1
-    paths = files(True) if quick else files(True) + [PDFS / f"2023 Q3 {t}.pdf" for t in ("AAPL", "NVDA", "MSFT", "INTC")]
+    more = [] if quick else [PDFS / f"2023 Q3 {t}.pdf" for t in ("AAPL", "NVDA", "MSFT", "INTC")]
+    paths = files(True) + more
     texts, owners = _chunks(paths)
     qs = questions()
     cache = Path(tempfile.mkdtemp(prefix="bench-embedders-"))
