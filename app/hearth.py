@@ -190,7 +190,8 @@ class Hearth:
         guard = LlamaGuard(Path(path), threshold=s.guard_threshold, timeout_s=s.guard_timeout,
                            n_threads=self.budget.cpu_threads,
                            n_gpu_layers=on_gpu.n_gpu_layers,
-                           lock=threading.Lock() if on_gpu.full else self.compute_lock)
+                           lock=threading.Lock() if on_gpu.full else self.compute_lock,
+                           variant=None if s.guard_format == "auto" else s.guard_format)
         try:
             guard.load()
         except GuardModelError as e:
@@ -234,6 +235,7 @@ class Hearth:
                     tokens=self.token_counter, max_tokens=self.token_counter.max_tokens,
                     limits=Limits(max_bytes=s.max_file_mb * 2**20, max_pages=s.max_pages, ocr_max_pages=s.ocr_max_pages),
                     ocr=self.ocr, rerank=self.reranker, mmr_lambda=s.mmr_lambda, retrieval=s.retrieval,
+                    rewrite=self.query_rewriter,
                 )
             return self._libraries[name]
 
@@ -254,6 +256,15 @@ class Hearth:
         if not self.settings.ocr or not ocr_available():
             return None
         return RapidOcr(threads=self.embedding_threads, lock=self.compute_lock)
+
+    @cached_property
+    def query_rewriter(self):
+        """Multi-query rewriting by the chat model when the setting is on (rag.rewrite), else None."""
+        if not self.settings.query_rewrite:
+            return None
+        from rag.rewrite import ChatRewriter
+
+        return ChatRewriter(lambda: self.chat_model)
 
     @cached_property
     def reranker(self):

@@ -70,6 +70,22 @@ REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in [
     ModelSpec("llama-guard-3-8b", "guard", "Llama Guard 3 8B, Q4_K_M (S1-S14)",
               repo="bartowski/Llama-Guard-3-8B-GGUF", filename="Llama-Guard-3-8B-Q4_K_M.gguf", size="4.9 GB",
               size_bytes=4_920_000_000, shape=(32, 4096, 32, 8)),  # Llama 3.1 8B; sha256 from the hub's LFS record
+    # The option for Chinese-language moderation (guard_format qwen3guard). The repository is named in
+    # ../shared/research/guard.md; the file name follows QuantFactory's naming and the size is an estimate
+    # for a 0.6B Q4_K_M: neither is confirmed there, and no sha256 is pinned (the hub's LFS record is
+    # checked after the download instead).
+    ModelSpec("qwen3guard-gen-0.6b", "guard", "Qwen3Guard-Gen 0.6B, Q4_K_M: Chinese and 118 other languages",
+              repo="QuantFactory/Qwen3Guard-Gen-0.6B-GGUF", filename="Qwen3Guard-Gen-0.6B.Q4_K_M.gguf",
+              size="about 0.5 GB", size_bytes=500_000_000, shape=(28, 1024, 16, 8)),  # Qwen3 0.6B
+    # Llama Guard 2 and 1 (guard_format llama-guard-2 / llama-guard-1). Not in our reference material:
+    # repositories and files as commonly published, unconfirmed here; sizes are estimates and no sha256
+    # is pinned (the hub's LFS record is checked after the download).
+    ModelSpec("llama-guard-2-8b", "guard", "Meta Llama Guard 2 8B, Q4_K_M (S1-S11)",
+              repo="QuantFactory/Meta-Llama-Guard-2-8B-GGUF", filename="Meta-Llama-Guard-2-8B.Q4_K_M.gguf",
+              size="about 4.9 GB", size_bytes=4_920_000_000, shape=(32, 4096, 32, 8)),  # Llama 3 8B
+    ModelSpec("llama-guard-1-7b", "guard", "Llama Guard 1 (LlamaGuard-7b), Q4_K_M (O1-O6)",
+              repo="TheBloke/LlamaGuard-7B-GGUF", filename="llamaguard-7b.Q4_K_M.gguf", size="about 4.1 GB",
+              size_bytes=4_080_000_000, shape=(32, 4096, 32, 32)),  # Llama 2 7B
 ]}
 
 
@@ -104,9 +120,13 @@ def installed_path(spec: ModelSpec, data_dir: Path) -> Path | None:
     return path if path.is_file() else None
 
 
+GUARD_PREFERENCE = ("llama-guard-3-8b", "llama-guard-3-1b", "qwen3guard-gen-0.6b", "llama-guard-2-8b",
+                    "llama-guard-1-7b")
+
+
 def installed_guard(data_dir: Path) -> Path | None:
-    """The best installed Llama Guard: 8B if present, else 1B, else None."""
-    for name in ("llama-guard-3-8b", "llama-guard-3-1b"):
+    """The best installed guard model: Llama Guard 3 8B, then 1B, then the others; None if none is."""
+    for name in GUARD_PREFERENCE:
         path = installed_path(REGISTRY[name], data_dir)
         if path:
             return path

@@ -44,6 +44,11 @@ class Settings(BaseModel):
     guard_timeout: float = Field(
         120.0, gt=0, description="Seconds a Llama Guard check may wait and run before the turn is blocked."
     )
+    guard_format: Literal["auto", "llama-guard-3-1b", "llama-guard-3-8b", "llama-guard-2", "llama-guard-1",
+                          "qwen3guard"] = Field(
+        "auto", description="Prompt and verdict format of guard_model; auto reads it from the GGUF's name "
+        "(qwen3guard is the option for Chinese-language moderation)."
+    )
     audit_log: Path | None = Field(
         None, description="Log of blocked turns (JSON lines); empty means <data_dir>/audit.jsonl."
     )
@@ -60,6 +65,9 @@ class Settings(BaseModel):
         description="hybrid: embeddings and BM25 keywords fused by rank; dense: embeddings only; lexical: BM25 only.")
     rerank_model: Path | None = Field(
         None, description="sentence-transformers cross-encoder folder that reranks the candidates; empty means none.")
+    query_rewrite: bool = Field(
+        False, description="The chat model rephrases each question a few ways and every phrasing is searched "
+        "(multi-query, fused by rank); costs one generation per search.")
     mmr_lambda: float = Field(
         0.7, ge=0.0, le=1.0, description="Diversity of the passages: 1 ranks by relevance only, lower values prefer "
         "passages unlike those already chosen.")

@@ -111,7 +111,7 @@ def run(quick: bool) -> list[Figure]:
         guard = LlamaGuard(synth, verify_model=False, min_format_mass=0.0, n_ctx=2048, n_threads=THREADS,
                            timeout_s=3600)
         guard._llm = Llama(str(synth), n_ctx=2048, n_threads=THREADS, verbose=False)
-        guard._safe_id, guard._unsafe_id, guard.variant = smol._safe_id, smol._unsafe_id, "llama-guard-3-1b"
+        guard._word_ids, guard.variant = smol._word_ids, "llama-guard-3-1b"
         guard._tokens = lambda llm, prompt: smol._tokens(smol._llm, prompt)
         figures += _figures("synthetic Llama-3.2-1B shape Q4_K_M", _measure(guard, 1 if quick else rounds),
                             f"{THREADS} threads; random weights, SmolLM2 token ids")

@@ -172,6 +172,10 @@ _SUBSTITUTIONS: list[tuple[str, re.Pattern, Callable[[re.Match], str | None], in
 ]
 # The character every run of these starts with; runs are looked for only near it.
 _GATES = {"tag-characters": None, "unicode-escape": "\\", "byte-escape": "\\", "percent": "%", "html-entity": "&"}
+# A cheap test each of those needs to pass first (C-speed substring or regex search).
+_PERCENT_PAIR = re.compile(r"%[0-9a-fA-F]{2}%[0-9a-fA-F]{2}")
+_GATE_TESTS = {"unicode-escape": lambda t: "\\u" in t or "\\U" in t, "byte-escape": lambda t: "\\x" in t,
+               "percent": lambda t: _PERCENT_PAIR.search(t) is not None, "html-entity": lambda t: "&#" in t}
 _GATE_REACH = 16  # two marks this close are one cluster; a run is looked for up to this far after a mark
 
 
@@ -312,12 +316,30 @@ def _share(words: list[str]) -> float:
     return sum(w in _COMMON for w in words) / len(words) if len(words) >= 4 else 1.0
 
 
-def _short_cipher_candidates(text: str) -> dict[tuple[str, int], list[int]]:
+_INVERSE_EXPECTED = np.concatenate((1.0 / _SHIFTS, 1.0 / _ATBASH[None, :])).T  # 26 x 27
+_CLEARLY_ENGLISH = 200  # letters: from this many on, letter frequencies alone tell English apart
+
+
+def _short_cipher_candidates(text: str, low: np.ndarray | None = None) -> dict[tuple[str, int], list[int]]:
     """For a short text: the letter cipher, if any, whose decoding reads more like English.
 
     Only a text made mostly of Latin letters can be a letter cipher; the tries decode its words
-    alone (not the whole text), so ordinary Chinese or English text costs one regex pass.
+    alone (not the whole text). Ordinary text costs a count of its letters (Chinese text stops
+    there) and, for English, a letter-frequency test.
     """
+    if low is None:
+        low = raw_codes(text)
+        low = low if low.dtype == np.uint8 else np.minimum(low, 0x7F).astype(np.uint8)
+    counts = np.bincount(_LETTER[low], minlength=256)[:26]
+    letters = int(counts.sum())
+    if 2 * letters < len(text) // 2:
+        return {}  # far too few letters (the exact test below uses the stripped text and words)
+    if letters >= _CLEARLY_ENGLISH:
+        freq = counts / letters
+        # chi-square against each shift and Atbash in one product: sum((f-e)^2/e) = sum(f^2/e) - 2 + sum(e)
+        fits = (freq * freq) @ _INVERSE_EXPECTED + (float(_ENGLISH.sum()) - 2.0)
+        if 2 * fits[0] < fits[1:].min():
+            return {}  # the letters are English letters, unshifted
     words = _WORDS.findall(text.lower())
     if len(words) < 4 or 2 * sum(map(len, words)) < len(text.strip()):
         return {}
@@ -352,35 +374,66 @@ def raw_codes(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4").astype(np.int32)
 
 
+# Per class: a byte table that turns the UTF-8 text into b"x" for a character of the class and b"."
+# for anything else (bytes of non-ASCII characters included), so that `b"x" * n in ...` tells at C
+# speed whether a run of n such characters exists anywhere.
+_RUN_TABLES = {bit: bytes(b"x"[0] if i < 128 and _CLS[i] & bit else b"."[0] for i in range(256))
+               for bit in (_B64, _NUM, _MORSE, _BIN, _HEX)}
+_LETTER_BYTES = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_TAG_PREFIX = "\U000E0000".encode("utf-8")[:2]  # every tag character's UTF-8 starts so
+
+
 def decodings(text: str, raw: np.ndarray | None = None) -> Iterator[Decoded]:
-    """Every decoded form of the text worth scanning again (none for ordinary text)."""
-    raw = raw_codes(text) if raw is None else raw
-    if not len(raw):
+    """Every decoded form of the text worth scanning again (none for ordinary text).
+
+    Each decoder is tried only where a cheap test on the UTF-8 bytes says it could apply: its
+    gate character is present, or a run of its characters long enough to decode (for ordinary
+    text, a handful of bytes.translate calls and substring tests is all the work done).
+    """
+    if not text:
         return
-    low = raw if raw.dtype == np.uint8 else np.minimum(raw, 0x7F).astype(np.uint8)  # 0x7F: in no class
-    classes = blocks = None
+    utf8 = text.encode("utf-8", "surrogatepass")
+    state: dict = {}
+
+    def arrays():
+        if not state:
+            r = raw_codes(text) if raw is None else raw
+            low = r if r.dtype == np.uint8 else np.minimum(r, 0x7F).astype(np.uint8)  # 0x7F: in no class
+            classes = _CLS256[low]
+            state.update(raw=r, low=low, classes=classes,
+                         blocks=classes[: len(classes) - len(classes) % 4].view(np.uint32))
+        return state
+
     for name, pattern, decode, bit, min_len in _SUBSTITUTIONS:
         if bit == 0:
             gate = _GATES[name]
             if gate is None:
-                if raw.dtype == np.uint8 or raw.max() < 0xE0000:
+                if _TAG_PREFIX not in utf8:
                     continue
                 windows = [(0, len(text))]
             else:
-                windows = _near(raw, gate) if gate in text else []
+                windows = _near(arrays()["raw"], gate) if _GATE_TESTS[name](text) else []
             if not windows:
                 continue
         else:
-            if blocks is None:
-                classes = _CLS256[low]
-                blocks = classes[: len(classes) - len(classes) % 4].view(np.uint32)
-            windows = _runs(classes, blocks, bit, min_len)
+            if b"x" * min_len not in utf8.translate(_RUN_TABLES[bit]):
+                continue
+            a = arrays()
+            windows = _runs(a["classes"], a["blocks"], bit, min_len)
             if not windows:
                 continue
             windows = [(max(a - 1, 0), min(b + 1, len(text))) for a, b in windows]
         yield from _substituted(name, text, pattern, decode, windows)
+    # Letters as _WORDS counts them after str.lower() (which also makes these two ASCII letters).
+    letters = len(utf8) - len(utf8.translate(None, _LETTER_BYTES)) + text.count("\u212a") + text.count("\u0130")
+    if len(text) <= _CHUNK:
+        if letters < 4 or 2 * letters < len(text.strip()):
+            return  # fewer than 4 words, or mostly not letters: no cipher (see _short_cipher_candidates)
+    elif letters < _MIN_LETTERS:
+        return  # no chunk has enough letters to test (see _cipher_candidates)
     margin = _CHUNK // 4
-    ciphers = _short_cipher_candidates(text) if len(text) <= _CHUNK else _cipher_candidates(low)
+    low = arrays()["low"]
+    ciphers = _short_cipher_candidates(text, low) if len(text) <= _CHUNK else _cipher_candidates(low)
     for (kind, k), chunks in sorted(ciphers.items()):
         name = "atbash" if kind == "atbash" else f"caesar-{k}"
         table = _letter_cipher(kind, k)

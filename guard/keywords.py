@@ -17,8 +17,10 @@ from typing import Sequence
 
 import ahocorasick
 
-from guard.decode import decodings
-from guard.normalize import has_leet_symbols, is_latin_word, quick_leet_view, quick_view, term_forms, views
+from guard.decode import decodings, raw_codes
+from guard.normalize import (has_leet_symbols, is_latin_word, quick_codes, quick_codes_index, tables, term_forms,
+                             to_str, views)
+from guard.prefilter import Prefixes
 from guard.verdict import Match, Verdict
 from guard.listfiles import ALLOW, WordListError, list_files, read_terms
 
@@ -56,6 +58,8 @@ class _Lists:
         self.deny = {v: ahocorasick.Automaton() for v in VIEWS}
         self.allow = {v: ahocorasick.Automaton() for v in VIEWS}
         self.quick = ahocorasick.Automaton()  # prefilter: any deny term, in the quick view
+        self.quick_prefixes = Prefixes()  # where a term of self.quick can start
+        self.leet_prefixes = Prefixes()  # where a term of self.deny["leet"] can start
         self.terms = 0
         self.problems: list[str] = []
 
@@ -70,12 +74,15 @@ class _Lists:
         target = self.allow if category == ALLOW else self.deny
         if category != ALLOW and forms["quick"] not in self.quick:
             self.quick.add_word(forms["quick"], len(forms["quick"]))
+            self.quick_prefixes.add(forms["quick"])
         for view in VIEWS:
             form = forms[view]
             if view == "leet" and not latin:
                 continue
             if form in target[view]:
                 continue  # the first list that names a term wins
+            if view == "leet" and category != ALLOW:
+                self.leet_prefixes.add(form)
             target[view].add_word(form, _Term(category, term, listname, len(form), latin, long))
         self.terms += category != ALLOW
 
@@ -186,23 +193,73 @@ class KeywordFilter:
                        tuple(matches))
 
 
-def _maybe(lists: _Lists, text: str) -> bool:
-    """False when no deny term can match (the common case), found cheaply without offsets."""
+def _maybe(lists: _Lists, text: str, raw) -> bool:
+    """False when no deny term can match (the common case), found cheaply without offsets.
+
+    A term found in any view is found in the quick view (guard/normalize.py, quick_view), or, for a
+    text with leet symbols, in the quick leet view; guard/prefilter.py finds those without running
+    the automaton over the whole text.
+    """
     if not len(lists.quick):
         return False
-    if next(lists.quick.iter(quick_view(text)), None) is not None:
+    t = tables()
+    if lists.quick_prefixes.any_match(quick_codes(raw, t.quick), lists.quick, to_str):
         return True
     if has_leet_symbols(text) and len(lists.deny["leet"]):
-        return next(lists.deny["leet"].iter(quick_leet_view(text)), None) is not None
+        return lists.leet_prefixes.any_match(quick_codes(raw, t.quick_leet), lists.deny["leet"], to_str)
     return False
+
+
+# Where the prefilter finds a term, the views are built for this much text around it, not the whole.
+NEAR = 256
+EDGE = 128  # a match this close to where such a window cuts the text is an artefact of the cut
+
+
+def _near_hits(lists: _Lists, text: str, raw) -> list[tuple[int, int]]:
+    """Original spans of the prefilter's hits (quick view, and quick leet view for leet symbols)."""
+    t = tables()
+    found = []
+    for table, prefixes, automaton in ((t.quick, lists.quick_prefixes, lists.quick),
+                                       (t.quick_leet, lists.leet_prefixes, lists.deny["leet"])):
+        if table is t.quick_leet and not (has_leet_symbols(text) and len(automaton)):
+            continue
+        codes, index = quick_codes_index(raw, table)
+        found += [(int(index[a]), int(index[b - 1]) + 1) for a, b in prefixes.matches(codes, automaton, to_str)]
+    return found
+
+
+def _exact_near(lists: _Lists, text: str, raw) -> list[Match]:
+    """_exact over windows of NEAR characters around the prefilter's hits (all of the text if short).
+
+    Every match of a view is also a hit of the quick view at the same characters, so the windows
+    hold all of them; matches near a window's cut edges are dropped (the cut can make a word
+    boundary that is not in the text), which the margin keeps clear of the real ones.
+    """
+    if len(text) <= 4 * NEAR:
+        return _exact(lists, text)
+    windows: list[list[int]] = []
+    for a, b in sorted(_near_hits(lists, text, raw)):
+        a, b = max(a - NEAR, 0), min(b + NEAR, len(text))
+        if windows and a <= windows[-1][1]:
+            windows[-1][1] = max(windows[-1][1], b)
+        else:
+            windows.append([a, b])
+    out = []
+    for a, b in windows:
+        for m in _exact(lists, text[a:b]):
+            if (a and m.start < EDGE) or (b < len(text) and m.end > b - a - EDGE):
+                continue
+            out.append(replace(m, start=m.start + a, end=m.end + a))
+    return out
 
 
 def _scan(lists: _Lists, text: str, depth: int) -> list[Match]:
     if not text:
         return []
-    matches = _exact(lists, text) if _maybe(lists, text) else []
+    raw = raw_codes(text)
+    matches = _exact_near(lists, text, raw) if _maybe(lists, text, raw) else []
     if depth < MAX_DEPTH:
-        for d in decodings(text):
+        for d in decodings(text, raw):
             for m in _scan(lists, d.text, depth + 1):
                 o0, o1 = d.span(m.start, m.end)
                 matches.append(Match(m.category, m.term, o0, o1, f"{d.name}/{m.view}", m.list))

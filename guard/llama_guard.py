@@ -1,4 +1,6 @@
-"""Llama Guard 3 through llama-cpp-python: first-token P(unsafe), fail closed on anything odd."""
+"""Llama Guard (3, 2, 1) or Qwen3Guard-Gen through llama-cpp-python: first-token P(unsafe), fail closed.
+
+The model's format (guard/guard_formats.py) is named by the caller or read from the GGUF."""
 
 from __future__ import annotations
 
@@ -9,8 +11,9 @@ import time
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from guard.llama_guard_prompt import LG3_SPECIALS, LG3_VARIANTS, Category, GuardPrompt, categories_for, render_llama_guard_3
-from guard.verdict import GuardFormatError, Verdict, parse_llama_guard_output
+from guard.guard_formats import GuardFormat, get_format, guess_format
+from guard.llama_guard_prompt import LG3_SPECIALS, Category, GuardPrompt
+from guard.verdict import GuardFormatError, Verdict
 from guard.windows import split_windows
 
 __all__ = ["LlamaGuard", "MissingGuard", "GuardModelError", "GuardTimeout", "tokenize_prompt"]
@@ -95,13 +98,17 @@ class LlamaGuard:
     def __init__(self, model_path: Path, *, threshold: float = 0.5, n_ctx: int = 4096, n_threads: int | None = None,
                  n_gpu_layers: int = 0, variant: str | None = None, excluded: Iterable[str] = (),
                  custom_categories: Sequence[Category] = (), verify_model: bool = True,
-                 min_format_mass: float = 0.5, timeout_s: float = 120.0, lock: threading.Lock | None = None):
+                 min_format_mass: float = 0.5, timeout_s: float = 120.0, lock: threading.Lock | None = None,
+                 controversial_blocks: bool = True):
         self.model_path = Path(model_path)
         self.threshold = threshold
         self.n_ctx = n_ctx
         self.n_threads = n_threads
         self.n_gpu_layers = n_gpu_layers
-        self.variant = variant
+        self.variant = variant  # the format (guard/guard_formats.py); None: read from the GGUF at load
+        if variant is not None:
+            get_format(variant)  # an unknown name fails here, not at the first check
+        self.controversial_blocks = controversial_blocks
         self.excluded = tuple(c.upper() for c in excluded)
         self.custom_categories = tuple(custom_categories)
         self.verify_model = verify_model
@@ -111,7 +118,7 @@ class LlamaGuard:
         self._llm = None
         self._role: str | None = None  # whose prompt the KV cache holds now
         self._saved: dict[str, tuple] = {}  # the other role's tokens and KV cells
-        self._safe_id = self._unsafe_id = -1
+        self._word_ids: dict[str, set[int]] = {}  # verdict word -> first tokens it can start with
 
     @property
     def available(self) -> bool:
@@ -132,61 +139,87 @@ class LlamaGuard:
                         n_gpu_layers=self.n_gpu_layers, logits_all=False, verbose=False)
         except (ValueError, RuntimeError) as e:
             raise GuardModelError(f"cannot load guard model {self.model_path}: {e}") from e
-        safe = llm.tokenize(b"safe", add_bos=False, special=False)
-        unsafe = llm.tokenize(b"unsafe", add_bos=False, special=False)
-        if self.verify_model:
-            self._verify(llm, safe, unsafe)
-        for word, ids in ((b"safe", safe), (b"unsafe", unsafe)):
-            piece = llm.detokenize(ids[:1]).strip() if ids and 0 <= ids[0] < llm.n_vocab() else b""
-            if not piece or not word.startswith(piece):
-                raise GuardModelError(f"{self.model_path.name}: the token for {word.decode()!r} does not decode "
-                                      f"back to it ({piece!r}); this is not a usable guard model.")
-        if safe[0] == unsafe[0]:
-            raise GuardModelError(f"{self.model_path.name}: 'safe' and 'unsafe' start with the same token.")
-        self._safe_id, self._unsafe_id = safe[0], unsafe[0]
-        self.variant = self.variant or _guess_variant(llm.metadata, self.model_path)
+        try:
+            self.variant = self.variant or guess_format(llm.metadata, self.model_path)
+            fmt = get_format(self.variant)
+            words = {w: llm.tokenize(w.encode(), add_bos=False, special=False) for w in fmt.words}
+            if self.verify_model:
+                self._verify(llm, fmt, words)
+            self._word_ids = self._verdict_tokens(llm, fmt, words)
+        except GuardModelError:
+            llm.close()
+            raise
         self._llm = llm
-        log.info("loaded guard model=%s variant=%s safe=%d unsafe=%d", self.model_path.name, self.variant,
-                 self._safe_id, self._unsafe_id)
+        log.info("loaded guard model=%s format=%s verdict tokens=%s", self.model_path.name, self.variant,
+                 {w: sorted(ids) for w, ids in self._word_ids.items()})
         return llm
 
-    def _verify(self, llm, safe: list[int], unsafe: list[int]) -> None:
+    def _verdict_tokens(self, llm, fmt: GuardFormat, words: dict[str, list[int]]) -> dict[str, set[int]]:
+        """First tokens of each verdict word, with and without a leading space (checked to decode back)."""
+        out: dict[str, set[int]] = {}
+        for word, plain in words.items():
+            ids = set()
+            for variant in (plain, llm.tokenize(b" " + word.encode(), add_bos=False, special=False)):
+                piece = llm.detokenize(variant[:1]).strip() if variant and 0 <= variant[0] < llm.n_vocab() else b""
+                if piece and word.encode().startswith(piece):
+                    ids.add(variant[0])
+            if not ids:
+                raise GuardModelError(f"{self.model_path.name}: no token for {word!r} decodes back to it; this is "
+                                      f"not a usable {fmt.title} model.")
+            out[word] = ids
+        seen: dict[int, str] = {}
+        for word, ids in out.items():
+            for i in ids:
+                if i in seen:
+                    raise GuardModelError(f"{self.model_path.name}: {seen[i]!r} and {word!r} start with the same "
+                                          "token, so the verdict cannot be read from one token.")
+                seen[i] = word
+        return out
+
+    def _verify(self, llm, fmt: GuardFormat, words: dict[str, list[int]]) -> None:
         meta = llm.metadata
         name = " ".join(meta.get(k, "") for k in ("general.name", "general.basename", "general.finetune"))
         problems = []
         if "guard" not in (name + " " + self.model_path.name).lower():
             problems.append(f"its metadata names it {name.strip()!r}")
-        for special in TEMPLATE_SPECIALS:
+        for special in fmt.specials:
             if len(llm.tokenize(special.encode(), add_bos=False, special=True)) != 1:
                 problems.append(f"its vocabulary has no {special} token")
                 break
-        if len(safe) != 1 or len(unsafe) != 1:
-            problems.append("'safe'/'unsafe' are not single tokens")
+        if fmt.single_token_words and any(len(ids) != 1 for ids in words.values()):
+            problems.append(f"{'/'.join(fmt.words)} are not single tokens")
         if problems:
-            raise GuardModelError(f"{self.model_path.name} is not a Llama Guard 3 model: {'; '.join(problems)}. "
-                                  "Set HEARTH_GUARD_MODEL to a Llama Guard 3 GGUF or run `hearth models pull "
-                                  "llama-guard-3-1b`.")
+            raise GuardModelError(f"{self.model_path.name} is not a {fmt.title} model: {'; '.join(problems)}. "
+                                  f"Set HEARTH_GUARD_MODEL to a {fmt.title} GGUF (and HEARTH_GUARD_FORMAT if its "
+                                  "file name does not say which), or run `hearth models pull llama-guard-3-1b`.")
 
     # -- checking --------------------------------------------------------------------------
 
+    @property
+    def format(self) -> GuardFormat:
+        return get_format(self.variant or "llama-guard-3-1b")
+
+    @property
+    def title(self) -> str:
+        return self.format.title if self.variant else "Llama Guard"
+
     def categories(self) -> tuple[Category, ...]:
-        return categories_for(self.variant or "llama-guard-3-1b", excluded=self.excluded, custom=self.custom_categories)
+        return self.format.categories(excluded=self.excluded, custom=self.custom_categories)
 
     def render(self, conversation: Sequence[tuple[str, str]]) -> GuardPrompt:
-        return render_llama_guard_3(conversation, variant=self.variant or "llama-guard-3-1b",
-                                    categories=self.categories())
+        return self.format.render(conversation, self.categories())
 
     def check(self, conversation: Sequence[tuple[str, str]]) -> Verdict:
         """Verdict on the last message; any error, an unreadable answer or a timeout blocks (status 'error')."""
         if not self.lock.acquire(timeout=self.timeout_s):
-            return Verdict(LAYER, "error", reason=f"Llama Guard was busy for more than {self.timeout_s:g} s, so the "
-                                                  "turn is blocked; raise guard_timeout if this machine is slow.")
+            return Verdict(LAYER, "error", reason=f"{self.title} was busy for more than {self.timeout_s:g} s, so "
+                                                  "the turn is blocked; raise guard_timeout if this machine is slow.")
         try:
             llm = self.load()
             return self._check(llm, conversation, time.perf_counter() + self.timeout_s)
         except Exception as e:  # fail closed: whatever went wrong, the turn does not pass
             log.warning("guard check failed closed: %s", e)
-            return Verdict(LAYER, "error", reason=f"Llama Guard check failed, so the turn is blocked: {e}")
+            return Verdict(LAYER, "error", reason=f"{self.title} check failed, so the turn is blocked: {e}")
         finally:
             self.lock.release()
 
@@ -199,23 +232,23 @@ class LlamaGuard:
             parts = [(self._score(llm, tokens, deadline), tokens)]
         else:  # too long for one pass: overlapping windows of the last message, each checked whole
             parts = [(self._score(llm, t, deadline), t) for t in self._window_tokens(llm, conversation)]
-        p_unsafe, tokens = max(parts, key=lambda part: part[0])
+        (p_unsafe, word), tokens = max(parts, key=lambda part: part[0][0])
         how = f"{prompt.role} check" + (f", {len(parts)} overlapping windows" if len(parts) > 1 else "")
         if p_unsafe < self.threshold:
             return Verdict(LAYER, "passed", score=round(p_unsafe, 4),
                            reason=f"P(unsafe)={p_unsafe:.3f} < {self.threshold} ({how}, "
                                   f"{(time.perf_counter() - t0) * 1000:.0f} ms)")
-        categories = self._categories(llm, tokens, deadline)
+        categories = self._categories(llm, tokens, deadline, word, response=prompt.role == "Agent")
         counted = tuple(c for c in categories if c not in self.excluded)
         if categories and not counted:
             return Verdict(LAYER, "passed", categories, round(p_unsafe, 4),
                            f"only excluded categories ({', '.join(categories)})")
-        names = {c.code: c.name for c in self.categories()}
+        names = {c.code: c.name for c in self.categories() if c.name != c.code}
         listed = ", ".join(f"{c} {names.get(c, '')}".strip() for c in counted) or "categories unreadable"
         return Verdict(LAYER, "blocked", counted, round(p_unsafe, 4),
-                       f"Llama Guard: unsafe ({listed}), P(unsafe)={p_unsafe:.3f} ({how})")
+                       f"{self.title}: {word.lower()} ({listed}), P(unsafe)={p_unsafe:.3f} ({how})")
 
-    def _score(self, llm, tokens: list[int], deadline: float) -> float:
+    def _score(self, llm, tokens: list[int], deadline: float) -> tuple[float, str]:
         return self._p_unsafe(self._eval_last_logits(llm, tokens, deadline))
 
     def _window_tokens(self, llm, conversation) -> list[list[int]]:
@@ -293,32 +326,43 @@ class LlamaGuard:
         ptr = llama_cpp.llama_get_logits_ith(llm.ctx, -1)
         return np.ctypeslib.as_array(ptr, shape=(llm.n_vocab(),)).copy()
 
-    def _p_unsafe(self, logits) -> float:
-        """P(unsafe) between the two verdict tokens; fail if the model put little mass on either."""
+    def _p_unsafe(self, logits) -> tuple[float, str]:
+        """P(unsafe) among the verdict words' first tokens, and the likeliest unsafe word; fail if the
+        model put little mass on any verdict word."""
         import numpy as np
 
         x = logits.astype(np.float64)
         p = np.exp(x - x.max())
         p /= p.sum()
-        p_safe, p_unsafe = float(p[self._safe_id]), float(p[self._unsafe_id])
-        mass = p_safe + p_unsafe
-        if mass < self.min_format_mass:
-            raise GuardFormatError(f"the model did not answer safe/unsafe (P(safe)+P(unsafe)={mass:.3f})")
-        return p_unsafe / mass
+        by_word = {w: float(sum(p[i] for i in ids)) for w, ids in self._word_ids.items()}
+        mass = sum(by_word.values())
+        if mass < self.min_format_mass or mass <= 0.0:
+            raise GuardFormatError(f"the model did not answer {'/'.join(by_word)} (their probability is {mass:.3f})")
+        unsafe = [w for w in self.format.unsafe_words if self.controversial_blocks or w != "Controversial"]
+        word = max(unsafe, key=lambda w: by_word[w])
+        return sum(by_word[w] for w in unsafe) / mass, word
 
-    def _categories(self, llm, tokens: list[int], deadline: float) -> tuple[str, ...]:
-        """Decode what follows 'unsafe\\n' greedily and parse the category codes."""
-        forced = llm.tokenize(b"unsafe\n", add_bos=False, special=False)
-        stop = {llm.token_eos()} | set(llm.tokenize(b"<|eot_id|>", add_bos=False, special=True)[:1])
+    def _categories(self, llm, tokens: list[int], deadline: float, word: str, *, response: bool) -> tuple[str, ...]:
+        """Decode what follows the unsafe verdict word greedily and parse the categories (none if unreadable:
+        the turn is blocked all the same)."""
+        fmt = self.format
+        forced_text = fmt.forced(word)
+        forced = llm.tokenize(forced_text.encode(), add_bos=False, special=False)
+        stop = {llm.token_eos()}
+        for s in fmt.stops:
+            ids = llm.tokenize(s.encode(), add_bos=False, special=True)
+            if len(ids) == 1:
+                stop.add(ids[0])
+        limit = 48 if fmt.name == "qwen3guard" else 16
         out: list[int] = []
         for tok in llm.generate(tokens + forced, temp=0.0, top_k=1, repeat_penalty=1.0):
             _check_deadline(deadline, self.timeout_s)
-            if tok in stop or len(out) >= 16:
+            if tok in stop or len(out) >= limit:
                 break
             out.append(tok)
-        text = "unsafe\n" + llm.detokenize(out).decode("utf-8", errors="replace").split("\n")[0]
+        generated = llm.detokenize(out).decode("utf-8", errors="replace")
         try:
-            return parse_llama_guard_output(text)[1]
+            return fmt.parse_categories(forced_text, generated, response=response)
         except GuardFormatError:
             return ()
 
@@ -328,11 +372,4 @@ class LlamaGuard:
         if self._llm is not None:
             self._llm.close()
             self._llm = None
-
-
-def _guess_variant(metadata: dict, path: Path) -> str:
-    text = " ".join([metadata.get("general.size_label", ""), metadata.get("general.name", ""), path.name]).lower()
-    if "8b" in text or metadata.get("llama.block_count") == "32":
-        return "llama-guard-3-8b"
-    return "llama-guard-3-1b"
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["View", "views", "quick_view", "quick_leet_view", "has_leet_symbols", "term_forms", "is_cjk", "is_latin_word", "tables",
+__all__ = ["View", "views", "quick_view", "quick_leet_view", "quick_codes", "quick_codes_index", "to_str", "has_leet_symbols", "term_forms", "is_cjk", "is_latin_word", "tables",
            "LEET_SYMBOLS"]
 
 # Code points from here on are dropped: tag characters, variation selectors supplement, private use.
@@ -189,6 +189,9 @@ def _to_str(codes: np.ndarray) -> str:
     return codes.astype("<u4").tobytes().decode("utf-32-le")
 
 
+to_str = _to_str
+
+
 def _folded(text: str, t: Tables) -> tuple[np.ndarray, np.ndarray]:
     """Folded code points and, for each, the offset of the original character it came from."""
     raw = _codes(text)
@@ -272,18 +275,65 @@ def quick_leet_view(text: str) -> str:
 
 
 def _quick(text: str, table: np.ndarray) -> str:
+    return _to_str(quick_codes(_raw(text), table))
+
+
+def _raw(text: str) -> np.ndarray:
     if text.isascii():
-        mapped = table[np.frombuffer(text.encode("ascii"), dtype=np.uint8)]
+        return np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    return _codes(text)
+
+
+def quick_codes(raw: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """The code points of a quick view (table: Tables.quick or Tables.quick_leet) of raw code points
+    (uint8 for ASCII text, int32 otherwise)."""
+    if raw.dtype == np.uint8:
+        mapped = table[raw]
     else:
-        raw = _codes(text)
-        mapped = np.where(raw < _LIMIT, table[np.minimum(raw, _LIMIT - 1)], _DEL)
-        expand = np.flatnonzero(mapped == _EXP)
-        if len(expand):  # ligatures and the like: put in the characters they stand for
+        mapped = _full(table)[raw]
+        if mapped.min(initial=0) == _EXP:  # ligatures and the like: put in the characters they stand for
+            expand = np.flatnonzero(mapped == _EXP)
             rest = tables().quick_exp[id(table)]
             parts = np.split(mapped, expand)
             mapped = np.concatenate([parts[0]] + [np.concatenate((rest[int(raw[i])], p[1:]))
                                                   for i, p in zip(expand, parts[1:])])
-    return _to_str(_collapse(mapped[mapped >= 0]))
+    return _collapse(mapped[mapped >= 0])
+
+
+def quick_codes_index(raw: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """quick_codes, and for each code the offset of the original character it came from (slower:
+    only for a text where the prefilter found something)."""
+    mapped = table[raw] if raw.dtype == np.uint8 else _full(table)[raw]
+    index = np.arange(len(raw), dtype=np.int64)
+    expand = np.flatnonzero(mapped == _EXP)
+    if len(expand):
+        rest = tables().quick_exp[id(table)]
+        parts = [rest[int(raw[i])] for i in expand]
+        lengths = np.ones(len(raw), dtype=np.int64)
+        lengths[expand] = [len(p) for p in parts]
+        starts = np.cumsum(lengths) - lengths
+        index, mapped = np.repeat(index, lengths), np.repeat(mapped, lengths)
+        for i, p in zip(expand, parts):
+            mapped[starts[i]:starts[i] + len(p)] = p
+    keep = mapped >= 0
+    mapped, index = mapped[keep], index[keep]
+    if len(mapped) > 1:
+        keep = np.concatenate(([True], mapped[1:] != mapped[:-1]))
+        mapped, index = mapped[keep], index[keep]
+    return mapped, index
+
+
+_full_tables: dict[int, np.ndarray] = {}
+
+
+def _full(table: np.ndarray) -> np.ndarray:
+    """table extended to every code point (beyond _LIMIT: dropped), so one lookup maps any text."""
+    full = _full_tables.get(id(table))
+    if full is None:
+        full = np.full(0x110000, _DEL, dtype=np.int32)
+        full[:_LIMIT] = table
+        _full_tables[id(table)] = full
+    return full
 
 
 def has_leet_symbols(text: str) -> bool:

@@ -48,7 +48,7 @@ def folder_size(path: Path) -> int:
 def build(dist: Path, work: Path, *, torch: bool = True, clean: bool = True) -> dict:
     """Run PyInstaller on packaging/hearth.spec; returns what was built, how long it took and how big it is."""
     if shutil.which("pyinstaller") is None and not _has_module("PyInstaller"):
-        raise BuildError("PyInstaller is not installed: pip install -e '.[bundle]'")
+        raise BuildError("PyInstaller is not installed: pip install -e '.[bundle]' (the test extra has it too)")
     torch_version = check_torch() if torch else None
     if torch and torch_version is None:
         raise BuildError("torch is not installed: `pip install torch==2.13.0` (CPU), or build with --no-torch")
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dist", type=Path, default=ROOT / "dist", help="where the bundle folder goes [dist/]")
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "pyinstaller", help="PyInstaller's work folder")
     parser.add_argument("--no-torch", action="store_true",
-                        help="leave torch out (about 400 MB smaller); embeddings then run in NumPy")
+                        help="leave torch out (about 600 MB smaller); embeddings then run in NumPy")
     parser.add_argument("--no-clean", action="store_true", help="reuse PyInstaller's cache from the last build")
     args = parser.parse_args(argv)
     try:

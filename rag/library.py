@@ -19,6 +19,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 from rag.catalog import Catalog, DocRecord
 from rag.embed import Embedder
 from rag.errors import DocumentLoadError
+from rag.identity import document_identity
 from rag.load import SUPPORTED_SUFFIXES, Limits, LoadedDocument, Ocr, load_document
 from rag.search import HybridSearch
 from rag.split import Chunk, split_pages
@@ -30,7 +31,7 @@ __all__ = ["Library", "IngestResult", "expand_paths", "Progress", "doc_label", "
 log = logging.getLogger(__name__)
 
 EMBED_BATCH = 64
-HEADER_TOKENS = 32  # room kept in each chunk for its document label and section heading
+HEADER_TOKENS = 48  # room kept in each chunk for its document label (name and identity) and section heading
 
 # progress(file, done_chunks, total_chunks): called while a document is embedded.
 Progress = Callable[[str, int, int], None]
@@ -80,9 +81,12 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def doc_label(file: str, title: str = "") -> str:
-    """What a chunk says about its document: the file name, and the title when it is words."""
+def doc_label(file: str, title: str = "", identity: str = "") -> str:
+    """What a chunk says about its document: the file name, and who and when it is about (rag.identity) or
+    else the title when it is words."""
     label = " ".join(Path(file).stem.replace("_", " ").split())
+    if identity:
+        return f"{label} ({identity})"
     if title and sum(w.isalpha() for w in title.split()) >= 2 and title.lower() not in label.lower():
         label = f"{label} ({title})"
     return label
@@ -203,7 +207,7 @@ class Library:
 
     def _index(self, item: _Prepared, writer: ChunkWriter, progress: Progress | None) -> IngestResult:
         path, doc, chunks, doc_id = item.path, item.doc, item.chunks, item.sha[:16]
-        label = doc_label(path.name, doc.title)
+        label = doc_label(path.name, doc.title, document_identity("\n".join(p.text for p in doc.pages[:2])))
         texts = [embedding_text(label, c) for c in chunks]
         record = DocRecord(self.collection, doc_id, path.name, str(path.resolve()), item.sha, len(doc.pages),
                            len(chunks))

@@ -44,7 +44,9 @@ class HybridSearch:
         first: dict[str, dict[str, int]] = {"dense": {}, "lexical": {}}
         for i, (q, vector) in enumerate(zip(queries, vectors)):
             if dense:
-                ids = [h.chunk_id for h in self.store.query(vector, n + 10, scope) if h.doc_id in ready][:n]
+                # chunk ids are "<doc_id>:<index>": the ready filter needs no metadata read
+                ids = [cid for cid in self.store.query_ids(vector, n + 10, scope)
+                       if cid.rpartition(":")[0] in ready][:n]
                 rankings.append(ids)
                 if i == 0:
                     first["dense"] = {cid: r for r, cid in enumerate(ids, 1)}

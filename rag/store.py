@@ -108,6 +108,15 @@ class Store:
                 for cid, text, meta, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0],
                                                  res["distances"][0])]
 
+    def query_ids(self, embedding: Sequence[float], k: int, doc_ids: Sequence[str] | None = None) -> list[str]:
+        """The ids of the k nearest chunks, best first: query() without reading texts and metadata from disk
+        (search fetches those once, for the fused candidates only)."""
+        if doc_ids is not None and not doc_ids:
+            return []
+        where = None if doc_ids is None else (
+            {"doc_id": {"$in": list(doc_ids)}} if len(doc_ids) > 1 else {"doc_id": doc_ids[0]})
+        return self._col.query(query_embeddings=[list(embedding)], n_results=k, where=where, include=[])["ids"][0]
+
     def get(self, ids: Sequence[str]) -> dict[str, tuple[str, dict, list[float]]]:
         """chunk id -> (text, metadata, embedding) for the ids that exist."""
         if not ids:

@@ -1,0 +1,120 @@
+"""The keyword prefilter: can any term occur in this text? Answered with a few numpy operations.
+
+Every deny term, in the prefilter view (guard/normalize.py, `quick_codes`), contains a known
+2-character (terms of 2 or 3) or 4-character gram, chosen as the one least likely in ordinary text
+(rare English letters; the quick view drops spaces, so 'make a bomb' keys on 'abom', not 'make').
+The grams are hashed into a table; the text's prefilter view is hashed at every position the same
+way, so one table lookup per position and gram size finds every place a term can be.
+Hash collisions only add candidates: each candidate is confirmed by running the term automaton over
+a window as long as the longest term, so the answer is exact, not probabilistic. Ordinary text
+has no candidate at all and never reaches the automaton, which costs about 50 ns a character.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["Prefixes"]
+
+_BITS = 20  # 1M-entry table: a few hundred grams give about one false candidate per 2,000 positions
+_K1 = np.uint32(0x9E3779B1)
+_K2 = np.uint32(0x85EBCA77)
+_SHIFT = np.uint32(32 - _BITS)
+SIZES = (2, 4)
+# A short ASCII text is read faster by the automaton itself (about 40 ns a character) than hashed:
+# the numpy operations cost more in call overhead than in work below a few thousand characters.
+DIRECT_MAX = 4096
+# English letter frequencies (per mille), for picking the rarest gram of a Latin term.
+_LETTER_FREQ = dict(zip("abcdefghijklmnopqrstuvwxyz", (82, 15, 28, 43, 127, 22, 20, 61, 70, 2, 8, 40, 24, 67, 75, 19,
+                                                        1, 60, 63, 91, 28, 10, 24, 2, 20, 1)))
+
+
+def _hashes(codes: np.ndarray) -> dict[int, np.ndarray]:
+    """Table indices of the gram starting at each position, per gram size."""
+    u = codes.view(np.uint32) if codes.dtype == np.int32 else codes.astype(np.uint32)
+    out = {}
+    h = u[:-1] * _K1 ^ u[1:]
+    out[2] = (h * _K2) >> _SHIFT
+    if len(h) > 2:
+        out[4] = ((h[:-2] * _K1 ^ h[2:]) * _K2) >> _SHIFT
+    return out
+
+
+def _commonness(gram: str) -> float:
+    return sum(_LETTER_FREQ.get(c, 5 if c.isascii() else 1) for c in gram)
+
+
+class Prefixes:
+    """The prefixes of one set of terms, and the automaton that confirms a candidate."""
+
+    def __init__(self):
+        self.table = {size: np.zeros(1 << _BITS, dtype=bool) for size in SIZES}
+        self.longest = 0
+        self.count = 0
+        self.short = False  # a term of one character: every text is a candidate
+
+    def add(self, term: str) -> None:
+        """A term as it reads in the prefilter view."""
+        codes = np.array([ord(c) for c in term], dtype=np.int32)
+        self.count += 1
+        self.longest = max(self.longest, len(codes))
+        if len(codes) < 2:
+            self.short = True
+            return
+        size = 2 if len(codes) < 4 else 4
+        at = min(range(len(term) - size + 1), key=lambda i: _commonness(term[i:i + size]))
+        self.table[size][int(_hashes(codes[at:at + size])[size][0])] = True
+
+    def candidates(self, codes: np.ndarray) -> np.ndarray:
+        """Positions where some term's chosen gram (probably) starts, in order."""
+        if not self.count or len(codes) < SIZES[0]:
+            return np.zeros(0, dtype=np.int64)
+        found = []
+        for size, idx in _hashes(codes).items():
+            hit = self.table[size][idx]
+            if hit.any():
+                found.append(np.flatnonzero(hit))
+        if not found:
+            return np.zeros(0, dtype=np.int64)
+        return np.unique(np.concatenate(found)) if len(found) > 1 else found[0]
+
+    def any_match(self, codes: np.ndarray, automaton, to_str) -> bool:
+        """True when a term of the automaton occurs in codes (exact: candidates are confirmed).
+
+        The windows around the candidates (each as long as two longest terms, so every term holding
+        a candidate gram lies inside) are merged and read by the automaton in one pass, joined by
+        NUL, which no view holds.
+        """
+        if self.short or (len(codes) <= DIRECT_MAX and codes.max(initial=0) < 0x80):
+            return next(automaton.iter(to_str(codes)), None) is not None
+        starts = self.candidates(codes)
+        if not len(starts):
+            return False
+        n = self.longest
+        lo = np.maximum(starts - n, 0)
+        hi = np.minimum(starts + 2 * n, len(codes))
+        # merge overlapping windows: a new range starts where a window begins after all earlier ones end
+        new = np.concatenate(([True], lo[1:] > np.maximum.accumulate(hi)[:-1]))
+        first = np.flatnonzero(new)
+        ends = np.maximum.reduceat(hi, first)
+        pieces = []
+        for a, b in zip(lo[first].tolist(), ends.tolist()):
+            pieces += [codes[a:b], _NUL]
+        return next(automaton.iter(to_str(np.concatenate(pieces))), None) is not None
+
+    def matches(self, codes: np.ndarray, automaton, to_str) -> list[tuple[int, int]]:
+        """[start, end) in codes of every term of the automaton (for a text any_match said yes to)."""
+        n = self.longest
+        if self.short:
+            windows = [(0, len(codes))]
+        else:
+            windows = sorted({(max(s - n, 0), s + 2 * n) for s in self.candidates(codes).tolist()})
+        out = set()
+        for a, b in windows:
+            for end, value in automaton.iter(to_str(codes[a:b])):
+                length = value if isinstance(value, int) else value.length
+                out.add((a + end - length + 1, a + end + 1))
+        return sorted(out)
+
+
+_NUL = np.zeros(1, dtype=np.int32)
