@@ -130,6 +130,11 @@ class Hearth:
             from rag.embed_numpy import NumpyEmbedder
 
             return NumpyEmbedder(self.embedding_model_path, threads=self.embedding_threads, lock=self.compute_lock)
+        if self.embedding_backend == "onnx":
+            from rag.embed_onnx import OnnxEmbedder
+
+            return OnnxEmbedder(self.embedding_model_path, cache_dir=models.models_dir(self.settings.data_dir) / "onnx",
+                                threads=self.embedding_threads, lock=self.compute_lock)
         return Embedder(self.embedding_model_path, threads=self.embedding_threads, lock=self.compute_lock)
 
     @cached_property

@@ -85,9 +85,10 @@ class Settings(BaseModel):
     n_gpu_layers: int | None = Field(
         None, ge=-1, description="Layers to offload to the GPU: -1 all, 0 none; empty chooses as many as fit in free VRAM."
     )
-    embedding_backend: Literal["auto", "torch", "numpy"] = Field(
-        "auto", description="Embeddings through torch (sentence-transformers) or NumPy (no torch); auto uses NumPy "
-        "when the chat model runs on the GPU."
+    embedding_backend: Literal["auto", "torch", "numpy", "onnx"] = Field(
+        "auto", description="Embeddings through torch (sentence-transformers), NumPy (no torch) or ONNX Runtime "
+        "(exported once from the model folder, cached under models/onnx); auto uses NumPy when the chat model runs "
+        "on the GPU, else torch."
     )
     n_threads: int | None = Field(None, ge=1, description="CPU threads for llama.cpp and torch; empty means all cores.")
     max_tokens: int = Field(512, ge=16, description="Longest answer, in tokens.")

@@ -51,6 +51,12 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cpu_s() -> float:
+    """CPU seconds of this process so far: steadier than wall time on a shared machine."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def _baseline(paths: list[Path], reader: str) -> dict:
     import chromadb
     import torch
@@ -64,7 +70,7 @@ def _baseline(paths: list[Path], reader: str) -> dict:
                                        settings=chromadb.Settings(anonymized_telemetry=False))
     col = client.get_or_create_collection("naive", embedding_function=None)
     splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu_s()
     pages = chunks = 0
     for path in paths:
         if reader == "pypdf":
@@ -85,7 +91,8 @@ def _baseline(paths: list[Path], reader: str) -> dict:
             col.add(ids=[f"{path.name}:{j}" for j in range(i, min(i + step, len(parts)))],
                     embeddings=vectors[i:i + step], documents=parts[i:i + step])
         chunks += len(parts)
-    return {"seconds": time.perf_counter() - t0, "pages": pages, "chunks": chunks, "peak_mb": _peak_mb()}
+    return {"seconds": time.perf_counter() - t0, "pages": pages, "chunks": chunks, "peak_mb": _peak_mb(),
+            "cpu_seconds": _cpu_s() - c0}
 
 
 def _hearth(paths: list[Path]) -> dict:
@@ -99,9 +106,9 @@ def _hearth(paths: list[Path]) -> dict:
     lib = Library(catalog=Catalog(data / "catalog.sqlite3"), store=Store(open_chroma(data / "chroma"), "bench"),
                   embedder=embedder, collection="bench", chunk_size=256, chunk_overlap=32, tokens=tokens,
                   max_tokens=tokens.max_tokens)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu_s()
     results = list(lib.ingest(paths))
-    seconds = time.perf_counter() - t0
+    seconds, cpu_seconds = time.perf_counter() - t0, _cpu_s() - c0
     failed = [r.error for r in results if r.status != "indexed"]
     if failed:
         raise RuntimeError(f"hearth failed on: {failed}")
@@ -118,7 +125,7 @@ def _hearth(paths: list[Path]) -> dict:
         embedder.embed(texts[i:i + 64])
     embed_seconds = time.perf_counter() - t1
     return {"seconds": seconds, "pages": sum(r.pages for r in results), "chunks": sum(r.chunks for r in results),
-            "peak_mb": peak, "embed_seconds": embed_seconds}
+            "peak_mb": peak, "embed_seconds": embed_seconds, "cpu_seconds": cpu_seconds}
 
 
 def _child(kind: str, paths: list[Path]) -> dict:
@@ -144,7 +151,9 @@ def run(quick: bool) -> list[Figure]:
     naive_rate, raw_rate, hearth_rate = rate(naive), rate(raw), rate(hearth)
     overhead = hearth["seconds"] / hearth["embed_seconds"] - 1
     note = (f"{hearth['chunks']} chunks of <=222 tokens (hearth) vs {naive['chunks']} of <=1000 characters "
-            f"(baselines); {_threads()} threads")
+            f"(baselines); {_threads()} threads; load average {os.getloadavg()[0]:.1f} (shared machine); "
+            f"CPU-seconds ratio {naive['cpu_seconds'] / hearth['cpu_seconds']:.2f}x naive, "
+            f"{raw['cpu_seconds'] / hearth['cpu_seconds']:.2f}x raw")
     return [
         Figure("ingest", f"Hearth ingest, pages/s ({what})", hearth_rate, "pages/s",
                "naive: pypdf + RecursiveCharacterTextSplitter(1000, 200) + encode + collection.add", naive_rate,
