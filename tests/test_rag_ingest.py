@@ -267,6 +267,7 @@ def test_kill_during_ingest_leaves_each_document_whole_or_absent(tmp_path, embed
 
 def test_hearth_sizes_chunks_in_embedder_tokens_and_applies_limits(settings, embedder, tmp_path):
     from app.hearth import Hearth
+    from rag.library import HEADER_TOKENS
 
     h = Hearth(settings.model_copy(update={"max_pages": 2, "retrieval": "lexical"}))
     h.__dict__["embedder"] = embedder
