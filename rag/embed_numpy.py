@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 from typing import Sequence
 
+from rag.embed_parts import bert_tokenizer, in_length_order, mean_pooled
 from rag.errors import ModelNotFoundError
 
 __all__ = ["NumpyEmbedder"]
@@ -52,39 +53,26 @@ class NumpyEmbedder:
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
             return []
-        # batches of similar length pad little (as sentence-transformers does)
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        out: list = [None] * len(texts)
         with self.lock:
-            model = self.load()
-            for start in range(0, len(order), self.batch_size):
-                batch = order[start:start + self.batch_size]
-                for i, vec in zip(batch, model.encode([texts[i] for i in batch]).tolist()):
-                    out[i] = vec
-        return out
+            return in_length_order(texts, self.batch_size, self.load().encode)
 
 
 class _Bert:
     def __init__(self, folder: Path):
         import numpy as np
         from safetensors.numpy import load_file
-        from tokenizers import Tokenizer
 
         cfg = json.loads((folder / "config.json").read_text())
         if cfg.get("model_type") != "bert":
             raise ModelNotFoundError(f"{folder}: the torch-free embedder reads BERT models only, this is "
                                      f"{cfg.get('model_type')!r}; use HEARTH_EMBEDDING_BACKEND=torch.")
-        st = folder / "sentence_bert_config.json"
-        max_len = json.loads(st.read_text()).get("max_seq_length", 256) if st.is_file() else 256
         self.hidden, self.heads = cfg["hidden_size"], cfg["num_attention_heads"]
         self.layers, self.eps = cfg["num_hidden_layers"], cfg.get("layer_norm_eps", 1e-12)
         # dense weights stored transposed and contiguous, so every product is one float32 GEMM
         self.w = {k.removeprefix("bert."): np.ascontiguousarray(v.T if k.endswith("dense.weight") or k.endswith(
             ("query.weight", "key.weight", "value.weight")) else v, dtype=np.float32)
             for k, v in load_file(folder / "model.safetensors").items() if v.dtype != np.int64}
-        self.tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self.tok.enable_truncation(max_length=max_len)
-        self.tok.enable_padding(pad_id=cfg.get("pad_token_id", 0))
+        self.tok = bert_tokenizer(folder)
 
     def _ln(self, x, name):
         import numpy as np
@@ -121,9 +109,7 @@ class _Bert:
             x = self._ln(self._dense(ctx, f"{p}.attention.output.dense") + x, f"{p}.attention.output.LayerNorm")
             inner = _gelu(self._dense(x, f"{p}.intermediate.dense"))
             x = self._ln(self._dense(inner, f"{p}.output.dense") + x, f"{p}.output.LayerNorm")
-        x = x.reshape(b, n, d)
-        pooled = (x * mask[..., None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
-        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return mean_pooled(x.reshape(b, n, d), mask)
 
 
 def _gelu(x):

@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 from typing import Sequence
 
+from rag.embed_parts import bert_tokenizer, in_length_order, mean_pooled
 from rag.errors import ModelNotFoundError
 
 __all__ = ["OnnxEmbedder", "onnx_cache_file", "export_onnx"]
@@ -99,7 +100,7 @@ class OnnxEmbedder:
                 log.info("onnx cache %s unusable (%s); exporting", file, type(e).__name__)
                 export_onnx(self.model_path, file, threads=self.threads)
                 self._session = self._open(file)
-            self._tokenizer = self._load_tokenizer()
+            self._tokenizer = bert_tokenizer(self.model_path)
             log.info("loaded onnx embedder model=%s threads=%d", self.model_path, self.threads)
         return self._session
 
@@ -110,16 +111,9 @@ class OnnxEmbedder:
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
             return []
-        # batches of similar length pad little (as sentence-transformers does)
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        out: list = [None] * len(texts)
         with self.lock:
             session = self.load()
-            for start in range(0, len(order), self.batch_size):
-                batch = order[start:start + self.batch_size]
-                for i, vec in zip(batch, self._encode(session, [texts[i] for i in batch]).tolist()):
-                    out[i] = vec
-        return out
+            return in_length_order(texts, self.batch_size, lambda batch: self._encode(session, batch))
 
     def _encode(self, session, texts: list[str]):
         import numpy as np
@@ -129,9 +123,7 @@ class OnnxEmbedder:
         mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
         types = np.array([e.type_ids for e in enc], dtype=np.int64)
         tokens = session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
-        m = mask[..., None].astype(np.float32)
-        pooled = (tokens * m).sum(1) / np.maximum(m.sum(1), 1e-9)
-        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return mean_pooled(tokens, mask)
 
     def _open(self, file: Path):
         import onnxruntime as ort
@@ -143,17 +135,6 @@ class OnnxEmbedder:
         opts.inter_op_num_threads = 1
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")  # share the cores politely
         return ort.InferenceSession(str(file), opts, providers=["CPUExecutionProvider"])
-
-    def _load_tokenizer(self):
-        from tokenizers import Tokenizer
-
-        st = self.model_path / "sentence_bert_config.json"
-        max_len = json.loads(st.read_text()).get("max_seq_length", 256) if st.is_file() else 256
-        cfg = json.loads((self.model_path / "config.json").read_text())
-        tok = Tokenizer.from_file(str(self.model_path / "tokenizer.json"))
-        tok.enable_truncation(max_length=max_len)
-        tok.enable_padding(pad_id=cfg.get("pad_token_id", 0))
-        return tok
 
     def _check_folder(self) -> None:
         if not (self.model_path / "tokenizer.json").is_file() or not (self.model_path / "config.json").is_file():
