@@ -159,13 +159,8 @@ class Pipeline:
 
         t0 = time.perf_counter()
         for text in [*(t.strip() for t in screen if t and t.strip()), q]:
-            for check in self._run_checks("question", [("user", text)]):
-                turn.checks.append(check)
-                yield CheckDone(check)
-                if not check.allowed:
-                    self._report(check, text)
-                    yield Finished(self._block(turn, check))
-                    return
+            if not (yield from self._checked(turn, "question", [("user", text)], text)):
+                return
         turn.timings["question_checks_ms"] = _ms(t0)
 
         if self.retriever is None:
@@ -208,13 +203,8 @@ class Pipeline:
             return
         answer = answer.strip()
         t0 = time.perf_counter()
-        for check in self._run_checks("answer", [("user", q), ("assistant", answer)]):
-            turn.checks.append(check)
-            yield CheckDone(check)
-            if not check.allowed:
-                self._report(check, answer)
-                yield Finished(self._block(turn, check))
-                return
+        if not (yield from self._checked(turn, "answer", [("user", q), ("assistant", answer)], answer)):
+            return
         turn.timings["answer_checks_ms"] = turn.timings.get("answer_checks_ms", 0.0) + _ms(t0)
         turn.answer = answer
         turn.citations = self._citations(answer, turn.sources)
@@ -268,6 +258,18 @@ class Pipeline:
                 if not check.allowed:
                     return done
         return done
+
+    def _checked(self, turn: TurnResult, stage: str, conversation, text: str) -> Iterator:
+        """Every check of the stage, each recorded and yielded; the first that blocks is reported and finishes the
+        turn. Returns whether the text passed."""
+        for check in self._run_checks(stage, conversation):
+            turn.checks.append(check)
+            yield CheckDone(check)
+            if not check.allowed:
+                self._report(check, text)
+                yield Finished(self._block(turn, check))
+                return False
+        return True
 
     def _run_checks(self, stage: str, conversation) -> Iterator[Check]:
         for layer in self.checks:
