@@ -97,12 +97,9 @@ class Store:
 
     def query(self, embedding: Sequence[float], k: int, doc_ids: Sequence[str] | None = None) -> list[Hit]:
         """The k nearest chunks (cosine), optionally only from some documents."""
-        where = None
-        if doc_ids is not None:
-            if not doc_ids:
-                return []
-            where = {"doc_id": {"$in": list(doc_ids)}} if len(doc_ids) > 1 else {"doc_id": doc_ids[0]}
-        res = self._col.query(query_embeddings=[list(embedding)], n_results=k, where=where,
+        if doc_ids is not None and not doc_ids:
+            return []
+        res = self._col.query(query_embeddings=[list(embedding)], n_results=k, where=_only(doc_ids),
                               include=["documents", "metadatas", "distances"])
         return [hit_from(cid, text, meta, 1.0 - float(dist))
                 for cid, text, meta, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0],
@@ -113,9 +110,8 @@ class Store:
         (search fetches those once, for the fused candidates only)."""
         if doc_ids is not None and not doc_ids:
             return []
-        where = None if doc_ids is None else (
-            {"doc_id": {"$in": list(doc_ids)}} if len(doc_ids) > 1 else {"doc_id": doc_ids[0]})
-        return self._col.query(query_embeddings=[list(embedding)], n_results=k, where=where, include=[])["ids"][0]
+        return self._col.query(query_embeddings=[list(embedding)], n_results=k, where=_only(doc_ids),
+                               include=[])["ids"][0]
 
     def get(self, ids: Sequence[str]) -> dict[str, tuple[str, dict, list[float]]]:
         """chunk id -> (text, metadata, embedding) for the ids that exist."""
@@ -128,3 +124,10 @@ class Store:
     def document_ids(self) -> set[str]:
         """Every doc_id that has chunks (for consistency checks; reads all metadata)."""
         return {m["doc_id"] for m in self._col.get(include=["metadatas"])["metadatas"]}
+
+
+def _only(doc_ids: Sequence[str] | None) -> dict | None:
+    """Chroma's where filter for chunks of these documents; None for all."""
+    if doc_ids is None:
+        return None
+    return {"doc_id": {"$in": list(doc_ids)}} if len(doc_ids) > 1 else {"doc_id": doc_ids[0]}
