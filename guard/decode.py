@@ -18,6 +18,8 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from guard import fastscan
+
 __all__ = ["Decoded", "decodings"]
 
 MIN_RUN = 16  # shortest base64/hex run worth decoding
@@ -317,6 +319,8 @@ def _share(words: list[str]) -> float:
 
 
 _INVERSE_EXPECTED = np.concatenate((1.0 / _SHIFTS, 1.0 / _ATBASH[None, :])).T  # 26 x 27
+_INVERSE_EXPECTED_C = np.ascontiguousarray(_INVERSE_EXPECTED)  # row-major, for the compiled scanner
+_FIT_CONSTANT = float(_ENGLISH.sum()) - 2.0
 _CLEARLY_ENGLISH = 200  # letters: from this many on, letter frequencies alone tell English apart
 
 
@@ -327,17 +331,19 @@ def _short_cipher_candidates(text: str, low: np.ndarray | None = None) -> dict[t
     alone (not the whole text). Ordinary text costs a count of its letters (Chinese text stops
     there) and, for English, a letter-frequency test.
     """
-    if low is None:
-        low = raw_codes(text)
-        low = low if low.dtype == np.uint8 else np.minimum(low, 0x7F).astype(np.uint8)
-    counts = np.bincount(_LETTER[low], minlength=256)[:26]
+    if low is None and fastscan.compiled is not None:
+        # The same count and English test in one pass; where the test is close, numpy decides below.
+        letters, english = fastscan.compiled.letter_fit(text, _INVERSE_EXPECTED_C, _FIT_CONSTANT)
+        if 2 * letters < len(text) // 2 or (letters >= _CLEARLY_ENGLISH and english):
+            return {}
+    counts = _letter_counts(text, low)
     letters = int(counts.sum())
     if 2 * letters < len(text) // 2:
         return {}  # far too few letters (the exact test below uses the stripped text and words)
     if letters >= _CLEARLY_ENGLISH:
         freq = counts / letters
         # chi-square against each shift and Atbash in one product: sum((f-e)^2/e) = sum(f^2/e) - 2 + sum(e)
-        fits = (freq * freq) @ _INVERSE_EXPECTED + (float(_ENGLISH.sum()) - 2.0)
+        fits = (freq * freq) @ _INVERSE_EXPECTED + _FIT_CONSTANT
         if 2 * fits[0] < fits[1:].min():
             return {}  # the letters are English letters, unshifted
     words = _WORDS.findall(text.lower())
@@ -357,6 +363,16 @@ def _short_cipher_candidates(text: str, low: np.ndarray | None = None) -> dict[t
     scored = [(_english_share(joined.translate(_letter_cipher(kind, k))), kind, k) for kind, k in tries]
     best, kind, k = max(scored)
     return {(kind, k): [0]} if best >= max(0.2, 2 * share) else {}
+
+
+def _letter_counts(text: str, low: np.ndarray | None) -> np.ndarray:
+    """How often each ASCII letter a-z occurs, of any case (int64, as np.bincount counts)."""
+    if low is None and fastscan.compiled is not None:
+        return np.frombuffer(fastscan.compiled.letter_counts(text), dtype=np.int64)
+    if low is None:
+        low = raw_codes(text)
+        low = low if low.dtype == np.uint8 else np.minimum(low, 0x7F).astype(np.uint8)
+    return np.bincount(_LETTER[low], minlength=256)[:26]
 
 
 def _letter_cipher(kind: str, k: int) -> dict[int, int]:
@@ -383,16 +399,50 @@ _LETTER_BYTES = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _TAG_PREFIX = "\U000E0000".encode("utf-8")[:2]  # every tag character's UTF-8 starts so
 
 
+# Bits of a gate mask (see gates) for the decoders keyed on a mark rather than a run of a class.
+_MARKS = {"tag-characters": 0x100, "unicode-escape": 0x200, "byte-escape": 0x400, "percent": 0x800,
+          "html-entity": 0x1000}
+_RUN_GATES = tuple((bit, min_len) for _, _, _, bit, min_len in _SUBSTITUTIONS if bit)
+_CLS_BYTES = _CLS.tobytes()
+
+
+def gates(text: str) -> tuple[int, int]:
+    """(mask, letters): which decoders' cheap tests pass, and the letters the cipher test counts
+    (ASCII letters, and the two letters str.lower() makes ASCII).
+
+    mask: the class bit of each class with a run long enough to decode, and the _MARKS bit of each
+    decoder whose mark is present. The compiled scanner does it in one pass where it was built.
+    """
+    if fastscan.compiled is not None:
+        return fastscan.compiled.gates(text, _CLS_BYTES, _RUN_GATES)
+    return _gates_utf8(text)
+
+
+def _gates_utf8(text: str) -> tuple[int, int]:
+    """gates() from the UTF-8 bytes: substring tests and bytes.translate calls, at C speed each."""
+    utf8 = text.encode("utf-8", "surrogatepass")
+    mask = _MARKS["tag-characters"] if _TAG_PREFIX in utf8 else 0
+    for name, test in _GATE_TESTS.items():
+        if test(text):
+            mask |= _MARKS[name]
+    for bit, min_len in _RUN_GATES:
+        if b"x" * min_len in utf8.translate(_RUN_TABLES[bit]):
+            mask |= bit
+    # Letters as _WORDS counts them after str.lower() (which also makes these two ASCII letters).
+    letters = len(utf8) - len(utf8.translate(None, _LETTER_BYTES)) + text.count("\u212a") + text.count("\u0130")
+    return mask, letters
+
+
 def decodings(text: str, raw: np.ndarray | None = None) -> Iterator[Decoded]:
     """Every decoded form of the text worth scanning again (none for ordinary text).
 
-    Each decoder is tried only where a cheap test on the UTF-8 bytes says it could apply: its
-    gate character is present, or a run of its characters long enough to decode (for ordinary
-    text, a handful of bytes.translate calls and substring tests is all the work done).
+    Each decoder is tried only where a cheap test (gates) says it could apply: its gate character
+    is present, or a run of its characters long enough to decode. For ordinary text that test is
+    all the work done.
     """
     if not text:
         return
-    utf8 = text.encode("utf-8", "surrogatepass")
+    mask, letters = gates(text)
     state: dict = {}
 
     def arrays():
@@ -405,35 +455,29 @@ def decodings(text: str, raw: np.ndarray | None = None) -> Iterator[Decoded]:
         return state
 
     for name, pattern, decode, bit, min_len in _SUBSTITUTIONS:
+        if not mask & (bit or _MARKS[name]):
+            continue
         if bit == 0:
             gate = _GATES[name]
-            if gate is None:
-                if _TAG_PREFIX not in utf8:
-                    continue
-                windows = [(0, len(text))]
-            else:
-                windows = _near(arrays()["raw"], gate) if _GATE_TESTS[name](text) else []
-            if not windows:
-                continue
+            windows = [(0, len(text))] if gate is None else _near(arrays()["raw"], gate)
         else:
-            if b"x" * min_len not in utf8.translate(_RUN_TABLES[bit]):
-                continue
-            a = arrays()
-            windows = _runs(a["classes"], a["blocks"], bit, min_len)
-            if not windows:
-                continue
+            if fastscan.compiled is not None:
+                windows = fastscan.compiled.class_runs(text, _CLS_BYTES, bit, min_len)
+            else:
+                windows = _runs(arrays()["classes"], arrays()["blocks"], bit, min_len)
             windows = [(max(a - 1, 0), min(b + 1, len(text))) for a, b in windows]
-        yield from _substituted(name, text, pattern, decode, windows)
-    # Letters as _WORDS counts them after str.lower() (which also makes these two ASCII letters).
-    letters = len(utf8) - len(utf8.translate(None, _LETTER_BYTES)) + text.count("\u212a") + text.count("\u0130")
+        if windows:
+            yield from _substituted(name, text, pattern, decode, windows)
     if len(text) <= _CHUNK:
         if letters < 4 or 2 * letters < len(text.strip()):
             return  # fewer than 4 words, or mostly not letters: no cipher (see _short_cipher_candidates)
     elif letters < _MIN_LETTERS:
         return  # no chunk has enough letters to test (see _cipher_candidates)
     margin = _CHUNK // 4
-    low = arrays()["low"]
-    ciphers = _short_cipher_candidates(text, low) if len(text) <= _CHUNK else _cipher_candidates(low)
+    if len(text) <= _CHUNK:
+        ciphers = _short_cipher_candidates(text, None if fastscan.compiled else arrays()["low"])
+    else:
+        ciphers = _cipher_candidates(arrays()["low"])
     for (kind, k), chunks in sorted(ciphers.items()):
         name = "atbash" if kind == "atbash" else f"caesar-{k}"
         table = _letter_cipher(kind, k)

@@ -17,6 +17,7 @@ from typing import Sequence
 
 import ahocorasick
 
+from guard import fastscan
 from guard.decode import decodings, raw_codes
 from guard.normalize import (has_leet_symbols, is_latin_word, quick_codes, quick_codes_index, tables, term_forms,
                              to_str, views)
@@ -198,16 +199,24 @@ def _maybe(lists: _Lists, text: str, raw) -> bool:
 
     A term found in any view is found in the quick view (guard/normalize.py, quick_view), or, for a
     text with leet symbols, in the quick leet view; guard/prefilter.py finds those without running
-    the automaton over the whole text.
+    the automaton over the whole text. raw: raw_codes(text), or None (made only if needed).
     """
     if not len(lists.quick):
         return False
     t = tables()
-    if lists.quick_prefixes.any_match(quick_codes(raw, t.quick), lists.quick, to_str):
+    if _any(lists.quick_prefixes, lists.quick, text, t.quick, raw):
         return True
     if has_leet_symbols(text) and len(lists.deny["leet"]):
-        return lists.leet_prefixes.any_match(quick_codes(raw, t.quick_leet), lists.deny["leet"], to_str)
+        return _any(lists.leet_prefixes, lists.deny["leet"], text, t.quick_leet, raw)
     return False
+
+
+def _any(prefixes: Prefixes, automaton, text: str, table, raw) -> bool:
+    """Prefixes.any_match over the quick view of text: compiled in one pass where built, else numpy."""
+    found = prefixes.windows_text(text, table)
+    if found is None:
+        return prefixes.any_match(quick_codes(raw_codes(text) if raw is None else raw, table), automaton, to_str)
+    return found is not False and next(automaton.iter(found), None) is not None
 
 
 # Where the prefilter finds a term, the views are built for this much text around it, not the whole.
@@ -256,8 +265,11 @@ def _exact_near(lists: _Lists, text: str, raw) -> list[Match]:
 def _scan(lists: _Lists, text: str, depth: int) -> list[Match]:
     if not text:
         return []
-    raw = raw_codes(text)
-    matches = _exact_near(lists, text, raw) if _maybe(lists, text, raw) else []
+    # With the compiled scanner, ordinary text never needs its code points as an array.
+    raw = None if fastscan.built() else raw_codes(text)
+    matches = []
+    if _maybe(lists, text, raw):
+        matches = _exact_near(lists, text, raw_codes(text) if raw is None else raw)
     if depth < MAX_DEPTH:
         for d in decodings(text, raw):
             for m in _scan(lists, d.text, depth + 1):

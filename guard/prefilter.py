@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from guard import fastscan
+
 __all__ = ["Prefixes"]
 
 _BITS = 20  # 1M-entry table: a few hundred grams give about one false candidate per 2,000 positions
@@ -52,10 +54,12 @@ class Prefixes:
         self.longest = 0
         self.count = 0
         self.short = False  # a term of one character: every text is a candidate
+        self._packed: tuple[np.ndarray, np.ndarray] | None = None  # the tables 8 bits a byte, for the compiled scanner
 
     def add(self, term: str) -> None:
         """A term as it reads in the prefilter view."""
         codes = np.array([ord(c) for c in term], dtype=np.int32)
+        self._packed = None
         self.count += 1
         self.longest = max(self.longest, len(codes))
         if len(codes) < 2:
@@ -101,6 +105,20 @@ class Prefixes:
         for a, b in zip(lo[first].tolist(), ends.tolist()):
             pieces += [codes[a:b], _NUL]
         return next(automaton.iter(to_str(np.concatenate(pieces))), None) is not None
+
+    def windows_text(self, text: str, table: np.ndarray) -> str | bool | None:
+        """What any_match hands the automaton, from the compiled scanner in one pass over text:
+        False when there is no candidate, else the merged windows joined by NUL. None where it
+        cannot say (not built, or a character that folds to several): use any_match then.
+
+        table: the quick view's table (guard/normalize.py Tables.quick or Tables.quick_leet).
+        """
+        if fastscan.compiled is None:
+            return None
+        if self._packed is None:  # 128 KiB a table: they stay in the CPU's cache, a bool a byte would not
+            self._packed = tuple(np.packbits(self.table[size], bitorder="little") for size in SIZES)
+        t2, t4 = self._packed
+        return fastscan.compiled.quick(text, table, t2, t4, _BITS, self.longest, self.short)
 
     def matches(self, codes: np.ndarray, automaton, to_str) -> list[tuple[int, int]]:
         """[start, end) in codes of every term of the automaton (for a text any_match said yes to)."""

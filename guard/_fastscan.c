@@ -1,0 +1,381 @@
+/* The keyword filter's hot paths in one pass over a str's code points (optional; see guard/fastscan.py).
+ *
+ * quick():  the prefilter view (guard/normalize.py quick_codes: table lookup, dropped characters
+ *           removed, repeats collapsed) fused with guard/prefilter.py's gram hashes and table lookups.
+ *           Returns False (no candidate), the text of the merged candidate windows joined by NUL
+ *           (exactly what Prefixes.any_match hands the automaton), or None where a character folds
+ *           to several (the caller then takes the numpy path).
+ * gates():  guard/decode.py's cheap decoder tests: runs of each character class, the gate marks,
+ *           tag characters and the letter counts of the cipher test.
+ * Both must give exactly what the numpy code gives; tests/test_keywords_fastscan.py holds them to it.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+
+#define K1 0x9E3779B1u
+#define K2 0x85EBCA77u
+#define EXP (-2)
+
+typedef struct {
+    Py_buffer table, t2, t4;
+} Tables;
+
+static void release(Tables *t) {
+    if (t->table.obj) PyBuffer_Release(&t->table);
+    if (t->t2.obj) PyBuffer_Release(&t->t2);
+    if (t->t4.obj) PyBuffer_Release(&t->t4);
+}
+
+static int cmp_ssize(const void *a, const void *b) {
+    Py_ssize_t x = *(const Py_ssize_t *)a, y = *(const Py_ssize_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Grow *buf (of *cap items of size) to hold need items. */
+static int reserve(void **buf, Py_ssize_t *cap, Py_ssize_t need, size_t size) {
+    if (need <= *cap) return 0;
+    Py_ssize_t n = *cap ? *cap : 64;
+    while (n < need) n *= 2;
+    void *p = PyMem_Realloc(*buf, (size_t)n * size);
+    if (!p) { PyErr_NoMemory(); return -1; }
+    *buf = p;
+    *cap = n;
+    return 0;
+}
+
+/* One code point into the quick view: looked up, kept unless dropped or a repeat (no branches,
+ * which ordinary text, a space every few letters, would mispredict). */
+#define QUICK_STEP(cp)                                                                          \
+    {                                                                                           \
+        int32_t m = (Py_ssize_t)(cp) < limit ? table[cp] : -1;                                  \
+        fallback |= m == EXP;                                                                   \
+        int keep = (m >= 0) & ((Py_UCS4)m != last);                                             \
+        codes[n] = (Py_UCS4)m;                                                                  \
+        n += keep;                                                                              \
+        last = keep ? (Py_UCS4)m : last;                                                        \
+    }
+
+/* quick(text, table, t2, t4, bits, longest, whole) -> False | str | None
+ * table: int32 per code point (the quick view's, guard/normalize.py); t2, t4: the gram tables of
+ * guard/prefilter.py packed 8 to a byte (bit i of the table is bit i % 8 of byte i / 8). */
+static PyObject *quick(PyObject *self, PyObject *args) {
+    PyObject *text, *result = NULL;
+    Tables t = {0};
+    int bits, whole;
+    Py_ssize_t longest;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "Uy*y*y*inp", &text, &t.table, &t.t2, &t.t4, &bits, &longest, &whole)) {
+        release(&t);
+        return NULL;
+    }
+    const int32_t *table = (const int32_t *)t.table.buf;
+    const Py_ssize_t limit = t.table.len / (Py_ssize_t)sizeof(int32_t);
+    const uint8_t *t2 = (const uint8_t *)t.t2.buf, *t4 = (const uint8_t *)t.t4.buf;
+    if (bits < 4 || bits > 31 || t.t2.len < ((Py_ssize_t)1 << (bits - 3)) || t.t4.len < ((Py_ssize_t)1 << (bits - 3))) {
+        PyErr_SetString(PyExc_ValueError, "gram tables are smaller than 2**bits bits");
+        release(&t);
+        return NULL;
+    }
+    const unsigned shift = 32u - (unsigned)bits;
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
+    Py_UCS4 *codes = PyMem_Malloc((size_t)(len + 1) * sizeof(Py_UCS4)), last = (Py_UCS4)-1;
+    Py_ssize_t *cand = NULL, ncand = 0, capcand = 0, n = 0;
+    if (!codes) { release(&t); return PyErr_NoMemory(); }
+    int fallback = 0;
+    /* Pass 1: the quick view's code points (a view code is never (Py_UCS4)-1, so none is a "repeat" of the start). */
+    if (kind == PyUnicode_1BYTE_KIND) {
+        const Py_UCS1 *s = data;
+        for (Py_ssize_t i = 0; i < len; i++) QUICK_STEP(s[i])
+    } else if (kind == PyUnicode_2BYTE_KIND) {
+        const Py_UCS2 *s = data;
+        for (Py_ssize_t i = 0; i < len; i++) QUICK_STEP(s[i])
+    } else {
+        const Py_UCS4 *s = data;
+        for (Py_ssize_t i = 0; i < len; i++) QUICK_STEP(s[i])
+    }
+    /* Pass 2: the 2-gram starting at j - 1 and the 4-gram starting at j - 3 (prefilter.py _hashes). */
+    if (!fallback && !whole) {
+        uint32_t h1 = 0, h2 = 0; /* 2-gram hashes at j - 3 and j - 2 */
+        for (Py_ssize_t j = 1; j < n; j++) {
+            uint32_t g = codes[j - 1] * K1 ^ codes[j];
+            uint32_t i2 = (g * K2) >> shift, i4 = ((h1 * K1 ^ g) * K2) >> shift;
+            int hit2 = (t2[i2 >> 3] >> (i2 & 7)) & 1;
+            int hit4 = j >= 3 && ((t4[i4 >> 3] >> (i4 & 7)) & 1);
+            h1 = h2;
+            h2 = g;
+            if (hit2 | hit4) {
+                if (reserve((void **)&cand, &capcand, ncand + 2, sizeof(Py_ssize_t)) < 0) goto done;
+                if (hit2) cand[ncand++] = j - 1;
+                if (hit4) cand[ncand++] = j - 3;
+            }
+        }
+    }
+    if (fallback) { result = Py_NewRef(Py_None); goto done; }
+    if (whole) {  /* a one-character term: every text is a candidate, read whole */
+        result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, codes, n);
+        goto done;
+    }
+    if (!ncand) { result = Py_NewRef(Py_False); goto done; }
+    qsort(cand, (size_t)ncand, sizeof(Py_ssize_t), cmp_ssize);
+    /* Windows [s - longest, s + 2 longest) around each candidate, merged, each followed by NUL. */
+    Py_UCS4 *out = NULL;
+    Py_ssize_t nout = 0, capout = 0, k = 0;
+    while (k < ncand) {
+        Py_ssize_t lo = cand[k] - longest, hi = cand[k] + 2 * longest;
+        if (lo < 0) lo = 0;
+        if (hi > n) hi = n;
+        for (k++; k < ncand; k++) {
+            Py_ssize_t lo2 = cand[k] - longest, hi2 = cand[k] + 2 * longest;
+            if (lo2 < 0) lo2 = 0;
+            if (hi2 > n) hi2 = n;
+            if (lo2 > hi) break;
+            if (hi2 > hi) hi = hi2;
+        }
+        if (reserve((void **)&out, &capout, nout + (hi - lo) + 1, sizeof(Py_UCS4)) < 0) { PyMem_Free(out); goto done; }
+        memcpy(out + nout, codes + lo, (size_t)(hi - lo) * sizeof(Py_UCS4));
+        nout += hi - lo;
+        out[nout++] = 0;
+    }
+    result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out, nout);
+    PyMem_Free(out);
+done:
+    PyMem_Free(codes);
+    PyMem_Free(cand);
+    release(&t);
+    return result;
+}
+
+static int is_hex(Py_UCS4 c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+enum { NRUNS = 5 };
+
+/* One code point into gates()'s state: s[] is the text, i the position, len its length.
+ * The run lengths of the classes are 8-bit lanes of one word: lane r counts the current run of
+ * class bit r; a lane whose class has been found long enough is switched off (alive), so no lane
+ * grows past its min_len (<= 127) and none carries into the next. */
+#define GATES_STEP()                                                                            \
+    {                                                                                           \
+        Py_UCS4 c = s[i];                                                                       \
+        uint64_t in = c < 128 ? lanes[c & 127] : 0;                                             \
+        runs = (runs + ONES) & in & alive;                                                      \
+        uint64_t over = (runs + add) & HIGH;                                                    \
+        letters += c < 128 ? isletter[c & 127] : 0;                                             \
+        if (over) {                                                                             \
+            for (int r = 0; r < NRUNS; r++)                                                     \
+                if ((over >> (8 * r + 7)) & 1) { mask |= 1u << r; alive &= ~((uint64_t)0xFF << (8 * r)); } \
+        }                                                                                       \
+        if (!(c < 128 ? special[c & 127] : (c - 0xE0000u <= 0xFFFu) | (c == 0x212A) | (c == 0x130))) \
+            continue;                                                                           \
+        if (c >= 128) {                                                                         \
+            if (c - 0xE0000u <= 0xFFFu) mask |= 0x100;                                          \
+            else letters++;                                                                     \
+            continue;                                                                           \
+        }                                                                                       \
+        if (i + 1 >= len) continue;                                                             \
+        Py_UCS4 next = s[i + 1];                                                                \
+        if (c == '\\') {                                                                        \
+            if (next == 'u' || next == 'U') mask |= 0x200;                                      \
+            else if (next == 'x') mask |= 0x400;                                                \
+        } else if (c == '&') {                                                                  \
+            if (next == '#') mask |= 0x1000;                                                    \
+        } else if (i + 5 < len && is_hex(next) && is_hex(s[i + 2]) && s[i + 3] == '%'           \
+                   && is_hex(s[i + 4]) && is_hex(s[i + 5])) {                                   \
+            mask |= 0x800;                                                                      \
+        }                                                                                       \
+    }
+
+/* gates(text, classes, runs) -> (mask, letters)
+ * classes: 128 bytes, the class bits of each ASCII character; runs: ((bit, min_len), ...), at most
+ * 5 classes, each bit one of 1 << 0 .. 1 << 4, each min_len 1..127.
+ * mask: the bit of each class with a run at least min_len long, and
+ *   0x100 tag characters (U+E0000..U+E0FFF, the UTF-8 prefix decode.py tests), 0x200 "\u" or "\U",
+ *   0x400 "\x", 0x800 "%HH%HH", 0x1000 "&#".
+ * letters: ASCII letters, and U+212A and U+0130 (which str.lower() makes ASCII letters). */
+static PyObject *gates(PyObject *self, PyObject *args) {
+    PyObject *text, *spec;
+    Py_buffer cls;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "Uy*O!", &text, &cls, &PyTuple_Type, &spec)) return NULL;
+    if (cls.len < 128) {
+        PyBuffer_Release(&cls);
+        PyErr_SetString(PyExc_ValueError, "classes must have 128 entries");
+        return NULL;
+    }
+    uint8_t classes[128], isletter[128], special[128] = {0};
+    memcpy(classes, cls.buf, 128);
+    PyBuffer_Release(&cls);
+    const uint64_t ONES = 0x0101010101ull, HIGH = 0x8080808080ull;
+    uint64_t add = 0, used = 0, lanes[128];
+    Py_ssize_t nruns = PyTuple_GET_SIZE(spec);
+    if (nruns > NRUNS) { PyErr_SetString(PyExc_ValueError, "too many classes"); return NULL; }
+    for (Py_ssize_t r = 0; r < nruns; r++) {
+        unsigned b;
+        Py_ssize_t min_len;
+        if (!PyArg_ParseTuple(PyTuple_GET_ITEM(spec, r), "In", &b, &min_len)) return NULL;
+        int lane = 0;
+        while (lane < NRUNS && b != (1u << lane)) lane++;
+        if (lane == NRUNS || min_len < 1 || min_len > 127) {
+            PyErr_SetString(PyExc_ValueError, "each class must be one bit below 1 << 5, its run 1..127 long");
+            return NULL;
+        }
+        add |= (uint64_t)(0x80 - min_len) << (8 * lane);
+        used |= (uint64_t)0xFF << (8 * lane);
+    }
+    for (int c = 0; c < 128; c++) {
+        int low = c | 0x20;
+        isletter[c] = low >= 'a' && low <= 'z';
+        lanes[c] = 0;
+        for (int r = 0; r < NRUNS; r++)
+            if ((classes[c] >> r) & 1) lanes[c] |= (uint64_t)0xFF << (8 * r);
+        lanes[c] &= used;
+    }
+    special['\\'] = special['&'] = special['%'] = 1;
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
+    Py_ssize_t letters = 0;
+    uint64_t runs = 0, alive = used;
+    unsigned mask = 0;
+    if (kind == PyUnicode_1BYTE_KIND) {
+        const Py_UCS1 *s = data;
+        for (Py_ssize_t i = 0; i < len; i++) GATES_STEP()
+    } else if (kind == PyUnicode_2BYTE_KIND) {
+        const Py_UCS2 *s = data;
+        for (Py_ssize_t i = 0; i < len; i++) GATES_STEP()
+    } else {
+        const Py_UCS4 *s = data;
+        for (Py_ssize_t i = 0; i < len; i++) GATES_STEP()
+    }
+    return Py_BuildValue("In", mask, letters);
+}
+
+/* counts[k]: how often ASCII letter k (a-z, any case) occurs in text. */
+static int count_letters(PyObject *text, int64_t counts[26]) {
+    if (!PyUnicode_Check(text)) { PyErr_SetString(PyExc_TypeError, "text must be a str"); return -1; }
+    int64_t sets[4][27] = {{0}};  /* four sets, so that neighbouring letters do not wait on each other */
+    uint8_t index[128];
+    for (int c = 0; c < 128; c++) {
+        int low = c | 0x20;
+        index[c] = (low >= 'a' && low <= 'z') ? (uint8_t)(low - 'a') : 26;
+    }
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
+#define COUNT_LOOP(T)                                                                           \
+    {                                                                                           \
+        const T *s = data;                                                                      \
+        for (Py_ssize_t i = 0; i < len; i++) sets[i & 3][s[i] < 128 ? index[s[i] & 127] : 26]++; \
+    }
+    if (kind == PyUnicode_1BYTE_KIND) COUNT_LOOP(Py_UCS1)
+    else if (kind == PyUnicode_2BYTE_KIND) COUNT_LOOP(Py_UCS2)
+    else COUNT_LOOP(Py_UCS4)
+#undef COUNT_LOOP
+    for (int k = 0; k < 26; k++) counts[k] = sets[0][k] + sets[1][k] + sets[2][k] + sets[3][k];
+    return 0;
+}
+
+/* letter_counts(text) -> bytes: 26 int64, the ASCII letters a-z of any case (decode.py's cipher test). */
+static PyObject *letter_counts(PyObject *self, PyObject *text) {
+    (void)self;
+    int64_t counts[26];
+    if (count_letters(text, counts) < 0) return NULL;
+    return PyBytes_FromStringAndSize((const char *)counts, sizeof(counts));
+}
+
+/* class_runs(text, classes, bit, min_len) -> [(start, end), ...]: every maximal run of characters
+ * of the class (classes[c] & bit, ASCII only) at least min_len long (decode.py _runs). */
+static PyObject *class_runs(PyObject *self, PyObject *args) {
+    PyObject *text;
+    Py_buffer cls;
+    unsigned bit;
+    Py_ssize_t min_len;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "Uy*In", &text, &cls, &bit, &min_len)) return NULL;
+    if (cls.len < 128) {
+        PyBuffer_Release(&cls);
+        PyErr_SetString(PyExc_ValueError, "classes must have 128 entries");
+        return NULL;
+    }
+    uint8_t in[128];
+    for (int c = 0; c < 128; c++) in[c] = (((const uint8_t *)cls.buf)[c] & bit) != 0;
+    PyBuffer_Release(&cls);
+    PyObject *out = PyList_New(0);
+    if (!out) return NULL;
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
+    Py_ssize_t start = 0;
+    for (Py_ssize_t i = 0; i <= len; i++) {
+        Py_UCS4 c = i < len ? PyUnicode_READ(kind, data, i) : 128;
+        if (c < 128 && in[c]) continue;
+        if (i - start >= min_len) {
+            PyObject *run = Py_BuildValue("(nn)", start, i);
+            if (!run || PyList_Append(out, run) < 0) { Py_XDECREF(run); Py_DECREF(out); return NULL; }
+            Py_DECREF(run);
+        }
+        start = i + 1;
+    }
+    return out;
+}
+
+/* letter_fit(text, inverse_expected, constant) -> (letters, english)
+ * letters: ASCII letters of any case; english: True where decode.py's test that the letter
+ * frequencies fit unshifted English better than twice any shift or Atbash,
+ *     2 * fits[0] < fits[1:].min(), fits = (freq * freq) @ inverse_expected + constant,
+ * holds by a margin far beyond rounding (False: undecided here, numpy decides).
+ * inverse_expected: 26 x n float64, row-major (n = 27: 26 shifts and Atbash). */
+static PyObject *letter_fit(PyObject *self, PyObject *args) {
+    PyObject *text;
+    Py_buffer inv;
+    double constant;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "Uy*d", &text, &inv, &constant)) return NULL;
+    const Py_ssize_t cols = inv.len / (Py_ssize_t)(26 * sizeof(double));
+    if (cols < 2 || inv.len != cols * 26 * (Py_ssize_t)sizeof(double)) {
+        PyBuffer_Release(&inv);
+        PyErr_SetString(PyExc_ValueError, "inverse_expected must be 26 rows of float64");
+        return NULL;
+    }
+    int64_t counts[26];
+    if (count_letters(text, counts) < 0) { PyBuffer_Release(&inv); return NULL; }
+    int64_t letters = 0;
+    for (int k = 0; k < 26; k++) letters += counts[k];
+    int english = 0;
+    if (letters > 0) {
+        const double *e = (const double *)inv.buf;
+        double fits0 = 0, best = 0;
+        for (Py_ssize_t j = 0; j < cols; j++) {
+            double fit = constant;
+            for (int k = 0; k < 26; k++) {
+                double f = (double)counts[k] / (double)letters;
+                fit += f * f * e[k * cols + j];
+            }
+            if (j == 0) fits0 = fit;
+            else if (j == 1 || fit < best) best = fit;
+        }
+        english = 2 * fits0 < best - 1e-9 * (1.0 + fabs(best) + fabs(fits0));
+    }
+    PyBuffer_Release(&inv);
+    return Py_BuildValue("LO", (long long)letters, english ? Py_True : Py_False);
+}
+
+static PyMethodDef methods[] = {
+    {"quick", quick, METH_VARARGS, "quick(text, table, t2, t4, bits, longest, whole) -> False | str | None"},
+    {"gates", gates, METH_VARARGS, "gates(text, classes, runs) -> (mask, letters)"},
+    {"letter_counts", letter_counts, METH_O, "letter_counts(text) -> bytes of 26 int64"},
+    {"letter_fit", letter_fit, METH_VARARGS, "letter_fit(text, inverse_expected, constant) -> (letters, english)"},
+    {"class_runs", class_runs, METH_VARARGS, "class_runs(text, classes, bit, min_len) -> [(start, end), ...]"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fastscan", NULL, -1, methods, NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__fastscan(void) { return PyModule_Create(&module); }
