@@ -2,9 +2,8 @@
  *
  * quick():  the prefilter view (guard/normalize.py quick_codes: table lookup, dropped characters
  *           removed, repeats collapsed) fused with guard/prefilter.py's gram hashes and table lookups.
- *           Returns False (no candidate), the text of the merged candidate windows joined by NUL
- *           (exactly what Prefixes.any_match hands the automaton), or None where a character folds
- *           to several (the caller then takes the numpy path).
+ *           Returns False (no candidate) or the text of the merged candidate windows joined by NUL
+ *           (exactly what Prefixes.any_match hands the automaton).
  * gates():  guard/decode.py's cheap decoder tests: runs of each character class, the gate marks,
  *           tag characters and the letter counts of the cipher test.
  * Both must give exactly what the numpy code gives; tests/test_keywords_fastscan.py holds them to it.
@@ -48,27 +47,55 @@ static int reserve(void **buf, Py_ssize_t *cap, Py_ssize_t need, size_t size) {
 }
 
 /* One code point into the quick view: looked up, kept unless dropped or a repeat (no branches,
- * which ordinary text, a space every few letters, would mispredict). */
+ * which ordinary text, a space every few letters, would mispredict). A character that folds to
+ * several (rare) puts in what is left of them, from expansions. */
 #define QUICK_STEP(cp)                                                                          \
     {                                                                                           \
         int32_t m = (Py_ssize_t)(cp) < limit ? table[cp] : -1;                                  \
-        fallback |= m == EXP;                                                                   \
+        if (m == EXP) {                                                                         \
+            if (expand(expansions, (cp), &codes, &cap, &n, &last, len - i) < 0) goto done;     \
+            continue;                                                                           \
+        }                                                                                       \
         int keep = (m >= 0) & ((Py_UCS4)m != last);                                             \
         codes[n] = (Py_UCS4)m;                                                                  \
         n += keep;                                                                              \
         last = keep ? (Py_UCS4)m : last;                                                        \
     }
 
-/* quick(text, table, t2, t4, bits, longest, whole) -> False | str | None
- * table: int32 per code point (the quick view's, guard/normalize.py); t2, t4: the gram tables of
- * guard/prefilter.py packed 8 to a byte (bit i of the table is bit i % 8 of byte i / 8). */
+/* Put in the codes that expansions[cp] (a str) stands for, collapsing repeats; room is kept for
+ * the rest characters still to come. */
+static int expand(PyObject *expansions, Py_UCS4 cp, Py_UCS4 **codes, Py_ssize_t *cap, Py_ssize_t *n,
+                  Py_UCS4 *last, Py_ssize_t rest) {
+    PyObject *key = PyLong_FromUnsignedLong(cp);
+    if (!key) return -1;
+    PyObject *parts = PyDict_GetItemWithError(expansions, key);
+    Py_DECREF(key);
+    if (!parts) {
+        if (!PyErr_Occurred()) PyErr_Format(PyExc_KeyError, "no expansion for U+%04X", (unsigned)cp);
+        return -1;
+    }
+    if (!PyUnicode_Check(parts)) { PyErr_SetString(PyExc_TypeError, "expansions must be str"); return -1; }
+    Py_ssize_t k = PyUnicode_GET_LENGTH(parts);
+    if (reserve((void **)codes, cap, *n + k + rest + 1, sizeof(Py_UCS4)) < 0) return -1;
+    for (Py_ssize_t j = 0; j < k; j++) {
+        Py_UCS4 c = PyUnicode_READ_CHAR(parts, j);
+        if (c != *last) (*codes)[(*n)++] = *last = c;
+    }
+    return 0;
+}
+
+/* quick(text, table, expansions, t2, t4, bits, longest, whole) -> False | str
+ * table: int32 per code point (the quick view's, guard/normalize.py; -2: see expansions);
+ * expansions: {code point: str} for the characters that fold to several; t2, t4: the gram tables
+ * of guard/prefilter.py packed 8 to a byte (bit i of the table is bit i % 8 of byte i / 8). */
 static PyObject *quick(PyObject *self, PyObject *args) {
-    PyObject *text, *result = NULL;
+    PyObject *text, *expansions, *result = NULL;
     Tables t = {0};
     int bits, whole;
     Py_ssize_t longest;
     (void)self;
-    if (!PyArg_ParseTuple(args, "Uy*y*y*inp", &text, &t.table, &t.t2, &t.t4, &bits, &longest, &whole)) {
+    if (!PyArg_ParseTuple(args, "Uy*Oy*y*inp", &text, &t.table, &expansions, &t.t2, &t.t4, &bits, &longest,
+                          &whole)) {
         release(&t);
         return NULL;
     }
@@ -84,10 +111,14 @@ static PyObject *quick(PyObject *self, PyObject *args) {
     const int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
-    Py_UCS4 *codes = PyMem_Malloc((size_t)(len + 1) * sizeof(Py_UCS4)), last = (Py_UCS4)-1;
-    Py_ssize_t *cand = NULL, ncand = 0, capcand = 0, n = 0;
-    if (!codes) { release(&t); return PyErr_NoMemory(); }
-    int fallback = 0;
+    if (!PyDict_Check(expansions)) {
+        PyErr_SetString(PyExc_TypeError, "expansions must be a dict");
+        release(&t);
+        return NULL;
+    }
+    Py_UCS4 *codes = NULL, last = (Py_UCS4)-1;
+    Py_ssize_t *cand = NULL, ncand = 0, capcand = 0, n = 0, cap = 0;
+    if (reserve((void **)&codes, &cap, len + 1, sizeof(Py_UCS4)) < 0) { release(&t); return NULL; }
     /* Pass 1: the quick view's code points (a view code is never (Py_UCS4)-1, so none is a "repeat" of the start). */
     if (kind == PyUnicode_1BYTE_KIND) {
         const Py_UCS1 *s = data;
@@ -100,7 +131,7 @@ static PyObject *quick(PyObject *self, PyObject *args) {
         for (Py_ssize_t i = 0; i < len; i++) QUICK_STEP(s[i])
     }
     /* Pass 2: the 2-gram starting at j - 1 and the 4-gram starting at j - 3 (prefilter.py _hashes). */
-    if (!fallback && !whole) {
+    if (!whole) {
         uint32_t h1 = 0, h2 = 0; /* 2-gram hashes at j - 3 and j - 2 */
         for (Py_ssize_t j = 1; j < n; j++) {
             uint32_t g = codes[j - 1] * K1 ^ codes[j];
@@ -116,7 +147,6 @@ static PyObject *quick(PyObject *self, PyObject *args) {
             }
         }
     }
-    if (fallback) { result = Py_NewRef(Py_None); goto done; }
     if (whole) {  /* a one-character term: every text is a candidate, read whole */
         result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, codes, n);
         goto done;
@@ -313,16 +343,23 @@ static PyObject *class_runs(PyObject *self, PyObject *args) {
     const void *data = PyUnicode_DATA(text);
     const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
     Py_ssize_t start = 0;
-    for (Py_ssize_t i = 0; i <= len; i++) {
-        Py_UCS4 c = i < len ? PyUnicode_READ(kind, data, i) : 128;
-        if (c < 128 && in[c]) continue;
-        if (i - start >= min_len) {
-            PyObject *run = Py_BuildValue("(nn)", start, i);
-            if (!run || PyList_Append(out, run) < 0) { Py_XDECREF(run); Py_DECREF(out); return NULL; }
-            Py_DECREF(run);
-        }
-        start = i + 1;
+#define RUNS_LOOP(T)                                                                            \
+    {                                                                                           \
+        const T *s = data;                                                                      \
+        for (Py_ssize_t i = 0; i <= len; i++) {                                                 \
+            if (i < len && s[i] < 128 && in[s[i] & 127]) continue;                              \
+            if (i - start >= min_len) {                                                         \
+                PyObject *run = Py_BuildValue("(nn)", start, i);                                \
+                if (!run || PyList_Append(out, run) < 0) { Py_XDECREF(run); Py_DECREF(out); return NULL; } \
+                Py_DECREF(run);                                                                 \
+            }                                                                                   \
+            start = i + 1;                                                                      \
+        }                                                                                       \
     }
+    if (kind == PyUnicode_1BYTE_KIND) RUNS_LOOP(Py_UCS1)
+    else if (kind == PyUnicode_2BYTE_KIND) RUNS_LOOP(Py_UCS2)
+    else RUNS_LOOP(Py_UCS4)
+#undef RUNS_LOOP
     return out;
 }
 
@@ -367,11 +404,46 @@ static PyObject *letter_fit(PyObject *self, PyObject *args) {
     return Py_BuildValue("LO", (long long)letters, english ? Py_True : Py_False);
 }
 
+/* chunk_letter_counts(text, sample, step) -> bytes: for every chunk of step sampled characters
+ * (every sample-th character of the text), 26 int64 counts of ASCII letters a-z of any case
+ * (decode.py _cipher_candidates). */
+static PyObject *chunk_letter_counts(PyObject *self, PyObject *args) {
+    PyObject *text;
+    Py_ssize_t sample, step;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "Unn", &text, &sample, &step)) return NULL;
+    if (sample < 1 || step < 1) { PyErr_SetString(PyExc_ValueError, "sample and step must be positive"); return NULL; }
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
+    const Py_ssize_t sampled = (len + sample - 1) / sample, chunks = (sampled + step - 1) / step;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, chunks * 26 * (Py_ssize_t)sizeof(int64_t));
+    if (!out) return NULL;
+    int64_t *counts = (int64_t *)PyBytes_AS_STRING(out);
+    memset(counts, 0, (size_t)chunks * 26 * sizeof(int64_t));
+    uint8_t index[128];
+    for (int c = 0; c < 128; c++) {
+        int low = c | 0x20;
+        index[c] = (low >= 'a' && low <= 'z') ? (uint8_t)(low - 'a') : 26;
+    }
+    for (Py_ssize_t chunk = 0; chunk < chunks; chunk++) {
+        int64_t sets[2][27] = {{0}};
+        Py_ssize_t end = (chunk + 1) * step < sampled ? (chunk + 1) * step : sampled;
+        for (Py_ssize_t m = chunk * step; m < end; m++) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, m * sample);
+            sets[m & 1][c < 128 ? index[c & 127] : 26]++;
+        }
+        for (int k = 0; k < 26; k++) counts[chunk * 26 + k] = sets[0][k] + sets[1][k];
+    }
+    return out;
+}
+
 static PyMethodDef methods[] = {
-    {"quick", quick, METH_VARARGS, "quick(text, table, t2, t4, bits, longest, whole) -> False | str | None"},
+    {"quick", quick, METH_VARARGS, "quick(text, table, expansions, t2, t4, bits, longest, whole) -> False | str"},
     {"gates", gates, METH_VARARGS, "gates(text, classes, runs) -> (mask, letters)"},
     {"letter_counts", letter_counts, METH_O, "letter_counts(text) -> bytes of 26 int64"},
     {"letter_fit", letter_fit, METH_VARARGS, "letter_fit(text, inverse_expected, constant) -> (letters, english)"},
+    {"chunk_letter_counts", chunk_letter_counts, METH_VARARGS, "chunk_letter_counts(text, sample, step) -> bytes"},
     {"class_runs", class_runs, METH_VARARGS, "class_runs(text, classes, bit, min_len) -> [(start, end), ...]"},
     {NULL, NULL, 0, NULL},
 };

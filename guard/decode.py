@@ -272,18 +272,28 @@ _LETTER[np.frombuffer(b"abcdefghijklmnopqrstuvwxyz", np.uint8)] = np.arange(26)
 _LETTER[np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", np.uint8)] = np.arange(26)
 
 
-def _cipher_candidates(low: np.ndarray) -> dict[tuple[str, int], list[int]]:
-    """Letter ciphers that fit some chunk of the text better than plain English does -> those chunks."""
-    # Every 4th character is enough to tell letter frequencies apart, at a quarter of the work.
-    sample = _SAMPLE if len(low) > 4 * _CHUNK else 1
-    step = _CHUNK // sample
+def _chunk_counts(text: str, low: np.ndarray | None, sample: int, step: int) -> np.ndarray:
+    """Letters a-z (any case) in each chunk of step sampled characters (every sample-th): n x 26."""
+    if low is None:
+        counts = fastscan.compiled.chunk_letter_counts(text, sample, step)
+        return np.frombuffer(counts, dtype=np.int64).reshape(-1, 26)
     letter = _LETTER[low[::sample]]  # 0-25 for a letter, 255 otherwise
     n_chunks = -(-len(letter) // step)
     padded = np.full(n_chunks * step, 26, dtype=np.int32)
     padded[: len(letter)] = np.minimum(letter, 26)
     padded.shape = (n_chunks, step)
     padded += (np.arange(n_chunks, dtype=np.int32) * 27)[:, None]
-    counts = np.bincount(padded.ravel(), minlength=n_chunks * 27).reshape(n_chunks, 27)[:, :26]
+    return np.bincount(padded.ravel(), minlength=n_chunks * 27).reshape(n_chunks, 27)[:, :26]
+
+
+def _cipher_candidates(text: str, low: np.ndarray | None) -> dict[tuple[str, int], list[int]]:
+    """Letter ciphers that fit some chunk of the text better than plain English does -> those chunks.
+
+    low: the text's code points capped at 0x7F, or None to count with the compiled scanner."""
+    # Every 4th character is enough to tell letter frequencies apart, at a quarter of the work.
+    sample = _SAMPLE if len(text) > 4 * _CHUNK else 1
+    step = _CHUNK // sample
+    counts = _chunk_counts(text, low, sample, step)
     totals = counts.sum(axis=1)
     found: dict[tuple[str, int], list[int]] = {}
     # A short text (a question, an answer) can afford a try at any cipher that fits better than
@@ -477,7 +487,7 @@ def decodings(text: str, raw: np.ndarray | None = None) -> Iterator[Decoded]:
     if len(text) <= _CHUNK:
         ciphers = _short_cipher_candidates(text, None if fastscan.compiled else arrays()["low"])
     else:
-        ciphers = _cipher_candidates(arrays()["low"])
+        ciphers = _cipher_candidates(text, None if fastscan.compiled else arrays()["low"])
     for (kind, k), chunks in sorted(ciphers.items()):
         name = "atbash" if kind == "atbash" else f"caesar-{k}"
         table = _letter_cipher(kind, k)

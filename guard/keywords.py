@@ -213,7 +213,7 @@ def _maybe(lists: _Lists, text: str, raw) -> bool:
 
 def _any(prefixes: Prefixes, automaton, text: str, table, raw) -> bool:
     """Prefixes.any_match over the quick view of text: compiled in one pass where built, else numpy."""
-    found = prefixes.windows_text(text, table)
+    found = prefixes.windows_text(text, table, tables().quick_exp_text[id(table)])
     if found is None:
         return prefixes.any_match(quick_codes(raw_codes(text) if raw is None else raw, table), automaton, to_str)
     return found is not False and next(automaton.iter(found), None) is not None

@@ -106,6 +106,9 @@ class Tables:
                 else:
                     rest[cp] = kept
             self.quick_exp[id(table)] = rest
+        # The same, as text, for the compiled scanner (guard/prefilter.py Prefixes.windows_text).
+        self.quick_exp_text = {id(table): {cp: _to_str(kept) for cp, kept in self.quick_exp[id(table)].items()}
+                               for table in (self.quick, self.quick_leet)}
 
 
 def _t2s_map() -> dict[str, str]:

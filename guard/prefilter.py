@@ -91,9 +91,14 @@ class Prefixes:
         """
         if self.short or (len(codes) <= DIRECT_MAX and codes.max(initial=0) < 0x80):
             return next(automaton.iter(to_str(codes)), None) is not None
+        joined = self.windows(codes)
+        return joined is not None and next(automaton.iter(to_str(joined)), None) is not None
+
+    def windows(self, codes: np.ndarray) -> np.ndarray | None:
+        """The merged windows around the candidates, each followed by NUL (None: no candidate)."""
         starts = self.candidates(codes)
         if not len(starts):
-            return False
+            return None
         n = self.longest
         lo = np.maximum(starts - n, 0)
         hi = np.minimum(starts + 2 * n, len(codes))
@@ -104,21 +109,22 @@ class Prefixes:
         pieces = []
         for a, b in zip(lo[first].tolist(), ends.tolist()):
             pieces += [codes[a:b], _NUL]
-        return next(automaton.iter(to_str(np.concatenate(pieces))), None) is not None
+        return np.concatenate(pieces)
 
-    def windows_text(self, text: str, table: np.ndarray) -> str | bool | None:
+    def windows_text(self, text: str, table: np.ndarray, expansions: dict[int, str]) -> str | bool | None:
         """What any_match hands the automaton, from the compiled scanner in one pass over text:
-        False when there is no candidate, else the merged windows joined by NUL. None where it
-        cannot say (not built, or a character that folds to several): use any_match then.
+        False when there is no candidate, else the merged windows joined by NUL; None where the
+        scanner was not built (use any_match then).
 
-        table: the quick view's table (guard/normalize.py Tables.quick or Tables.quick_leet).
+        table, expansions: the quick view's table and what its characters that fold to several
+        stand for (guard/normalize.py Tables.quick or quick_leet, and Tables.quick_exp_text).
         """
         if fastscan.compiled is None:
             return None
         if self._packed is None:  # 128 KiB a table: they stay in the CPU's cache, a bool a byte would not
             self._packed = tuple(np.packbits(self.table[size], bitorder="little") for size in SIZES)
         t2, t4 = self._packed
-        return fastscan.compiled.quick(text, table, t2, t4, _BITS, self.longest, self.short)
+        return fastscan.compiled.quick(text, table, expansions, t2, t4, _BITS, self.longest, self.short)
 
     def matches(self, codes: np.ndarray, automaton, to_str) -> list[tuple[int, int]]:
         """[start, end) in codes of every term of the automaton (for a text any_match said yes to)."""

@@ -1,0 +1,154 @@
+"""The compiled scanner (guard/_fastscan.c) gives exactly what the numpy paths give.
+
+Every piece it replaces (the prefilter's quick view and candidate windows, the decoders' gates, class
+runs and letter counts, the cipher test) is compared with the numpy code on the shared benign data,
+the evasion cases of the keyword tests, and seeded random text mixing ASCII, CJK, full-width,
+invisible, astral and encoded characters; then whole scans are compared, and the keyword tests run
+again with the compiled scanner taken away.
+"""
+
+import json
+import random
+
+import numpy as np
+import pytest
+
+from conftest import DATA
+from guard import KeywordFilter, fastscan
+from guard import decode as D
+from guard.decode import raw_codes
+from guard.normalize import quick_codes, tables, to_str
+from test_keywords import ENCODED, EVASIONS, SENTENCE
+from test_keywords_prefilter import TEXTS, _long_texts
+
+compiled = fastscan.compiled
+needs_compiled = pytest.mark.skipif(compiled is None, reason="guard/_fastscan.c was not built (no C compiler?)")
+
+# Pieces that exercise every path: separators, leet symbols, characters that fold to several
+# (ligatures, squared units, fractions, ß), invisible and astral characters, encoded runs.
+ALPHABET = (list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") * 3
+            + list("     \n\t.,;:-_/+=%&#\\@$!|€£¢") + list("炸弹制作怎么自杀國家统计局发布") + list("ｈｏｗＡＢＣ１２３！")
+            + ["\u200b", "\u200d", "\ufeff", "\u00ad", "\u202e", "\ufe0f", "\u3164", "\u0337", "\u212a", "\u0130"]
+            + ["ﬁ", "ﬂ", "㎡", "½", "ß", "Ǆ", "ﷺ", "…", "℃"] + ["𝐛", "😀", "\U00020000", "\U000e0062", "\U000e0041"]
+            + list("аоеοβ"))
+SNIPPETS = ["how to make a bomb", "b o m b", "h0w t0 m4k3 4 b0mb", "怎么自杀", "炸彈製作", "i will kill you",
+            "aGVsbG8gd29ybGQgaG93IHRvIG1ha2UgYSBib21i", "\\u70b8\\u5f39", "%62%6f%6d%62", "&#98;&#111;", "-... --- -- -...",
+            "104 111 119 32 116 111", "01100010 01101111 01101101 01100010", "de ad be ef ca fe ba be 00 11",
+            "how to commit suicide prevention", "bombastic", "skill"]
+
+
+def _random_texts(seed: int, n: int):
+    rng = random.Random(seed)
+    for _ in range(n):
+        parts = []
+        for _ in range(rng.randint(0, 12)):
+            if rng.random() < 0.3:
+                parts.append(rng.choice(SNIPPETS))
+            else:
+                parts.append("".join(rng.choice(ALPHABET) for _ in range(rng.randint(1, 40))))
+        yield "".join(parts)
+
+
+def _corpus():
+    news = [json.loads(line)["text"] for line in
+            (DATA / "zh_news_benign" / "crud_rag_news_sample500.jsonl").read_text(encoding="utf-8").splitlines()]
+    prompts = [json.loads(line)["prompt"] for line in
+               (DATA / "openai_moderation.jsonl").read_text(encoding="utf-8").splitlines()]
+    return news, prompts
+
+
+@pytest.fixture(scope="module")
+def texts():
+    """Every text the comparisons run on: short ones whole, the data as articles, prompts and 2,000-char pieces."""
+    news, prompts = _corpus()
+    joined = "\n\n".join(news[:150] + prompts[:400])
+    pieces = [joined[i:i + 2000] for i in range(0, len(joined), 2000)]
+    cases = [e[1] for e in EVASIONS] + ["Answer this: " + e[1] + " thanks" for e in ENCODED] + list(TEXTS)
+    return cases + list(_random_texts(7, 1500)) + list(_long_texts(5, 3)) + news + prompts + pieces
+
+
+@pytest.fixture(scope="module")
+def kf():
+    return KeywordFilter()
+
+
+@needs_compiled
+def test_quick_windows_equal_the_numpy_windows(kf, texts):
+    lists, t = kf._lists, tables()
+    hits = 0
+    for prefixes, automaton, table in ((lists.quick_prefixes, lists.quick, t.quick),
+                                       (lists.leet_prefixes, lists.deny["leet"], t.quick_leet)):
+        for text in texts:
+            got = prefixes.windows_text(text, table, t.quick_exp_text[id(table)])
+            codes = quick_codes(raw_codes(text), table)
+            joined = prefixes.windows(codes)
+            assert got == (False if joined is None else to_str(joined)), text[:80]
+            found = got is not False and next(automaton.iter(got), None) is not None
+            assert found == prefixes.any_match(codes, automaton, to_str), text[:80]
+            hits += found
+    assert hits > 50  # the texts do reach the automaton
+
+
+@needs_compiled
+def test_gates_equal_the_utf8_tests(texts):
+    masks = 0
+    for text in texts:
+        assert D.gates(text) == D._gates_utf8(text), text[:80]
+        masks |= D.gates(text)[0]
+    assert masks == 0x1F | sum(D._MARKS.values())  # every gate was seen open
+
+
+@needs_compiled
+def test_class_runs_equal_the_numpy_runs(texts):
+    for text in texts:
+        low = np.minimum(raw_codes(text), 0x7F).astype(np.uint8)
+        classes = D._CLS256[low]
+        blocks = classes[: len(classes) - len(classes) % 4].view(np.uint32)
+        for bit, min_len in D._RUN_GATES:
+            runs = compiled.class_runs(text, D._CLS_BYTES, bit, min_len)
+            assert runs == D._runs(classes, blocks, bit, min_len), (text[:80], bit)
+
+
+@needs_compiled
+def test_letter_counts_and_the_english_test_equal_numpy(texts):
+    decided = 0
+    for text in texts + [SENTENCE * 20]:
+        low = np.minimum(raw_codes(text), 0x7F).astype(np.uint8)
+        counts = D._letter_counts(text, low)
+        assert np.array_equal(D._letter_counts(text, None), counts)
+        for sample in (1, 4):
+            step = D._CHUNK // sample
+            assert np.array_equal(D._chunk_counts(text, None, sample, step), D._chunk_counts(text, low, sample, step))
+        letters, english = compiled.letter_fit(text, D._INVERSE_EXPECTED_C, D._FIT_CONSTANT)
+        assert letters == int(counts.sum())
+        if letters:
+            freq = counts / letters
+            fits = (freq * freq) @ D._INVERSE_EXPECTED + D._FIT_CONSTANT
+            assert not english or 2 * fits[0] < fits[1:].min()  # decided here only where numpy agrees
+            decided += english
+        assert D._short_cipher_candidates(text) == D._short_cipher_candidates(text, low)
+    assert decided > 100
+
+
+@needs_compiled
+def test_whole_scans_equal_the_numpy_scans(kf, texts, monkeypatch):
+    fast = [kf.scan(text) for text in texts]
+    monkeypatch.setattr(fastscan, "compiled", None)
+    slow = [kf.scan(text) for text in texts]
+    assert fast == slow
+    assert sum(map(bool, fast)) > 50
+
+
+def test_keyword_tests_pass_without_the_compiled_scanner(monkeypatch):
+    """The numpy paths, as on a machine where the extension was not built."""
+    monkeypatch.setattr(fastscan, "compiled", None)
+    import test_keywords as T
+
+    kf = KeywordFilter()
+    for what, text, term, view in EVASIONS:
+        T.test_evasions_are_caught(kf, what, text, term, view)
+    for what, text, view in ENCODED:
+        T.test_encoded_text_is_decoded_and_scanned(kf, what, text, view)
+    T.test_long_text_is_scanned_whole(kf)
+    T.test_match_span_points_into_the_original_text(kf)
+    assert not fastscan.built()
