@@ -9,6 +9,7 @@ from pathlib import Path
 
 from app import __version__, models
 from app.hearth import Hearth
+from guard import fastscan
 
 __all__ = ["doctor_report", "format_report", "embedding_backend_problem"]
 
@@ -71,6 +72,7 @@ def doctor_report(hearth: Hearth) -> dict:
                 "devices": [g.to_dict() for g in hearth.gpus]},
         "threads": hearth.budget.to_dict(),
         "embedding_backend": hearth.embedding_backend,
+        "keyword_scanner": "compiled" if fastscan.built() else "numpy",
         "recommended_model": models.recommend_chat_model(
             free_vram_bytes=max((g.free_bytes for g in hearth.gpus), default=None),
             ram_bytes=_ram_bytes(), cores=os.cpu_count() or 1, n_ctx=s.n_ctx),
@@ -97,6 +99,9 @@ def format_report(r: dict) -> str:
         f"threads       chat {r['threads']['chat_threads']}, embedder/guard {r['threads']['cpu_threads']} "
         f"of {r['cpu_count']} cores" + (" (taking turns)" if r["threads"]["shared_lock"] else " (in parallel)"),
         f"embeddings    backend {r['embedding_backend']}",
+        f"keyword scan  " + ("compiled (guard/_fastscan.c)" if r["keyword_scanner"] == "compiled" else
+                             "numpy: the fast scanner is not built (same answers, slower; reinstall with a C "
+                             "compiler: pip install -e .)"),
         f"recommended   {r['recommended_model']['name']} on the {r['recommended_model']['where'].upper()}: "
         f"{r['recommended_model']['reason']}",
         f"web page      http://{r['bind']}",

@@ -106,6 +106,10 @@ def test_doctor_and_models_report_the_missing_guard():
     assert any("Llama Guard" in p for p in report["problems"])
     human = hearth("doctor").stdout
     assert "llama guard   MISSING" in human
+    from guard import fastscan  # the keyword filter's compiled scanner, when pip built it
+
+    assert report["keyword_scanner"] == ("compiled" if fastscan.built() else "numpy")
+    assert ("keyword scan  compiled" if fastscan.built() else "the fast scanner is not built") in human
 
     models = {m["name"]: m for m in json.loads(hearth("models", "list", "--json").stdout)}
     assert models["smollm2-135m-instruct"]["installed"] and not models["llama-guard-3-1b"]["installed"]
