@@ -46,24 +46,41 @@ static int reserve(void **buf, Py_ssize_t *cap, Py_ssize_t need, size_t size) {
     return 0;
 }
 
-/* One code point into the quick view: looked up, kept unless dropped or a repeat (no branches,
- * which ordinary text, a space every few letters, would mispredict). A character that folds to
- * several (rare) puts in what is left of them, from expansions. */
-#define QUICK_STEP(cp)                                                                          \
+/* Pass 1 of quick(): the quick view's codes of text[from:], appended to codes[n:], until the end
+ * or a character that folds to several (stop). Kept unless dropped or a repeat, without branches
+ * (ordinary text, a space every few letters, would mispredict them); n and last stay in registers. */
+typedef struct {
+    Py_ssize_t n, stop;
+    Py_UCS4 last;
+} Fill;
+
+#define FILL_LOOP(T)                                                                            \
     {                                                                                           \
-        int32_t m = (Py_ssize_t)(cp) < limit ? table[cp] : -1;                                  \
-        if (m == EXP) {                                                                         \
-            if (expand(expansions, (cp), &codes, &cap, &n, &last, len - i) < 0) goto done;     \
-            continue;                                                                           \
+        const T *s = data;                                                                      \
+        for (i = from; i < len; i++) {                                                          \
+            Py_UCS4 cp = s[i];                                                                  \
+            int32_t m = (Py_ssize_t)cp < limit ? table[cp] : -1;                                \
+            if (m == EXP) break;                                                                \
+            int keep = (m >= 0) & ((Py_UCS4)m != last);                                         \
+            codes[n] = (Py_UCS4)m;                                                              \
+            n += keep;                                                                          \
+            last = keep ? (Py_UCS4)m : last;                                                    \
         }                                                                                       \
-        int keep = (m >= 0) & ((Py_UCS4)m != last);                                             \
-        codes[n] = (Py_UCS4)m;                                                                  \
-        n += keep;                                                                              \
-        last = keep ? (Py_UCS4)m : last;                                                        \
     }
 
+static Fill fill(int kind, const void *data, Py_ssize_t from, Py_ssize_t len, const int32_t *table,
+                 Py_ssize_t limit, Py_UCS4 *codes, Py_ssize_t n, Py_UCS4 last) {
+    Py_ssize_t i;
+    if (kind == PyUnicode_1BYTE_KIND) FILL_LOOP(Py_UCS1)
+    else if (kind == PyUnicode_2BYTE_KIND) FILL_LOOP(Py_UCS2)
+    else FILL_LOOP(Py_UCS4)
+    Fill out = {n, i, last};
+    return out;
+}
+#undef FILL_LOOP
+
 /* Put in the codes that expansions[cp] (a str) stands for, collapsing repeats; room is kept for
- * the rest characters still to come. */
+ * the rest characters still to come (rest counts cp itself). */
 static int expand(PyObject *expansions, Py_UCS4 cp, Py_UCS4 **codes, Py_ssize_t *cap, Py_ssize_t *n,
                   Py_UCS4 *last, Py_ssize_t rest) {
     PyObject *key = PyLong_FromUnsignedLong(cp);
@@ -119,16 +136,15 @@ static PyObject *quick(PyObject *self, PyObject *args) {
     Py_UCS4 *codes = NULL, last = (Py_UCS4)-1;
     Py_ssize_t *cand = NULL, ncand = 0, capcand = 0, n = 0, cap = 0;
     if (reserve((void **)&codes, &cap, len + 1, sizeof(Py_UCS4)) < 0) { release(&t); return NULL; }
-    /* Pass 1: the quick view's code points (a view code is never (Py_UCS4)-1, so none is a "repeat" of the start). */
-    if (kind == PyUnicode_1BYTE_KIND) {
-        const Py_UCS1 *s = data;
-        for (Py_ssize_t i = 0; i < len; i++) QUICK_STEP(s[i])
-    } else if (kind == PyUnicode_2BYTE_KIND) {
-        const Py_UCS2 *s = data;
-        for (Py_ssize_t i = 0; i < len; i++) QUICK_STEP(s[i])
-    } else {
-        const Py_UCS4 *s = data;
-        for (Py_ssize_t i = 0; i < len; i++) QUICK_STEP(s[i])
+    /* Pass 1: the quick view's code points (no view code is (Py_UCS4)-1, so the first is never a "repeat"). */
+    for (Py_ssize_t from = 0;;) {
+        Fill f = fill(kind, data, from, len, table, limit, codes, n, last);
+        n = f.n;
+        last = f.last;
+        if (f.stop >= len) break;
+        if (expand(expansions, PyUnicode_READ(kind, data, f.stop), &codes, &cap, &n, &last, len - f.stop) < 0)
+            goto done;
+        from = f.stop + 1;
     }
     /* Pass 2: the 2-gram starting at j - 1 and the 4-gram starting at j - 3 (prefilter.py _hashes). */
     if (!whole) {

@@ -41,12 +41,17 @@ class Decoded:
 
 
 def _readable(s: str | None, min_letters: int = 3) -> str | None:
-    """s if it looks like text someone wrote, else None."""
+    """s if it looks like text someone wrote (at least 90% printable, min_letters letters), else None."""
     if not s:
         return None
-    printable = sum(c.isprintable() or c in "\n\t" for c in s)
-    letters = sum(c.isalpha() for c in s)
-    return s if printable >= 0.9 * len(s) and letters >= min_letters else None
+    if not s.isprintable() and sum(c.isprintable() or c in "\n\t" for c in s) < 0.9 * len(s):
+        return None
+    letters = 0
+    for c in s:  # stops as soon as there are enough
+        letters += c.isalpha()
+        if letters >= min_letters:
+            return s
+    return None
 
 
 def _utf8_or_gbk(data: bytes) -> str | None:
@@ -80,24 +85,31 @@ def _entities(m: re.Match) -> str | None:
     return "".join(out)
 
 
+_NOT_A_WORD = re.compile(r"[0-9+/_-]")
+_LOWER, _UPPER = re.compile(r"[a-z]"), re.compile(r"[A-Z]")
+
+
 def _base64(m: re.Match) -> str | None:
     run = m.group()
-    if not (re.search(r"[0-9+/_-]", run) or (re.search(r"[a-z]", run) and re.search(r"[A-Z]", run))):
+    if not (_NOT_A_WORD.search(run) or (_LOWER.search(run) and _UPPER.search(run))):
         return None
     body = run.rstrip("=")
-    for alt in (None, b"-_"):
-        try:
-            data = base64.b64decode(body + "=" * (-len(body) % 4), altchars=alt, validate=True)
-        except (binascii.Error, ValueError):
-            continue
-        text = _readable(_utf8_or_gbk(data))
-        if text:
-            return text
-    return None
+    # Standard or url-safe alphabet: they differ only in '-' and '_', which strict decoding refuses
+    # in the standard one, and a body without them decodes the same in both, so one try decides.
+    alt = b"-_" if "-" in body or "_" in body else None
+    try:
+        data = base64.b64decode(body + "=" * (-len(body) % 4), altchars=alt, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return _readable(_utf8_or_gbk(data))
+
+
+_HEX_SEPARATORS = re.compile(r"0x|[\s:,]")
+_NUMBER = re.compile(r"\d+")
 
 
 def _hex(m: re.Match) -> str | None:
-    digits = re.sub(r"0x|[\s:,]", "", m.group())
+    digits = _HEX_SEPARATORS.sub("", m.group())
     if len(digits) % 2:
         return None
     return _readable(_utf8_or_gbk(bytes.fromhex(digits)))
@@ -111,7 +123,7 @@ def _binary(m: re.Match) -> str | None:
 
 
 def _char_codes(m: re.Match) -> str | None:
-    numbers = [int(n) for n in re.findall(r"\d+", m.group())]
+    numbers = [int(n) for n in _NUMBER.findall(m.group())]
     if any(n < 9 or n > 0x10FFFF for n in numbers):
         return None
     return _readable("".join(chr(n) for n in numbers), min_letters=max(3, len(numbers) // 2))

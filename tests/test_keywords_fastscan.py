@@ -152,3 +152,44 @@ def test_keyword_tests_pass_without_the_compiled_scanner(monkeypatch):
     T.test_long_text_is_scanned_whole(kf)
     T.test_match_span_points_into_the_original_text(kf)
     assert not fastscan.built()
+
+
+def _base64_both_alphabets(run):
+    """decode.py's base64 decoder as it was: both alphabets tried in turn (the reference)."""
+    import base64
+    import binascii
+
+    body = run.rstrip("=")
+    for alt in (None, b"-_"):
+        try:
+            data = base64.b64decode(body + "=" * (-len(body) % 4), altchars=alt, validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        printable = lambda s: sum(c.isprintable() or c in "\n\t" for c in s)  # noqa: E731
+        s = D._utf8_or_gbk(data)
+        if s and printable(s) >= 0.9 * len(s) and sum(c.isalpha() for c in s) >= 3:
+            return s
+    return None
+
+
+def test_one_base64_alphabet_try_decides_as_both_did(texts):
+    import base64
+
+    rng = random.Random(11)
+    runs = [m.group() for text in texts for m in D._SUBSTITUTIONS[7][1].finditer(text)]
+    for _ in range(3000):
+        data = bytes(rng.choice([rng.randrange(256), rng.randrange(32, 127)]) for _ in range(rng.randint(12, 40)))
+        if rng.random() < 0.5:
+            data = rng.choice(SNIPPETS).encode() + data[:rng.randint(0, 8)]
+        enc = rng.choice([base64.b64encode, base64.urlsafe_b64encode])(data).decode()
+        runs.append(enc.rstrip("=") if rng.random() < 0.3 else enc)
+    decoded = 0
+    for run in runs:
+        m = D._SUBSTITUTIONS[7][1].fullmatch(run)
+        if m is None:
+            continue
+        worth = D._NOT_A_WORD.search(run) or (D._LOWER.search(run) and D._UPPER.search(run))
+        expected = _base64_both_alphabets(run) if worth else None
+        assert D._base64(m) == expected, run
+        decoded += expected is not None
+    assert decoded > 100
