@@ -14,6 +14,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable, Iterator
 
 import numpy as np
@@ -465,41 +466,63 @@ def decodings(text: str, raw: np.ndarray | None = None) -> Iterator[Decoded]:
     if not text:
         return
     mask, letters = gates(text)
-    state: dict = {}
+    arrays = _Arrays(text, raw)
+    if mask:
+        yield from _substitutions(text, mask, arrays)
+    if len(text) <= _CHUNK:
+        if letters < 4 or (2 * letters < len(text) and 2 * letters < len(text.strip())):
+            return  # fewer than 4 words, or mostly not letters: no cipher (see _short_cipher_candidates)
+    elif letters < _MIN_LETTERS:
+        return  # no chunk has enough letters to test (see _cipher_candidates)
+    yield from _ciphers(text, arrays)
 
-    def arrays():
-        if not state:
-            r = raw_codes(text) if raw is None else raw
-            low = r if r.dtype == np.uint8 else np.minimum(r, 0x7F).astype(np.uint8)  # 0x7F: in no class
-            classes = _CLS256[low]
-            state.update(raw=r, low=low, classes=classes,
-                         blocks=classes[: len(classes) - len(classes) % 4].view(np.uint32))
-        return state
 
+class _Arrays:
+    """The text's code points and character classes as arrays, made on first use (numpy paths)."""
+
+    def __init__(self, text: str, raw: np.ndarray | None):
+        self.text, self._raw = text, raw
+
+    @cached_property
+    def raw(self) -> np.ndarray:
+        return raw_codes(self.text) if self._raw is None else self._raw
+
+    @cached_property
+    def low(self) -> np.ndarray:
+        return self.raw if self.raw.dtype == np.uint8 else np.minimum(self.raw, 0x7F).astype(np.uint8)  # 0x7F: no class
+
+    @cached_property
+    def classes(self) -> np.ndarray:
+        return _CLS256[self.low]
+
+    @cached_property
+    def blocks(self) -> np.ndarray:
+        return self.classes[: len(self.classes) - len(self.classes) % 4].view(np.uint32)
+
+
+def _substitutions(text: str, mask: int, arrays: _Arrays) -> Iterator[Decoded]:
+    """The escapes and encodings whose gate is open in mask, decoded where their runs are."""
     for name, pattern, decode, bit, min_len in _SUBSTITUTIONS:
         if not mask & (bit or _MARKS[name]):
             continue
         if bit == 0:
             gate = _GATES[name]
-            windows = [(0, len(text))] if gate is None else _near(arrays()["raw"], gate)
+            windows = [(0, len(text))] if gate is None else _near(arrays.raw, gate)
         else:
             if fastscan.compiled is not None:
                 windows = fastscan.compiled.class_runs(text, _CLS_BYTES, bit, min_len)
             else:
-                windows = _runs(arrays()["classes"], arrays()["blocks"], bit, min_len)
+                windows = _runs(arrays.classes, arrays.blocks, bit, min_len)
             windows = [(max(a - 1, 0), min(b + 1, len(text))) for a, b in windows]
         if windows:
             yield from _substituted(name, text, pattern, decode, windows)
-    if len(text) <= _CHUNK:
-        if letters < 4 or 2 * letters < len(text.strip()):
-            return  # fewer than 4 words, or mostly not letters: no cipher (see _short_cipher_candidates)
-    elif letters < _MIN_LETTERS:
-        return  # no chunk has enough letters to test (see _cipher_candidates)
+
+
+def _ciphers(text: str, arrays: _Arrays) -> Iterator[Decoded]:
+    """The letter ciphers that fit some chunk of the text better than English, decoded there."""
+    low = None if fastscan.compiled else arrays.low
+    ciphers = _short_cipher_candidates(text, low) if len(text) <= _CHUNK else _cipher_candidates(text, low)
     margin = _CHUNK // 4
-    if len(text) <= _CHUNK:
-        ciphers = _short_cipher_candidates(text, None if fastscan.compiled else arrays()["low"])
-    else:
-        ciphers = _cipher_candidates(text, None if fastscan.compiled else arrays()["low"])
     for (kind, k), chunks in sorted(ciphers.items()):
         name = "atbash" if kind == "atbash" else f"caesar-{k}"
         table = _letter_cipher(kind, k)

@@ -167,6 +167,8 @@ _tables_lock = threading.Lock()
 
 def tables() -> Tables:
     global _tables
+    if _tables is not None:  # built: no lock needed to read it (every scan asks)
+        return _tables
     with _tables_lock:
         if _tables is None:
             _tables = Tables()
@@ -340,7 +342,7 @@ def _full(table: np.ndarray) -> np.ndarray:
 
 
 def has_leet_symbols(text: str) -> bool:
-    return any(c in text for c in LEET_SYMBOLS)
+    return any(map(text.__contains__, LEET_SYMBOLS))  # a fast substring search per symbol
 
 
 def term_forms(term: str) -> dict[str, str]:
