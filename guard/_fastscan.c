@@ -1,12 +1,15 @@
-/* The keyword filter's hot paths in one pass over a str's code points (optional; see guard/fastscan.py).
+/* The keyword filter's hot paths, each one pass over a str's code points (an optional extension;
+ * guard/fastscan.py loads it, and the numpy code paths run where it was not built).
  *
- * quick():  the prefilter view (guard/normalize.py quick_codes: table lookup, dropped characters
- *           removed, repeats collapsed) fused with guard/prefilter.py's gram hashes and table lookups.
- *           Returns False (no candidate) or the text of the merged candidate windows joined by NUL
- *           (exactly what Prefixes.any_match hands the automaton).
- * gates():  guard/decode.py's cheap decoder tests: runs of each character class, the gate marks,
- *           tag characters and the letter counts of the cipher test.
- * Both must give exactly what the numpy code gives; tests/test_keywords_fastscan.py holds them to it.
+ * quick():       the prefilter view (guard/normalize.py quick_codes: table lookup, dropped characters
+ *                removed, repeats collapsed) fused with guard/prefilter.py's gram hashes and table
+ *                lookups. Returns False (no candidate) or the merged candidate windows joined by NUL,
+ *                exactly what Prefixes.windows gives the automaton.
+ * gates():       guard/decode.py's cheap decoder tests: runs of each character class, the gate marks,
+ *                tag characters, the letters of the cipher test.
+ * class_runs(), letter_counts(), chunk_letter_counts(), letter_fit(): the runs and counts decode.py
+ *                otherwise gets from numpy, and its "plainly English" test where it is clear-cut.
+ * Each must give exactly what the numpy code gives; tests/test_keywords_fastscan.py holds them to it.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -29,9 +32,19 @@ static void release(Tables *t) {
     if (t->t4.obj) PyBuffer_Release(&t->t4);
 }
 
-static int cmp_ssize(const void *a, const void *b) {
-    Py_ssize_t x = *(const Py_ssize_t *)a, y = *(const Py_ssize_t *)b;
+typedef struct {
+    Py_ssize_t lo, hi;
+} Window;
+
+static int cmp_window(const void *a, const void *b) {
+    Py_ssize_t x = ((const Window *)a)->lo, y = ((const Window *)b)->lo;
     return (x > y) - (x < y);
+}
+
+/* [start - before, start + after) within [0, n). */
+static Window window(Py_ssize_t start, Py_ssize_t before, Py_ssize_t after, Py_ssize_t n) {
+    Window w = {start - before < 0 ? 0 : start - before, start + after > n ? n : start + after};
+    return w;
 }
 
 /* Grow *buf (of *cap items of size) to hold need items. */
@@ -101,7 +114,7 @@ static int expand(PyObject *expansions, Py_UCS4 cp, Py_UCS4 **codes, Py_ssize_t 
     return 0;
 }
 
-/* quick(text, table, expansions, t2, t4, bits, longest, whole) -> False | str
+/* quick(text, table, expansions, t2, t4, bits, (before2, after2, before4, after4), whole) -> False | str
  * table: int32 per code point (the quick view's, guard/normalize.py; -2: see expansions);
  * expansions: {code point: str} for the characters that fold to several; t2, t4: the gram tables
  * of guard/prefilter.py packed 8 to a byte (bit i of the table is bit i % 8 of byte i / 8). */
@@ -109,10 +122,10 @@ static PyObject *quick(PyObject *self, PyObject *args) {
     PyObject *text, *expansions, *result = NULL;
     Tables t = {0};
     int bits, whole;
-    Py_ssize_t longest;
+    Py_ssize_t before2, after2, before4, after4;
     (void)self;
-    if (!PyArg_ParseTuple(args, "Uy*Oy*y*inp", &text, &t.table, &expansions, &t.t2, &t.t4, &bits, &longest,
-                          &whole)) {
+    if (!PyArg_ParseTuple(args, "Uy*Oy*y*i(nnnn)p", &text, &t.table, &expansions, &t.t2, &t.t4, &bits, &before2,
+                          &after2, &before4, &after4, &whole)) {
         release(&t);
         return NULL;
     }
@@ -134,7 +147,8 @@ static PyObject *quick(PyObject *self, PyObject *args) {
         return NULL;
     }
     Py_UCS4 *codes = NULL, last = (Py_UCS4)-1;
-    Py_ssize_t *cand = NULL, ncand = 0, capcand = 0, n = 0, cap = 0;
+    Window *cand = NULL;
+    Py_ssize_t ncand = 0, capcand = 0, n = 0, cap = 0;
     if (reserve((void **)&codes, &cap, len + 1, sizeof(Py_UCS4)) < 0) { release(&t); return NULL; }
     /* Pass 1: the quick view's code points (no view code is (Py_UCS4)-1, so the first is never a "repeat"). */
     for (Py_ssize_t from = 0;;) {
@@ -146,7 +160,8 @@ static PyObject *quick(PyObject *self, PyObject *args) {
             goto done;
         from = f.stop + 1;
     }
-    /* Pass 2: the 2-gram starting at j - 1 and the 4-gram starting at j - 3 (prefilter.py _hashes). */
+    /* Pass 2: the 2-gram starting at j - 1 and the 4-gram starting at j - 3 (prefilter.py _hashes);
+     * each hit is a window [start - before, start + after) for its gram size. */
     if (!whole) {
         uint32_t h1 = 0, h2 = 0; /* 2-gram hashes at j - 3 and j - 2 */
         for (Py_ssize_t j = 1; j < n; j++) {
@@ -157,9 +172,9 @@ static PyObject *quick(PyObject *self, PyObject *args) {
             h1 = h2;
             h2 = g;
             if (hit2 | hit4) {
-                if (reserve((void **)&cand, &capcand, ncand + 2, sizeof(Py_ssize_t)) < 0) goto done;
-                if (hit2) cand[ncand++] = j - 1;
-                if (hit4) cand[ncand++] = j - 3;
+                if (reserve((void **)&cand, &capcand, ncand + 2, sizeof(Window)) < 0) goto done;
+                if (hit2) cand[ncand++] = window(j - 1, before2, after2, n);
+                if (hit4) cand[ncand++] = window(j - 3, before4, after4, n);
             }
         }
     }
@@ -168,21 +183,15 @@ static PyObject *quick(PyObject *self, PyObject *args) {
         goto done;
     }
     if (!ncand) { result = Py_NewRef(Py_False); goto done; }
-    qsort(cand, (size_t)ncand, sizeof(Py_ssize_t), cmp_ssize);
-    /* Windows [s - longest, s + 2 longest) around each candidate, merged, each followed by NUL. */
+    qsort(cand, (size_t)ncand, sizeof(Window), cmp_window);
+    /* The windows merged (sorted by start, a new one where a window starts after all earlier ones
+     * end), each followed by NUL. */
     Py_UCS4 *out = NULL;
     Py_ssize_t nout = 0, capout = 0, k = 0;
     while (k < ncand) {
-        Py_ssize_t lo = cand[k] - longest, hi = cand[k] + 2 * longest;
-        if (lo < 0) lo = 0;
-        if (hi > n) hi = n;
-        for (k++; k < ncand; k++) {
-            Py_ssize_t lo2 = cand[k] - longest, hi2 = cand[k] + 2 * longest;
-            if (lo2 < 0) lo2 = 0;
-            if (hi2 > n) hi2 = n;
-            if (lo2 > hi) break;
-            if (hi2 > hi) hi = hi2;
-        }
+        Py_ssize_t lo = cand[k].lo, hi = cand[k].hi;
+        for (k++; k < ncand && cand[k].lo <= hi; k++)
+            if (cand[k].hi > hi) hi = cand[k].hi;
         if (reserve((void **)&out, &capout, nout + (hi - lo) + 1, sizeof(Py_UCS4)) < 0) { PyMem_Free(out); goto done; }
         memcpy(out + nout, codes + lo, (size_t)(hi - lo) * sizeof(Py_UCS4));
         nout += hi - lo;
@@ -404,13 +413,14 @@ static PyObject *letter_fit(PyObject *self, PyObject *args) {
     int english = 0;
     if (letters > 0) {
         const double *e = (const double *)inv.buf;
-        double fits0 = 0, best = 0;
+        double fits0 = 0, best = 0, square[26];
+        for (int k = 0; k < 26; k++) {
+            double f = (double)counts[k] / (double)letters;
+            square[k] = f * f;
+        }
         for (Py_ssize_t j = 0; j < cols; j++) {
             double fit = constant;
-            for (int k = 0; k < 26; k++) {
-                double f = (double)counts[k] / (double)letters;
-                fit += f * f * e[k * cols + j];
-            }
+            for (int k = 0; k < 26; k++) fit += square[k] * e[k * cols + j];
             if (j == 0) fits0 = fit;
             else if (j == 1 || fit < best) best = fit;
         }
@@ -455,7 +465,7 @@ static PyObject *chunk_letter_counts(PyObject *self, PyObject *args) {
 }
 
 static PyMethodDef methods[] = {
-    {"quick", quick, METH_VARARGS, "quick(text, table, expansions, t2, t4, bits, longest, whole) -> False | str"},
+    {"quick", quick, METH_VARARGS, "quick(text, table, expansions, t2, t4, bits, reach, whole) -> False | str"},
     {"gates", gates, METH_VARARGS, "gates(text, classes, runs) -> (mask, letters)"},
     {"letter_counts", letter_counts, METH_O, "letter_counts(text) -> bytes of 26 int64"},
     {"letter_fit", letter_fit, METH_VARARGS, "letter_fit(text, inverse_expected, constant) -> (letters, english)"},

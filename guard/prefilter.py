@@ -52,6 +52,8 @@ class Prefixes:
     def __init__(self):
         self.table = {size: np.zeros(1 << _BITS, dtype=bool) for size in SIZES}
         self.longest = 0
+        # Per gram size: how far a term keyed on such a gram reaches before and after the gram's start.
+        self.reach = {size: (0, 0) for size in SIZES}
         self.count = 0
         self.short = False  # a term of one character: every text is a candidate
         self._packed: tuple[np.ndarray, np.ndarray] | None = None  # the tables 8 bits a byte, for the compiled scanner
@@ -68,6 +70,8 @@ class Prefixes:
         size = 2 if len(codes) < 4 else 4
         at = min(range(len(term) - size + 1), key=lambda i: _commonness(term[i:i + size]))
         self.table[size][int(_hashes(codes[at:at + size])[size][0])] = True
+        before, after = self.reach[size]
+        self.reach[size] = (max(before, at), max(after, len(codes) - at))
 
     def candidates(self, codes: np.ndarray) -> np.ndarray:
         """Positions where some term's chosen gram (probably) starts, in order."""
@@ -85,9 +89,9 @@ class Prefixes:
     def any_match(self, codes: np.ndarray, automaton, to_str) -> bool:
         """True when a term of the automaton occurs in codes (exact: candidates are confirmed).
 
-        The windows around the candidates (each as long as two longest terms, so every term holding
-        a candidate gram lies inside) are merged and read by the automaton in one pass, joined by
-        NUL, which no view holds.
+        The windows around the candidates (see windows: every term holding a candidate gram lies
+        inside one) are merged and read by the automaton in one pass, joined by NUL, which no view
+        holds.
         """
         if self.short or (len(codes) <= DIRECT_MAX and codes.max(initial=0) < 0x80):
             return next(automaton.iter(to_str(codes)), None) is not None
@@ -95,13 +99,25 @@ class Prefixes:
         return joined is not None and next(automaton.iter(to_str(joined)), None) is not None
 
     def windows(self, codes: np.ndarray) -> np.ndarray | None:
-        """The merged windows around the candidates, each followed by NUL (None: no candidate)."""
-        starts = self.candidates(codes)
-        if not len(starts):
+        """The merged windows around the candidates, each followed by NUL (None: no candidate).
+
+        A candidate gram of size k at s can only be part of a term occurring within
+        [s - before, s + after) (self.reach[k]), so every occurrence lies inside some window.
+        """
+        if not self.count or len(codes) < SIZES[0]:
             return None
-        n = self.longest
-        lo = np.maximum(starts - n, 0)
-        hi = np.minimum(starts + 2 * n, len(codes))
+        los, his = [], []
+        for size, idx in _hashes(codes).items():
+            starts = np.flatnonzero(self.table[size][idx])
+            if len(starts):
+                before, after = self.reach[size]
+                los.append(np.maximum(starts - before, 0))
+                his.append(np.minimum(starts + after, len(codes)))
+        if not los:
+            return None
+        lo, hi = np.concatenate(los), np.concatenate(his)
+        order = np.argsort(lo, kind="stable")
+        lo, hi = lo[order], hi[order]
         # merge overlapping windows: a new range starts where a window begins after all earlier ones end
         new = np.concatenate(([True], lo[1:] > np.maximum.accumulate(hi)[:-1]))
         first = np.flatnonzero(new)
@@ -124,7 +140,8 @@ class Prefixes:
         if self._packed is None:  # 128 KiB a table: they stay in the CPU's cache, a bool a byte would not
             self._packed = tuple(np.packbits(self.table[size], bitorder="little") for size in SIZES)
         t2, t4 = self._packed
-        return fastscan.compiled.quick(text, table, expansions, t2, t4, _BITS, self.longest, self.short)
+        reach = (*self.reach[2], *self.reach[4])
+        return fastscan.compiled.quick(text, table, expansions, t2, t4, _BITS, reach, self.short)
 
     def matches(self, codes: np.ndarray, automaton, to_str) -> list[tuple[int, int]]:
         """[start, end) in codes of every term of the automaton (for a text any_match said yes to)."""
