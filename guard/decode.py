@@ -57,8 +57,11 @@ def _readable(s: str | None, min_letters: int = 3) -> str | None:
 
 def _utf8_or_gbk(data: bytes) -> str | None:
     for enc in ("utf-8", "gbk"):
+        text = data.decode(enc, "replace")  # most runs are not text: no exception raised for them
+        if "\ufffd" not in text:
+            return text  # nothing was replaced, so a strict decoding gives the same text
         try:
-            return data.decode(enc)
+            return data.decode(enc)  # a U+FFFD the data itself holds, or an error
         except UnicodeDecodeError:
             pass
     return None

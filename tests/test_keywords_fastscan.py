@@ -193,3 +193,21 @@ def test_one_base64_alphabet_try_decides_as_both_did(texts):
         assert D._base64(m) == expected, run
         decoded += expected is not None
     assert decoded > 100
+
+
+def test_utf8_or_gbk_decides_as_strict_decoding_did():
+    def strict(data):  # the reference: each encoding tried strictly in turn
+        for enc in ("utf-8", "gbk"):
+            try:
+                return data.decode(enc)
+            except UnicodeDecodeError:
+                pass
+        return None
+
+    rng = random.Random(3)
+    samples = [s.encode(enc) for s in SNIPPETS + ["\ufffd ok", "a\ufffd\ufffdb", "炸弹\ufffd"] for enc in ("utf-8", "gbk")
+               if enc == "utf-8" or "\ufffd" not in s]
+    samples += [bytes(rng.randrange(256) for _ in range(rng.randint(0, 24))) for _ in range(3000)]
+    samples += [rng.choice(samples[:40]) + bytes([rng.randrange(128, 256)]) for _ in range(300)]
+    for data in samples:
+        assert D._utf8_or_gbk(data) == strict(data), data
