@@ -211,3 +211,16 @@ def test_utf8_or_gbk_decides_as_strict_decoding_did():
     samples += [rng.choice(samples[:40]) + bytes([rng.randrange(128, 256)]) for _ in range(300)]
     for data in samples:
         assert D._utf8_or_gbk(data) == strict(data), data
+
+
+@needs_compiled
+def test_a_one_character_quick_term_reads_the_whole_text(tmp_path, texts):
+    (tmp_path / "odd.txt").write_text("0o\ncodename bluebird\n", encoding="utf-8")  # '0o' reads 'o' in the quick view
+    kf = KeywordFilter([tmp_path])
+    lists, t = kf._lists, tables()
+    assert lists.quick_prefixes.short
+    for text in texts[:400] + ["", "o", "a b c", "c0dename blue-bird"]:
+        got = lists.quick_prefixes.windows_text(text, t.quick, t.quick_exp_text[id(t.quick)])
+        assert got == to_str(quick_codes(raw_codes(text), t.quick))  # the whole quick view
+        found = got is not False and next(lists.quick.iter(got), None) is not None
+        assert found == lists.quick_prefixes.any_match(quick_codes(raw_codes(text), t.quick), lists.quick, to_str)
