@@ -235,7 +235,7 @@ class Hearth:
                     tokens=self.token_counter, max_tokens=self.token_counter.max_tokens,
                     limits=Limits(max_bytes=s.max_file_mb * 2**20, max_pages=s.max_pages, ocr_max_pages=s.ocr_max_pages),
                     ocr=self.ocr, rerank=self.reranker, mmr_lambda=s.mmr_lambda, retrieval=s.retrieval,
-                    rewrite=self.query_rewriter,
+                    rewrite=self.query_rewriter, focus=s.question_focus,
                 )
             return self._libraries[name]
 

@@ -68,6 +68,9 @@ class Settings(BaseModel):
     query_rewrite: bool = Field(
         False, description="The chat model rephrases each question a few ways and every phrasing is searched "
         "(multi-query, fused by rank); costs one generation per search.")
+    question_focus: bool = Field(
+        True, description="A question that names a company or period (\"Apple's Q2 2023 10-Q\", \"the latest 10-Q\") "
+        "is searched within the documents whose file name or cover page match, as well as everywhere.")
     mmr_lambda: float = Field(
         0.7, ge=0.0, le=1.0, description="Diversity of the passages: 1 ranks by relevance only, lower values prefer "
         "passages unlike those already chosen.")

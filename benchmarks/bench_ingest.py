@@ -97,7 +97,7 @@ def _baseline(paths: list[Path], reader: str) -> dict:
 
 def _hearth(paths: list[Path]) -> dict:
     from rag import Catalog, Embedder, Library, Store, TokenCounter, load_document, open_chroma, split_pages
-    from rag.library import doc_label, embedding_text
+    from rag.library import embedding_texts
 
     data = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     embedder = Embedder(_model(), threads=_threads())
@@ -117,9 +117,8 @@ def _hearth(paths: list[Path]) -> dict:
     texts = []
     for path in paths:  # read and split as the library does (its catalog now says "unchanged")
         doc = load_document(path, limits=lib.limits)
-        label = doc_label(path.name, doc.title)
-        texts += [embedding_text(label, c) for c in split_pages(doc.pages, chunk_size=lib.chunk_size,
-                                                                 chunk_overlap=lib.chunk_overlap, length=tokens)]
+        chunks = split_pages(doc.pages, chunk_size=lib.chunk_size, chunk_overlap=lib.chunk_overlap, length=tokens)
+        texts += embedding_texts(path.name, doc, chunks)[1]  # with the identity header, as the library embeds them
     t1 = time.perf_counter()
     for i in range(0, len(texts), 64):
         embedder.embed(texts[i:i + 64])

@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS documents (
     chunks INTEGER NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('pending', 'ready')),
     added_at REAL NOT NULL,
+    identity TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (collection, doc_id)
 );
 CREATE INDEX IF NOT EXISTS documents_file ON documents (collection, file);
@@ -47,6 +48,7 @@ class DocRecord:
     chunks: int
     status: str = "pending"
     added_at: float = 0.0
+    identity: str = ""  # rag.identity.Identity as JSON ('{}': read, states nothing; '': not read yet)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -59,6 +61,9 @@ class Catalog:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA + LEXICAL_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(documents)")}
+        if "identity" not in columns:  # an index made before documents kept their identity
+            self._db.execute("ALTER TABLE documents ADD COLUMN identity TEXT NOT NULL DEFAULT ''")
         self._lock = threading.RLock()
         self._changes = 0
         self._lexical: dict[str, LexicalIndex] = {}
@@ -114,10 +119,15 @@ class Catalog:
     def begin(self, record: DocRecord) -> None:
         with self._lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+                "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
                 (record.collection, record.doc_id, record.file, record.path, record.sha256, record.pages,
-                 record.chunks, time.time()),
+                 record.chunks, time.time(), record.identity),
             )
+
+    def set_identity(self, collection: str, doc_id: str, identity: str) -> None:
+        with self._lock:
+            self._db.execute("UPDATE documents SET identity = ? WHERE collection = ? AND doc_id = ?",
+                             (identity, collection, doc_id))
 
     def finish(self, collection: str, doc_id: str) -> None:
         with self._lock:

@@ -8,9 +8,12 @@ July 1, 2023"; the chunk's shown and cited text stays as it is. Pure functions, 
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
 
-__all__ = ["document_identity"]
+__all__ = ["Identity", "read_identity", "document_identity"]
 
 COVER_CHARS = 4000  # the cover of a filing or report fits in its first few thousand characters
 MAX_IDENTITY = 100  # characters: the header must leave the chunk its room in the embedder's tokens
@@ -27,18 +30,60 @@ _AFTER_FILE_NO = re.compile(r"commission file (?:number|no\.?)[:\s]*[\d-]+[^\n]*
 _NOT_NAME = re.compile(r"^[\s_\-–—]*$|commission file|^\d")
 
 
+@dataclass(frozen=True)
+class Identity:
+    """Who and when, as a cover page states them: company, form, period kind and its end ('June 25, 2022')."""
+
+    company: str = ""
+    form: str = ""
+    period: str = ""  # quarter | fiscal year | period
+    ended: str = ""
+
+    def label(self) -> str:
+        """'<company> Form <form>, <period> ended <date>', as much as is known; '' for an ordinary document."""
+        who = " ".join(p for p in (self.company, f"Form {self.form}" if self.form else "") if p)
+        parts = [who] if who else []
+        if self.ended:
+            parts.append(f"{self.period} ended {self.ended}")
+        return ", ".join(parts)[:MAX_IDENTITY].rstrip(" ,")
+
+    def ended_date(self) -> date | None:
+        try:
+            return datetime.strptime(self.ended.replace(".", ""), "%B %d, %Y").date()
+        except ValueError:
+            try:
+                return datetime.strptime(self.ended.replace(".", ""), "%b %d, %Y").date()
+            except ValueError:
+                return None
+
+    def to_json(self) -> str:
+        return json.dumps({k: v for k, v in asdict(self).items() if v}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Identity":
+        try:
+            data = json.loads(text) if text else {}
+        except ValueError:
+            return cls()
+        return cls(**{k: str(v) for k, v in data.items() if k in cls.__dataclass_fields__}) if isinstance(data, dict) \
+            else cls()
+
+
+def read_identity(first_pages: str) -> Identity:
+    """The identity a cover page states (any field it does not state is '')."""
+    text = first_pages[:COVER_CHARS]
+    form = _FORM.search(text)
+    period = _PERIOD.search(_SPACE.sub(" ", text))
+    kind = ""
+    if period:
+        kind = {"quarterly period": "quarter", "fiscal year": "fiscal year"}.get(period.group(1).lower(), "period")
+    return Identity(_registrant(text), form.group(1).upper() if form else "", kind, period.group(2) if period else "")
+
+
 def document_identity(first_pages: str) -> str:
     """'<company> Form <form>, <quarter|fiscal year> ended <date>' from a cover page, as much as it says; '' if
     it says none of it (an ordinary document: its file name is then the only label)."""
-    text = first_pages[:COVER_CHARS]
-    form = _FORM.search(text)
-    who = " ".join(p for p in (_registrant(text), f"Form {form.group(1).upper()}" if form else "") if p)
-    parts = [who] if who else []
-    period = _PERIOD.search(_SPACE.sub(" ", text))
-    if period:
-        kind = {"quarterly period": "quarter", "fiscal year": "fiscal year"}.get(period.group(1).lower(), "period")
-        parts.append(f"{kind} ended {period.group(2)}")
-    return ", ".join(parts)[:MAX_IDENTITY].rstrip(" ,")
+    return read_identity(first_pages).label()
 
 
 def _registrant(text: str) -> str:

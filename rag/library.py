@@ -19,18 +19,20 @@ from typing import Callable, Iterable, Iterator, Sequence
 from rag.catalog import Catalog, DocRecord
 from rag.embed import Embedder
 from rag.errors import DocumentLoadError
-from rag.identity import document_identity
+from rag.focus import DocAbout, focus
+from rag.identity import Identity, read_identity
 from rag.load import SUPPORTED_SUFFIXES, Limits, LoadedDocument, Ocr, load_document
 from rag.search import HybridSearch
 from rag.split import Chunk, split_pages
 from rag.store import Hit, Store
 from rag.writer import ChunkWriter
 
-__all__ = ["Library", "IngestResult", "expand_paths", "Progress", "doc_label", "embedding_text"]
+__all__ = ["Library", "IngestResult", "expand_paths", "Progress", "doc_label", "embedding_text", "embedding_texts"]
 
 log = logging.getLogger(__name__)
 
 EMBED_BATCH = 64
+COVER_CHUNKS = 8  # enough chunks to hold a cover page (rag.identity.COVER_CHARS)
 HEADER_TOKENS = 48  # room kept in each chunk for its document label (name and identity) and section heading
 
 # progress(file, done_chunks, total_chunks): called while a document is embedded.
@@ -99,12 +101,19 @@ def embedding_text(label: str, chunk: Chunk) -> str:
     return f"{head}\n{chunk.text}"
 
 
+def embedding_texts(file: str, doc: LoadedDocument, chunks: Sequence[Chunk]) -> tuple[Identity, list[str]]:
+    """The document's identity (rag.identity, from its first two pages) and each chunk as it is embedded."""
+    identity = read_identity("\n".join(p.text for p in doc.pages[:2]))
+    label = doc_label(file, doc.title, identity.label())
+    return identity, [embedding_text(label, c) for c in chunks]
+
+
 class Library:
     def __init__(self, *, catalog: Catalog, store: Store, embedder: Embedder, collection: str,
                  chunk_size: int = 1000, chunk_overlap: int = 150, max_bytes: int | None = None,
                  tokens: Callable[[str], int] | None = None, max_tokens: int | None = None,
                  limits: Limits | None = None, ocr: Ocr | None = None, rerank=None, rewrite=None,
-                 mmr_lambda: float = 0.7, candidates: int = 30, retrieval: str = "hybrid"):
+                 mmr_lambda: float = 0.7, candidates: int = 30, retrieval: str = "hybrid", focus: bool = True):
         self.catalog = catalog
         self.store = store
         self.embedder = embedder
@@ -117,6 +126,8 @@ class Library:
         self.limits = limits or Limits(max_bytes=max_bytes)
         self.ocr = ocr
         self.retrieval = retrieval  # hybrid | dense | lexical: the default of every search
+        self.focus = focus  # steer a question that names a company or period to those documents (rag.focus)
+        self._abouts: tuple[tuple, list[DocAbout]] = ((), [])
         self._write_lock = threading.Lock()
         self.searcher = HybridSearch(catalog=catalog, store=store, embedder=embedder, collection=collection,
                                      rerank=rerank, rewrite=rewrite, mmr_lambda=mmr_lambda, candidates=candidates)
@@ -134,11 +145,36 @@ class Library:
     def search(self, query: str, k: int = 5, doc_ids: Sequence[str] | None = None, **options) -> list[Hit]:
         """Hybrid search (dense + BM25, fused; reranked and diversified when configured) over ready documents.
 
-        options: rerank (bool), mmr_lambda (float, 1 = no diversity), rewrite (bool), dense/lexical (bool).
+        options: rerank (bool), mmr_lambda (float, 1 = no diversity), rewrite (bool), dense/lexical (bool),
+        focus (bool: steer to the documents the question names by company or period).
         """
         options.setdefault("dense", self.retrieval != "lexical")
         options.setdefault("lexical", self.retrieval != "dense")
+        options["focus"] = self.focus_of(query) if options.pop("focus", self.focus) else None
         return self.searcher.search(query, k, doc_ids, **options)
+
+    def focus_of(self, question: str) -> list[str] | None:
+        """Ids of the documents the question names by company or period (rag.focus), or None."""
+        return focus(question, self.abouts())
+
+    def abouts(self) -> list[DocAbout]:
+        """Each ready document's file name and identity; identities an older index lacks are read once from
+        its first chunks."""
+        version = self.catalog.version()
+        if self._abouts[0] != version:
+            out = []
+            for d in self.documents():
+                identity = d.identity or self._backfill_identity(d)
+                out.append(DocAbout(d.doc_id, d.file, Identity.from_json(identity)))
+            self._abouts = (version, out)
+        return self._abouts[1]
+
+    def _backfill_identity(self, d: DocRecord) -> str:
+        found = self.store.get([f"{d.doc_id}:{i}" for i in range(COVER_CHUNKS)])
+        first = sorted((meta.get("chunk", 0), text) for text, meta, _ in found.values() if meta.get("page", 1) <= 2)
+        identity = read_identity("\n".join(text for _, text in first)).to_json()
+        self.catalog.set_identity(self.collection, d.doc_id, identity)
+        return identity
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -207,10 +243,9 @@ class Library:
 
     def _index(self, item: _Prepared, writer: ChunkWriter, progress: Progress | None) -> IngestResult:
         path, doc, chunks, doc_id = item.path, item.doc, item.chunks, item.sha[:16]
-        label = doc_label(path.name, doc.title, document_identity("\n".join(p.text for p in doc.pages[:2])))
-        texts = [embedding_text(label, c) for c in chunks]
+        identity, texts = embedding_texts(path.name, doc, chunks)
         record = DocRecord(self.collection, doc_id, path.name, str(path.resolve()), item.sha, len(doc.pages),
-                           len(chunks))
+                           len(chunks), identity=identity.to_json())
         with self._write_lock:
             existing = self.catalog.get(self.collection, doc_id)
             if existing and existing.status == "ready":  # the same file twice in one batch

@@ -1,5 +1,8 @@
 """Hybrid search: dense (Chroma) and lexical (BM25) rankings, for the question and its rewrites, fused by
-reciprocal rank; then an optional cross-encoder rerank and a diversity pass (MMR) over the candidates."""
+reciprocal rank; then an optional cross-encoder rerank and a diversity pass (MMR) over the candidates.
+
+When the question names documents by company or period (rag.focus), the same two rankings are also made
+within those documents and fused with the rest: their passages rise, the others stay reachable."""
 
 from __future__ import annotations
 
@@ -29,12 +32,16 @@ class HybridSearch:
 
     def search(self, query: str, k: int = 5, doc_ids: Sequence[str] | None = None, *, rerank: bool = True,
                rewrite: bool = True, mmr_lambda: float | None = None, dense: bool = True,
-               lexical: bool = True) -> list[Hit]:
+               lexical: bool = True, focus: Sequence[str] | None = None) -> list[Hit]:
+        """focus: ids of the documents the question names (rag.focus), searched once more on their own."""
         query = query.strip()
         ready = set(self.catalog.ready_ids(self.collection))
         scope = None if doc_ids is None else [d for d in dict.fromkeys(doc_ids) if d in ready]
         if not query or not ready or scope == [] or k <= 0:
             return []
+        focus = [d for d in focus or () if d in ready and (scope is None or d in scope)]
+        if scope is not None and set(focus) >= set(scope):
+            focus = []  # the scope already is the focus
         queries = [query]
         if rewrite and self.rewrite is not None:
             queries += [q for q in dict.fromkeys(s.strip() for s in self.rewrite(query)) if q and q != query][:MAX_REWRITES]
@@ -55,6 +62,11 @@ class HybridSearch:
                 rankings.append(ids)
                 if i == 0:
                     first["lexical"] = {cid: r for r, cid in enumerate(ids, 1)}
+            if i == 0 and focus:
+                if dense:
+                    rankings.append(self.store.query_ids(vector, n, focus))
+                if lexical:
+                    rankings.append([h.chunk_id for h in self.catalog.lexical(self.collection).search(q, n, focus)])
         fused = rrf(rankings)[:n]
         found = self.store.get([cid for cid, _ in fused])
         qv = np.asarray(vectors[0], dtype=np.float32)

@@ -93,14 +93,18 @@ def make_pdf(path: Path, pages: list[str], *, encrypt: bool = False) -> Path:
     return path
 
 
-def make_scanned_pdf(path: Path) -> Path:
-    """A PDF whose only page is a picture of text: no text layer, as a scanner makes."""
+def make_scanned_pdf(path: Path, image: Path | None = None) -> Path:
+    """A PDF whose only page is a picture of text: no text layer, as a scanner makes. image: a picture to use
+    instead of the default English line (tests/data/scan_zh_en.png holds Chinese and English lines)."""
     from fpdf import FPDF
     from PIL import Image, ImageDraw
 
-    img = Image.new("RGB", (600, 200), "white")
-    ImageDraw.Draw(img).text((20, 80), "Quarterly revenue was 42 million dollars.", fill="black")
     img_path = path.with_suffix(".png")
+    if image is None:
+        img = Image.new("RGB", (600, 200), "white")
+        ImageDraw.Draw(img).text((20, 80), "Quarterly revenue was 42 million dollars.", fill="black")
+    else:
+        img = Image.open(image).convert("RGB")
     img.save(img_path)
     pdf = FPDF()
     pdf.add_page()

@@ -112,6 +112,24 @@ def test_scanned_pdf_is_read_by_offline_ocr(tmp_path):
     assert doc.ocr_pages == 1 and "OCR" in doc.warnings[0]
 
 
+@pytest.mark.skipif(not ocr_available(), reason="rapidocr-onnxruntime is not installed")
+def test_ocr_reads_chinese_and_english_and_the_page_is_found_by_a_chinese_question(tmp_path, embedder):
+    """tests/data/scan_zh_en.png: a Chinese line and an English line rendered with WenQuanYi Micro Hei (the picture
+    is checked in, so no CJK font is needed here)."""
+    scan = make_scanned_pdf(tmp_path / "扫描件.pdf", ROOT / "tests" / "data" / "scan_zh_en.png")
+    doc = load_document(scan, ocr=RapidOcr(threads=1))
+    text = doc.pages[0].text
+    assert "营业收入" in text and "四千二百万元" in text
+    assert "revenue was 42 million" in text.lower()
+    data = tmp_path / "data"
+    lib = Library(catalog=Catalog(data / "catalog.sqlite3"), store=Store(open_chroma(data / "chroma"), "default"),
+                  embedder=embedder, collection="default", ocr=RapidOcr(threads=1))
+    (r,) = list(lib.ingest([scan]))
+    assert (r.status, r.ocr_pages) == ("indexed", 1)
+    hit = lib.search("第三季度的营业收入是多少?", k=1, dense=False)[0]
+    assert (hit.file, hit.page) == ("扫描件.pdf", 1) and "营业收入" in hit.text
+
+
 def test_page_limits_are_settings_with_clear_messages(tmp_path):
     pdf = make_pdf(tmp_path / "long.pdf", ["one", "two", "three"])
     with pytest.raises(Exception, match="3 pages, over the limit of 2.*max_pages"):
