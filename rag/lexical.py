@@ -186,14 +186,20 @@ class LexicalIndex:
         return int(self._alive.sum())
 
     def search(self, query: str, k: int, doc_ids: Sequence[str] | None = None) -> list[LexicalHit]:
-        with self._lock:
-            return self._search(query, k, doc_ids)
+        return self.search_scopes(query, k, [doc_ids])[0]
 
-    def _search(self, query: str, k: int, doc_ids: Sequence[str] | None) -> list[LexicalHit]:
+    def search_scopes(self, query: str, k: int, scopes: Sequence[Sequence[str] | None]) -> list[list[LexicalHit]]:
+        """search() within each scope (None: everything), the query scored once for all of them."""
+        with self._lock:
+            scores = self._scores(query)
+            return [self._top(scores, k, doc_ids) if scores is not None and k > 0 else [] for doc_ids in scopes]
+
+    def _scores(self, query: str) -> np.ndarray | None:
+        """BM25 score of every row (0 for dead rows and rows without a query term); None when nothing can match."""
         terms = [self._vocab[t] for t in dict.fromkeys(tokenize(query)) if t in self._vocab]
         n_live = int(self._alive.sum())
-        if not terms or n_live == 0 or k <= 0:
-            return []
+        if not terms or n_live == 0:
+            return None
         avgdl = float(self._lengths[self._alive].mean()) or 1.0
         norm = K1 * (1 - B + B * self._lengths / avgdl)
         scores = np.zeros(self._alive.size, np.float32)
@@ -214,10 +220,13 @@ class LexicalIndex:
                 continue
             idf = np.log(1 + (n_live - df + 0.5) / (df + 0.5))
             scores[r] += idf * tf / (tf + norm[r])
+        return scores
+
+    def _top(self, scores: np.ndarray, k: int, doc_ids: Sequence[str] | None) -> list[LexicalHit]:
+        top = np.flatnonzero(scores > 0)
         if doc_ids is not None:
             wanted = [self._docs[d] for d in doc_ids if d in self._docs]
-            scores[~np.isin(self._row_doc, wanted)] = 0
-        top = np.flatnonzero(scores > 0)
+            top = top[np.isin(self._row_doc[top], wanted)]
         if top.size > k:
             top = top[np.argpartition(-scores[top], k - 1)[:k]]
         top = top[np.argsort(-scores[top], kind="stable")]

@@ -7,6 +7,7 @@ within those documents and fused with the rest: their passages rise, the others 
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Sequence
 
@@ -21,6 +22,8 @@ __all__ = ["HybridSearch"]
 log = logging.getLogger(__name__)
 
 MAX_REWRITES = 3
+# Two workers: the question's Chroma query and, when it names documents, the one within them (rag.focus).
+_DENSE = ThreadPoolExecutor(max_workers=2, thread_name_prefix="hearth-dense")
 
 
 class HybridSearch:
@@ -51,23 +54,27 @@ class HybridSearch:
         rankings: list[list[str]] = []
         first: dict[str, dict[str, int]] = {"dense": {}, "lexical": {}}
         for i, (q, vector) in enumerate(zip(queries, vectors)):
-            if dense:
+            # Chroma's queries run in threads while BM25 runs here (Chroma leaves Python while it searches).
+            wide = _DENSE.submit(self.store.query_ids, vector, n + 10, scope, chunks) if dense else None
+            narrow = _DENSE.submit(self.store.query_ids, vector, n, focus, chunks) if dense and i == 0 and focus \
+                else None
+            lexical_ids = lexical_focus = None
+            if lexical:
+                scopes = [scope, focus] if i == 0 and focus else [scope]
+                found = [[h.chunk_id for h in hits]
+                         for hits in self.catalog.lexical(self.collection).search_scopes(q, n, scopes)]
+                lexical_ids, lexical_focus = found[0], (found[1] if len(found) > 1 else None)
+            if wide is not None:
                 # chunk ids are "<doc_id>:<index>": the ready filter needs no metadata read
-                ids = [cid for cid in self.store.query_ids(vector, n + 10, scope, chunks)
-                       if cid.rpartition(":")[0] in ready][:n]
+                ids = [cid for cid in wide.result() if cid.rpartition(":")[0] in ready][:n]
                 rankings.append(ids)
                 if i == 0:
                     first["dense"] = {cid: r for r, cid in enumerate(ids, 1)}
-            if lexical:
-                ids = [h.chunk_id for h in self.catalog.lexical(self.collection).search(q, n, scope)]
-                rankings.append(ids)
+            if lexical_ids is not None:
+                rankings.append(lexical_ids)
                 if i == 0:
-                    first["lexical"] = {cid: r for r, cid in enumerate(ids, 1)}
-            if i == 0 and focus:
-                if dense:
-                    rankings.append(self.store.query_ids(vector, n, focus, chunks))
-                if lexical:
-                    rankings.append([h.chunk_id for h in self.catalog.lexical(self.collection).search(q, n, focus)])
+                    first["lexical"] = {cid: r for r, cid in enumerate(lexical_ids, 1)}
+            rankings += [ids for ids in (narrow and narrow.result(), lexical_focus) if ids is not None]
         fused = rrf(rankings)[:n]
         found = self.store.get([cid for cid, _ in fused])
         qv = np.asarray(vectors[0], dtype=np.float32)
