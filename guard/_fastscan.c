@@ -388,6 +388,204 @@ static PyObject *class_runs(PyObject *self, PyObject *args) {
     return out;
 }
 
+/* Decoded bytes, read one at a time, for an exact rejection: could they be text that decode.py's
+ * _readable(_utf8_or_gbk(data)) accepts? Not where they are neither UTF-8 (checked for its structure
+ * only: lead and continuation bytes) nor GBK (every byte from 0x80 needs a trail byte 0x40..0xFE
+ * other than 0x7F, which tests/test_keywords_fastscan.py checks of Python's codec), nor where their
+ * control characters (below 0x20 but tab and newline, and 0x7F: themselves in both encodings, and
+ * never a GBK trail byte) are more than a tenth of the bytes (so more than a tenth of the
+ * characters), nor where ASCII letters and non-ASCII bytes are fewer than 3 together (_readable
+ * wants 3 letters). Anything else may be text: Python decides. */
+typedef struct {
+    Py_ssize_t n, ctrl, letters;
+    int utf8, gbk, need, trail;  /* need: UTF-8 continuation bytes due; trail: a GBK trail byte due */
+} Bytes;
+
+static const Bytes BYTES0 = {0, 0, 0, 1, 1, 0, 0};
+
+static void push(Bytes *st, unsigned b) {
+    st->n++;
+    if (b < 0x20 ? (b != '\t' && b != '\n') : b == 0x7F) st->ctrl++;
+    if (b >= 0x80 || ((b | 0x20) >= 'a' && (b | 0x20) <= 'z')) st->letters++;
+    if (st->need) {
+        if ((b & 0xC0) == 0x80) st->need--;
+        else st->utf8 = 0, st->need = 0;
+    } else if (b >= 0x80) {
+        if (b >= 0xC0 && b < 0xE0) st->need = 1;
+        else if (b >= 0xE0 && b < 0xF0) st->need = 2;
+        else if (b >= 0xF0 && b < 0xF8) st->need = 3;
+        else st->utf8 = 0;
+    }
+    if (st->trail) {
+        if (b < 0x40 || b == 0x7F || b == 0xFF) st->gbk = 0;
+        st->trail = 0;
+    } else if (b >= 0x80) {
+        st->trail = 1;
+    }
+}
+
+static int maybe_text(const Bytes *st) {
+    return ((st->utf8 && !st->need) || (st->gbk && !st->trail)) && 10 * st->ctrl <= st->n && st->letters >= 3;
+}
+
+static int b64_value(Py_UCS4 c) {
+    if (c >= 'A' && c <= 'Z') return (int)(c - 'A');
+    if (c >= 'a' && c <= 'z') return (int)(c - 'a') + 26;
+    if (c >= '0' && c <= '9') return (int)(c - '0') + 52;
+    if (c == '+' || c == '-') return 62;
+    if (c == '/' || c == '_') return 63;
+    return -1;
+}
+
+/* Could the base64 run s[start:end] ('=' free, as decode.py's regex reads a run) decode to text
+ * that decode.py _base64 accepts? 0 only where it surely does not: the run fails _base64's
+ * "not a word" test, or its length is 1 more than a multiple of 4 (b64decode refuses it), or its
+ * bytes cannot be text (maybe_text). Both alphabets give '+' and '-' the value 62, '/' and '_' 63. */
+static int b64_plausible(int kind, const void *data, Py_ssize_t start, Py_ssize_t end) {
+    Py_ssize_t len = end - start;
+    if (len % 4 == 1) return 0;
+    int lower = 0, upper = 0, other = 0;
+    for (Py_ssize_t i = start; i < end; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c >= 'a' && c <= 'z') lower = 1;
+        else if (c >= 'A' && c <= 'Z') upper = 1;
+        else other = 1;  /* a digit, + / _ - */
+    }
+    if (!other && !(lower && upper)) return 0;
+    Py_ssize_t n = len * 6 / 8;
+    Bytes st = BYTES0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (Py_ssize_t i = start; i < end && st.n < n; i++) {
+        acc = (acc << 6) | (uint32_t)b64_value(PyUnicode_READ(kind, data, i));
+        bits += 6;
+        if (bits < 8) continue;
+        bits -= 8;
+        push(&st, (acc >> bits) & 0xFF);
+    }
+    return maybe_text(&st);
+}
+
+static int hex_value(Py_UCS4 c) {
+    if (c >= '0' && c <= '9') return (int)(c - '0');
+    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') return (int)((c | 0x20) - 'a') + 10;
+    return -1;
+}
+
+/* Could some match of decode.py's hex regex in the run s[a:b] (hex digits and ' ', ':', ',', no
+ * 'x') decode to accepted text? A match starts and ends at the ends of runs of hex digits (its
+ * lookarounds), holds only even runs (an odd one leaves a digit no pair takes), at most one
+ * separator between two, and 8 pairs or more; its bytes are the pairs. Every such stretch of runs
+ * is tried (maybe_text); 1 where one might be text, or where the run is too long to try them all. */
+static int hex_plausible(int kind, const void *data, Py_ssize_t a, Py_ssize_t b) {
+    if (b - a > 4096) return 1;
+    for (Py_ssize_t i = a; i < b; i++) {
+        if (hex_value(PyUnicode_READ(kind, data, i)) < 0) continue;
+        if (i > a && hex_value(PyUnicode_READ(kind, data, i - 1)) >= 0) continue;  /* not a run's start */
+        Bytes st = BYTES0;
+        Py_ssize_t j = i;
+        for (;;) {
+            Py_ssize_t e = j;
+            while (e < b && hex_value(PyUnicode_READ(kind, data, e)) >= 0) e++;
+            if ((e - j) % 2) break;
+            for (Py_ssize_t k = j; k < e; k += 2)
+                push(&st, (unsigned)(hex_value(PyUnicode_READ(kind, data, k)) * 16 + hex_value(PyUnicode_READ(kind, data, k + 1))));
+            if (st.n >= 8 && maybe_text(&st)) return 1;
+            /* the next run, if one separator leads to it */
+            if (e + 1 >= b || hex_value(PyUnicode_READ(kind, data, e + 1)) < 0) break;
+            j = e + 1;
+        }
+    }
+    return 0;
+}
+
+/* Could some match of decode.py's char-codes regex in the run s[a:b] (ASCII digits and ' ', ',', ';')
+ * decode to accepted text? A match is 4 or more whole numbers in a row (its lookarounds and
+ * separators), each of 2 to 6 digits, and _char_codes refuses any below 9; it accepts a match of m
+ * numbers only where no more than a tenth of their characters are unprintable (tab and newline
+ * aside) and max(3, m // 2) are letters (str.isalpha, str.isprintable per character). Every such
+ * row of numbers is tried; 1 where one might pass, or where the run holds too many to try all. */
+static int codes_plausible(int kind, const void *data, Py_ssize_t a, Py_ssize_t b) {
+    enum { MAXN = 512 };
+    int alpha[MAXN], bad[MAXN];  /* per number: a letter; unprintable (or -1: it breaks every match) */
+    Py_ssize_t m = 0;
+    for (Py_ssize_t i = a; i < b;) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c < '0' || c > '9') { i++; continue; }
+        Py_ssize_t e = i;
+        long value = 0;
+        while (e < b && (c = PyUnicode_READ(kind, data, e)) >= '0' && c <= '9') {
+            if (e - i < 7) value = value * 10 + (long)(c - '0');
+            e++;
+        }
+        if (m == MAXN) return 1;
+        if (e - i < 2 || e - i > 6 || value < 9) {
+            bad[m] = -1;
+            alpha[m] = 0;
+        } else {
+            Py_UCS4 ch = (Py_UCS4)value;
+            alpha[m] = Py_UNICODE_ISALPHA(ch) ? 1 : 0;
+            bad[m] = !Py_UNICODE_ISPRINTABLE(ch) && ch != '\t' && ch != '\n';
+        }
+        m++;
+        i = e;
+    }
+    for (Py_ssize_t i = 0; i < m; i++) {
+        Py_ssize_t letters = 0, unprintable = 0;
+        for (Py_ssize_t j = i; j < m && bad[j] >= 0; j++) {
+            letters += alpha[j];
+            unprintable += bad[j];
+            Py_ssize_t count = j - i + 1, need = count / 2 > 3 ? count / 2 : 3;
+            if (count >= 4 && 10 * unprintable <= count && letters >= need) return 1;
+        }
+    }
+    return 0;
+}
+
+/* plausible_runs(text, classes, bit, min_len, which) -> [(start, end), ...]: the runs class_runs
+ * gives, less those where no match of the decoder's regex could decode to text it accepts (an exact
+ * rejection; Python decodes the rest as before). which: 0 base64 (its regex matches only whole
+ * '='-free stretches of min_len or more: b64_plausible), 1 hex (hex_plausible; a run holding 'x' is
+ * kept), 2 char-codes (codes_plausible). */
+static PyObject *plausible_runs(PyObject *self, PyObject *args) {
+    PyObject *text, *cls;
+    unsigned bit;
+    Py_ssize_t min_len;
+    int which;
+    if (!PyArg_ParseTuple(args, "UOIni", &text, &cls, &bit, &min_len, &which)) return NULL;
+    if (which < 0 || which > 2) { PyErr_SetString(PyExc_ValueError, "which must be 0, 1 or 2"); return NULL; }
+    PyObject *inner = Py_BuildValue("(OOIn)", text, cls, bit, min_len);
+    if (!inner) return NULL;
+    PyObject *runs = class_runs(self, inner);
+    Py_DECREF(inner);
+    if (!runs) return NULL;
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    PyObject *out = PyList_New(0);
+    if (!out) { Py_DECREF(runs); return NULL; }
+    for (Py_ssize_t r = 0; r < PyList_GET_SIZE(runs); r++) {
+        PyObject *run = PyList_GET_ITEM(runs, r);
+        Py_ssize_t a = PyLong_AsSsize_t(PyTuple_GET_ITEM(run, 0)), b = PyLong_AsSsize_t(PyTuple_GET_ITEM(run, 1));
+        int keep = 0;
+        if (which == 0) {
+            for (Py_ssize_t s = a; s < b && !keep;) {
+                Py_ssize_t e = s;
+                while (e < b && PyUnicode_READ(kind, data, e) != '=') e++;
+                if (e - s >= min_len) keep = b64_plausible(kind, data, s, e);
+                s = e + 1;
+            }
+        } else if (which == 1) {
+            for (Py_ssize_t i = a; i < b && !keep; i++) keep = PyUnicode_READ(kind, data, i) == 'x';
+            keep = keep || hex_plausible(kind, data, a, b);
+        } else {
+            keep = codes_plausible(kind, data, a, b);
+        }
+        if (keep && PyList_Append(out, run) < 0) { Py_DECREF(out); Py_DECREF(runs); return NULL; }
+    }
+    Py_DECREF(runs);
+    return out;
+}
+
 /* letter_fit(text, inverse_expected, constant) -> (letters, english)
  * letters: ASCII letters of any case; english: True where decode.py's test that the letter
  * frequencies fit unshifted English better than twice any shift or Atbash,
@@ -470,6 +668,8 @@ static PyMethodDef methods[] = {
     {"letter_counts", letter_counts, METH_O, "letter_counts(text) -> bytes of 26 int64"},
     {"letter_fit", letter_fit, METH_VARARGS, "letter_fit(text, inverse_expected, constant) -> (letters, english)"},
     {"chunk_letter_counts", chunk_letter_counts, METH_VARARGS, "chunk_letter_counts(text, sample, step) -> bytes"},
+    {"plausible_runs", plausible_runs, METH_VARARGS,
+     "plausible_runs(text, classes, bit, min_len, which) -> [(start, end), ...]"},
     {"class_runs", class_runs, METH_VARARGS, "class_runs(text, classes, bit, min_len) -> [(start, end), ...]"},
     {NULL, NULL, 0, NULL},
 };

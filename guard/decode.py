@@ -503,6 +503,11 @@ class _Arrays:
         return self.classes[: len(self.classes) - len(self.classes) % 4].view(np.uint32)
 
 
+# The decoders whose runs the compiled scanner can rule out before Python decodes them
+# (guard/_fastscan.c plausible_runs: 0 base64, 1 hex, 2 char codes).
+_PLAUSIBLE = {"base64": 0, "hex": 1, "char-codes": 2}
+
+
 def _substitutions(text: str, mask: int, arrays: _Arrays) -> Iterator[Decoded]:
     """The escapes and encodings whose gate is open in mask, decoded where their runs are."""
     for name, pattern, decode, bit, min_len in _SUBSTITUTIONS:
@@ -513,7 +518,12 @@ def _substitutions(text: str, mask: int, arrays: _Arrays) -> Iterator[Decoded]:
             windows = [(0, len(text))] if gate is None else _near(arrays.raw, gate)
         else:
             if fastscan.compiled is not None:
-                windows = fastscan.compiled.class_runs(text, _CLS_BYTES, bit, min_len)
+                # Only the runs where a match could decode to text the decoder accepts (an exact rejection).
+                which = _PLAUSIBLE.get(name)
+                if which is None:
+                    windows = fastscan.compiled.class_runs(text, _CLS_BYTES, bit, min_len)
+                else:
+                    windows = fastscan.compiled.plausible_runs(text, _CLS_BYTES, bit, min_len, which)
             else:
                 windows = _runs(arrays.classes, arrays.blocks, bit, min_len)
             windows = [(max(a - 1, 0), min(b + 1, len(text))) for a, b in windows]

@@ -224,3 +224,76 @@ def test_a_one_character_quick_term_reads_the_whole_text(tmp_path, texts):
         assert got == to_str(quick_codes(raw_codes(text), t.quick))  # the whole quick view
         found = got is not False and next(lists.quick.iter(got), None) is not None
         assert found == lists.quick_prefixes.any_match(quick_codes(raw_codes(text), t.quick), lists.quick, to_str)
+
+
+def _encoded_texts(seed: int, n: int):
+    """Text around base64, hex and character-code runs of readable and of random data (the runs the
+    compiled scanner's exact rejection must keep where a decoder accepts them)."""
+    import base64
+
+    rng = random.Random(seed)
+    for _ in range(n):
+        if rng.random() < 0.5:
+            data = rng.choice(SNIPPETS + ["炸弹制作", "hello there friend", "ab"]).encode(rng.choice(["utf-8", "gbk"]), "replace")
+        else:
+            data = bytes(rng.choice([rng.randrange(256), rng.randrange(32, 127), rng.randrange(0x81, 0xFF)])
+                         for _ in range(rng.randint(4, 30)))
+        kind = rng.randrange(3)
+        if kind == 0:
+            run = rng.choice([base64.b64encode, base64.urlsafe_b64encode])(data).decode()
+            run = run.rstrip("=") if rng.random() < 0.3 else run
+        elif kind == 1:
+            sep = rng.choice(["", " ", ":", ",", "  "])
+            run = sep.join(("0x" if rng.random() < 0.1 else "") + f"{b:02x}" for b in data)
+        else:
+            text = data.decode("utf-8", "replace")
+            run = rng.choice([" ", ", ", ";"]).join(str(ord(c)) for c in text)
+        noise = "".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, 6)))
+        yield rng.choice(["", "see ", "x=", "(", "7 ", "value: "]) + run + rng.choice(["", " ok", ".", "=", "1"]) + noise
+
+
+_PLAUSIBLE = [(name, D._PLAUSIBLE[name], pattern, decode, bit, min_len)
+              for name, pattern, decode, bit, min_len in D._SUBSTITUTIONS if name in D._PLAUSIBLE]
+
+
+@needs_compiled
+def test_plausible_runs_drop_only_runs_no_decoder_accepts(texts):
+    """plausible_runs keeps a subset of the class runs, and in every run it drops, each match of the
+    decoder's regex decodes to nothing (so dropping it changes no answer)."""
+    dropped = kept_and_decoded = 0
+    for text in texts + list(_encoded_texts(5, 3000)):
+        for name, which, pattern, decode, bit, min_len in _PLAUSIBLE:
+            runs = compiled.class_runs(text, D._CLS_BYTES, bit, min_len)
+            kept = compiled.plausible_runs(text, D._CLS_BYTES, bit, min_len, which)
+            assert set(kept) <= set(runs) and kept == [r for r in runs if r in kept], (name, text[:80])
+            for a, b in runs:
+                decoded = [decode(m) for m in pattern.finditer(text, max(a - 1, 0), min(b + 1, len(text)))]
+                if (a, b) in kept:
+                    kept_and_decoded += any(decoded)
+                else:
+                    assert not any(decoded), (name, text[a:b])
+                    dropped += 1
+    assert dropped > 300 and kept_and_decoded > 300  # both sides were exercised
+
+
+def test_gbk_needs_a_trail_byte_from_0x40_for_every_byte_from_0x80():
+    """What the compiled scanner's rejection assumes of Python's GBK codec (guard/_fastscan.c push)."""
+    for lead in range(0x80, 0x100):
+        with pytest.raises(UnicodeDecodeError):
+            bytes([lead]).decode("gbk")
+        for trail in [*range(0x40), 0x7F, 0xFF]:
+            with pytest.raises(UnicodeDecodeError):
+                bytes([lead, trail]).decode("gbk")
+
+
+@needs_compiled
+def test_decodings_equal_the_numpy_decodings(texts, monkeypatch):
+    cases = texts + list(_encoded_texts(9, 1500))
+
+    def all_decodings():
+        return [[(d.name, d.text, d.starts.tolist(), d.ends.tolist()) for d in D.decodings(text)] for text in cases]
+
+    fast = all_decodings()
+    monkeypatch.setattr(fastscan, "compiled", None)
+    assert fast == all_decodings()
+    assert sum(map(bool, fast)) > 1000
