@@ -362,23 +362,28 @@ static PyObject *class_runs(PyObject *self, PyObject *args) {
     uint8_t in[128];
     for (int c = 0; c < 128; c++) in[c] = (((const uint8_t *)cls.buf)[c] & bit) != 0;
     PyBuffer_Release(&cls);
+    if (min_len < 1) { PyErr_SetString(PyExc_ValueError, "min_len must be positive"); return NULL; }
     PyObject *out = PyList_New(0);
     if (!out) return NULL;
     const int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
-    Py_ssize_t start = 0;
+/* Branch-free but where a run reaches min_len (rare): then its end is found and it is added. */
 #define RUNS_LOOP(T)                                                                            \
     {                                                                                           \
         const T *s = data;                                                                      \
-        for (Py_ssize_t i = 0; i <= len; i++) {                                                 \
-            if (i < len && s[i] < 128 && in[s[i] & 127]) continue;                              \
-            if (i - start >= min_len) {                                                         \
-                PyObject *run = Py_BuildValue("(nn)", start, i);                                \
-                if (!run || PyList_Append(out, run) < 0) { Py_XDECREF(run); Py_DECREF(out); return NULL; } \
-                Py_DECREF(run);                                                                 \
-            }                                                                                   \
-            start = i + 1;                                                                      \
+        Py_ssize_t run = 0;                                                                     \
+        for (Py_ssize_t i = 0; i < len; i++) {                                                  \
+            Py_ssize_t member = s[i] < 128 ? in[s[i] & 127] : 0;                                \
+            run = (run + 1) & -member;                                                          \
+            if (run != min_len) continue;                                                       \
+            Py_ssize_t start = i + 1 - min_len, e = i + 1;                                      \
+            while (e < len && s[e] < 128 && in[s[e] & 127]) e++;                                \
+            PyObject *item = Py_BuildValue("(nn)", start, e);                                   \
+            if (!item || PyList_Append(out, item) < 0) { Py_XDECREF(item); Py_DECREF(out); return NULL; } \
+            Py_DECREF(item);                                                                    \
+            i = e; /* not of the class (or the end) */                                          \
+            run = 0;                                                                            \
         }                                                                                       \
     }
     if (kind == PyUnicode_1BYTE_KIND) RUNS_LOOP(Py_UCS1)
