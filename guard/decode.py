@@ -315,15 +315,22 @@ def _cipher_candidates(text: str, low: np.ndarray | None) -> dict[tuple[str, int
     # A short text (a question, an answer) can afford a try at any cipher that fits better than
     # English; a long one only where a cipher fits clearly better.
     margin = 1.0 if sample == 1 else 0.6
-    for i in np.flatnonzero(totals >= _MIN_LETTERS):
-        freq = counts[i] / totals[i]
-        fits = ((freq[None, :] - _SHIFTS) ** 2 / _SHIFTS).sum(axis=1)  # chi-square per shift
-        atbash = float(((freq - _ATBASH) ** 2 / _ATBASH).sum())
-        best = int(fits.argmin())
-        if best != 0 and fits[best] < margin * fits[0]:
-            found.setdefault(("caesar", best), []).append(int(i))
-        if atbash < margin * fits[0]:
-            found.setdefault(("atbash", 0), []).append(int(i))
+    # Every chunk at once; each chunk's sums are reduced over the same 26 numbers in the same order
+    # as one chunk's alone (tests/test_keywords_fastscan.py holds this to the loop over chunks).
+    chunks = np.flatnonzero(totals >= _MIN_LETTERS)
+    if not len(chunks):
+        return found
+    freq = counts[chunks] / totals[chunks, None]
+    fits = ((freq[:, None, :] - _SHIFTS[None]) ** 2 / _SHIFTS[None]).sum(axis=2)  # chi-square per chunk and shift
+    atbash = ((freq - _ATBASH) ** 2 / _ATBASH).sum(axis=1)
+    best = fits.argmin(axis=1)
+    rows = np.arange(len(chunks))
+    caesar = (best != 0) & (fits[rows, best] < margin * fits[:, 0])
+    for i, k in zip(chunks[caesar].tolist(), best[caesar].tolist()):
+        found.setdefault(("caesar", k), []).append(i)
+    atbash_chunks = chunks[atbash < margin * fits[:, 0]].tolist()
+    if atbash_chunks:
+        found[("atbash", 0)] = atbash_chunks
     return found
 
 

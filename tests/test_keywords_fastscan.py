@@ -297,3 +297,45 @@ def test_decodings_equal_the_numpy_decodings(texts, monkeypatch):
     monkeypatch.setattr(fastscan, "compiled", None)
     assert fast == all_decodings()
     assert sum(map(bool, fast)) > 1000
+
+
+def _cipher_candidates_chunk_by_chunk(text, low):
+    """decode.py's long-text cipher test as it was, one chunk at a time (the reference)."""
+    sample = D._SAMPLE if len(text) > 4 * D._CHUNK else 1
+    counts = D._chunk_counts(text, low, sample, D._CHUNK // sample)
+    totals = counts.sum(axis=1)
+    found = {}
+    margin = 1.0 if sample == 1 else 0.6
+    for i in np.flatnonzero(totals >= D._MIN_LETTERS):
+        freq = counts[i] / totals[i]
+        fits = ((freq[None, :] - D._SHIFTS) ** 2 / D._SHIFTS).sum(axis=1)
+        atbash = float(((freq - D._ATBASH) ** 2 / D._ATBASH).sum())
+        best = int(fits.argmin())
+        if best != 0 and fits[best] < margin * fits[0]:
+            found.setdefault(("caesar", best), []).append(int(i))
+        if atbash < margin * fits[0]:
+            found.setdefault(("atbash", 0), []).append(int(i))
+    return found
+
+
+def test_cipher_chunks_tested_together_decide_as_one_by_one(texts):
+    """All chunks of a long text tested in one numpy expression give what the loop over them gave,
+    on the texts and on long ones mixing English, shifted and reversed letters chunk by chunk."""
+    rng = random.Random(5)
+    cases = [t for t in texts if len(t) > D._CHUNK] + ["\n\n".join(texts[-200:])]
+    for _ in range(40):
+        parts = []
+        for _ in range(rng.randint(2, 12)):
+            piece = "".join(rng.choice(texts[-200:]) for _ in range(2))[: rng.randint(300, 5000)]
+            kind, k = rng.choice([("caesar", rng.randint(1, 25)), ("atbash", 0), ("plain", 0)])
+            parts.append(piece if kind == "plain" else piece.translate(D._letter_cipher(kind, k)))
+        cases.append(" ".join(parts))
+    found = 0
+    for text in cases:
+        low = np.minimum(raw_codes(text), 0x7F).astype(np.uint8)
+        expected = _cipher_candidates_chunk_by_chunk(text, low)
+        assert D._cipher_candidates(text, low) == expected
+        if compiled is not None:
+            assert D._cipher_candidates(text, None) == expected
+        found += len(expected)
+    assert found > 40
