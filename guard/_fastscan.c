@@ -667,6 +667,25 @@ static PyObject *chunk_letter_counts(PyObject *self, PyObject *args) {
     return out;
 }
 
+#if defined(__linux__)
+#include <sys/stat.h>
+/* mtime_ns(path) -> int | None: os.stat(path).st_mtime_ns, or None where os.stat raises OSError;
+ * without building a stat_result (the keyword filter asks on every scan whether its folder changed). */
+static PyObject *mtime_ns(PyObject *self, PyObject *path) {
+    PyObject *bytes = NULL;
+    struct stat st;
+    int rc;
+    (void)self;
+    if (!PyUnicode_FSConverter(path, &bytes)) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    rc = stat(PyBytes_AS_STRING(bytes), &st);
+    Py_END_ALLOW_THREADS
+    Py_DECREF(bytes);
+    if (rc != 0) Py_RETURN_NONE;
+    return PyLong_FromLongLong((long long)st.st_mtim.tv_sec * 1000000000LL + (long long)st.st_mtim.tv_nsec);
+}
+#endif
+
 static PyMethodDef methods[] = {
     {"quick", quick, METH_VARARGS, "quick(text, table, expansions, t2, t4, bits, reach, whole) -> False | str"},
     {"gates", gates, METH_VARARGS, "gates(text, classes, runs) -> (mask, letters)"},
@@ -676,6 +695,9 @@ static PyMethodDef methods[] = {
     {"plausible_runs", plausible_runs, METH_VARARGS,
      "plausible_runs(text, classes, bit, min_len, which) -> [(start, end), ...]"},
     {"class_runs", class_runs, METH_VARARGS, "class_runs(text, classes, bit, min_len) -> [(start, end), ...]"},
+#if defined(__linux__)
+    {"mtime_ns", mtime_ns, METH_O, "mtime_ns(path) -> os.stat(path).st_mtime_ns, or None where that raises OSError"},
+#endif
     {NULL, NULL, 0, NULL},
 };
 

@@ -131,6 +131,9 @@ class KeywordFilter:
 
     def _folders_stamp(self) -> tuple:
         """Times of the folders themselves: they change when a list is added, removed or replaced."""
+        mtime = getattr(fastscan.compiled, "mtime_ns", None)  # the same, without building a stat_result
+        if mtime is not None:
+            return tuple(map(mtime, self.folders))
         out = []
         for folder in self.folders:
             try:

@@ -339,3 +339,18 @@ def test_cipher_chunks_tested_together_decide_as_one_by_one(texts):
             assert D._cipher_candidates(text, None) == expected
         found += len(expected)
     assert found > 40
+
+
+@pytest.mark.skipif(not hasattr(compiled, "mtime_ns"), reason="the compiled mtime_ns is built on Linux only")
+def test_mtime_ns_is_what_os_stat_says(tmp_path):
+    import os
+
+    (tmp_path / "a.txt").write_text("x")
+    for path in (tmp_path, str(tmp_path), tmp_path / "a.txt", tmp_path / "missing", tmp_path / "a.txt" / "below"):
+        try:
+            expected = os.stat(path).st_mtime_ns
+        except OSError:
+            expected = None
+        assert compiled.mtime_ns(path) == expected, path
+    with pytest.raises(TypeError):
+        compiled.mtime_ns(3.5)
