@@ -206,6 +206,63 @@ done:
     return result;
 }
 
+/* quick_index(text, table, expansions) -> (codes, index): guard/normalize.py quick_codes_index, the
+ * quick view's code points (int32 bytes) and for each the offset of the original character it came
+ * from (int64 bytes): dropped characters removed, repeats collapsed to their first. For a text
+ * where the prefilter found something. */
+static PyObject *quick_index(PyObject *self, PyObject *args) {
+    PyObject *text, *expansions, *result = NULL;
+    Py_buffer tb;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "Uy*O!", &text, &tb, &PyDict_Type, &expansions)) return NULL;
+    const int32_t *table = (const int32_t *)tb.buf;
+    const Py_ssize_t limit = tb.len / (Py_ssize_t)sizeof(int32_t);
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
+    int32_t *codes = NULL;
+    int64_t *index = NULL;
+    Py_ssize_t n = 0, cap = 0, capi = 0;
+    int64_t last = -1;  /* no view code is negative, so the first is never a "repeat" */
+    if (reserve((void **)&codes, &cap, len + 1, sizeof(int32_t)) < 0 ||
+        reserve((void **)&index, &capi, len + 1, sizeof(int64_t)) < 0)
+        goto done;
+    for (Py_ssize_t i = 0; i < len; i++) {
+        Py_UCS4 cp = PyUnicode_READ(kind, data, i);
+        int32_t m = (Py_ssize_t)cp < limit ? table[cp] : -1;
+        if (m == EXP) {
+            PyObject *key = PyLong_FromUnsignedLong(cp);
+            if (!key) goto done;
+            PyObject *parts = PyDict_GetItemWithError(expansions, key);
+            Py_DECREF(key);
+            if (!parts) {
+                if (!PyErr_Occurred()) PyErr_Format(PyExc_KeyError, "no expansion for U+%04X", (unsigned)cp);
+                goto done;
+            }
+            if (!PyUnicode_Check(parts)) { PyErr_SetString(PyExc_TypeError, "expansions must be str"); goto done; }
+            Py_ssize_t k = PyUnicode_GET_LENGTH(parts);
+            if (reserve((void **)&codes, &cap, n + k + (len - i) + 1, sizeof(int32_t)) < 0 ||
+                reserve((void **)&index, &capi, n + k + (len - i) + 1, sizeof(int64_t)) < 0)
+                goto done;
+            for (Py_ssize_t j = 0; j < k; j++) {
+                Py_UCS4 c = PyUnicode_READ_CHAR(parts, j);
+                if ((int64_t)c != last) { codes[n] = (int32_t)c; index[n++] = i; last = c; }
+            }
+        } else if (m >= 0 && (int64_t)m != last) {
+            codes[n] = m;
+            index[n++] = i;
+            last = m;
+        }
+    }
+    result = Py_BuildValue("(y#y#)", (const char *)codes, n * (Py_ssize_t)sizeof(int32_t), (const char *)index,
+                           n * (Py_ssize_t)sizeof(int64_t));
+done:
+    PyMem_Free(codes);
+    PyMem_Free(index);
+    PyBuffer_Release(&tb);
+    return result;
+}
+
 static int is_hex(Py_UCS4 c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
@@ -688,6 +745,7 @@ static PyObject *mtime_ns(PyObject *self, PyObject *path) {
 
 static PyMethodDef methods[] = {
     {"quick", quick, METH_VARARGS, "quick(text, table, expansions, t2, t4, bits, reach, whole) -> False | str"},
+    {"quick_index", quick_index, METH_VARARGS, "quick_index(text, table, expansions) -> (int32 codes, int64 index) bytes"},
     {"gates", gates, METH_VARARGS, "gates(text, classes, runs) -> (mask, letters)"},
     {"letter_counts", letter_counts, METH_O, "letter_counts(text) -> bytes of 26 int64"},
     {"letter_fit", letter_fit, METH_VARARGS, "letter_fit(text, inverse_expected, constant) -> (letters, english)"},

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Sequence
 
 import ahocorasick
+import numpy as np
 
 from guard import fastscan
 from guard.decode import decodings, raw_codes
@@ -235,7 +236,11 @@ def _near_hits(lists: _Lists, text: str, raw) -> list[tuple[int, int]]:
                                        (t.quick_leet, lists.leet_prefixes, lists.deny["leet"])):
         if table is t.quick_leet and not (has_leet_symbols(text) and len(automaton)):
             continue
-        codes, index = quick_codes_index(raw, table)
+        if fastscan.compiled is not None:
+            codes, index = fastscan.compiled.quick_index(text, table, t.quick_exp_text[id(table)])
+            codes, index = np.frombuffer(codes, dtype=np.int32), np.frombuffer(index, dtype=np.int64)
+        else:
+            codes, index = quick_codes_index(raw, table)
         found += [(int(index[a]), int(index[b - 1]) + 1) for a, b in prefixes.matches(codes, automaton, to_str)]
     return found
 

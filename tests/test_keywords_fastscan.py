@@ -354,3 +354,16 @@ def test_mtime_ns_is_what_os_stat_says(tmp_path):
         assert compiled.mtime_ns(path) == expected, path
     with pytest.raises(TypeError):
         compiled.mtime_ns(3.5)
+
+
+@needs_compiled
+def test_quick_index_equals_the_numpy_codes_and_offsets(texts):
+    from guard.normalize import quick_codes_index
+
+    t = tables()
+    for text in texts:
+        for table in (t.quick, t.quick_leet):
+            codes, index = compiled.quick_index(text, table, t.quick_exp_text[id(table)])
+            want_codes, want_index = quick_codes_index(raw_codes(text), table)
+            assert np.array_equal(np.frombuffer(codes, dtype=np.int32), want_codes), text[:80]
+            assert np.array_equal(np.frombuffer(index, dtype=np.int64), want_index), text[:80]
