@@ -149,7 +149,14 @@ class Prefixes:
         if self.short:
             windows = [(0, len(codes))]
         else:
-            windows = sorted({(max(s - n, 0), s + 2 * n) for s in self.candidates(codes).tolist()})
+            # A term holding a candidate at s lies inside [s - n, s + 2n); overlapping windows are
+            # read as one (any term found there is in the codes, and inside some window anyway).
+            windows = []
+            for a, b in sorted({(max(s - n, 0), s + 2 * n) for s in self.candidates(codes).tolist()}):
+                if windows and a <= windows[-1][1]:
+                    windows[-1] = (windows[-1][0], max(windows[-1][1], b))
+                else:
+                    windows.append((a, b))
         out = set()
         for a, b in windows:
             for end, value in automaton.iter(to_str(codes[a:b])):

@@ -367,3 +367,29 @@ def test_quick_index_equals_the_numpy_codes_and_offsets(texts):
             want_codes, want_index = quick_codes_index(raw_codes(text), table)
             assert np.array_equal(np.frombuffer(codes, dtype=np.int32), want_codes), text[:80]
             assert np.array_equal(np.frombuffer(index, dtype=np.int64), want_index), text[:80]
+
+
+def _matches_window_by_window(prefixes, codes, automaton):
+    """Prefixes.matches as it was: the automaton over each candidate's window apart (the reference)."""
+    n = prefixes.longest
+    windows = [(0, len(codes))] if prefixes.short else sorted(
+        {(max(s - n, 0), s + 2 * n) for s in prefixes.candidates(codes).tolist()})
+    out = set()
+    for a, b in windows:
+        for end, value in automaton.iter(to_str(codes[a:b])):
+            length = value if isinstance(value, int) else value.length
+            out.add((a + end - length + 1, a + end + 1))
+    return sorted(out)
+
+
+def test_matches_over_merged_windows_equal_window_by_window(kf, texts):
+    lists, t = kf._lists, tables()
+    found = 0
+    for text in texts + ["\n".join(texts[:300])]:
+        for prefixes, automaton, table in ((lists.quick_prefixes, lists.quick, t.quick),
+                                           (lists.leet_prefixes, lists.deny["leet"], t.quick_leet)):
+            codes = quick_codes(raw_codes(text), table)
+            got = prefixes.matches(codes, automaton, to_str)
+            assert got == _matches_window_by_window(prefixes, codes, automaton), text[:80]
+            found += len(got)
+    assert found > 100
