@@ -9,6 +9,11 @@
  *                tag characters, the letters of the cipher test.
  * class_runs(), letter_counts(), chunk_letter_counts(), letter_fit(): the runs and counts decode.py
  *                otherwise gets from numpy, and its "plainly English" test where it is clear-cut.
+ * plausible_runs(): the class runs less those where no base64, hex or char-codes match could decode
+ *                to text the decoder accepts (an exact rejection: ordinary words and number tables
+ *                are no longer decoded in Python just to be refused).
+ * quick_index(): the quick view with each code's original offset, for the exact path.
+ * mtime_ns():    os.stat(path).st_mtime_ns without a stat_result (Linux), for the reload check.
  * Each must give exactly what the numpy code gives; tests/test_keywords_fastscan.py holds them to it.
  */
 #define PY_SSIZE_T_CLEAN

@@ -1,7 +1,8 @@
 """The compiled scanner (guard/_fastscan.c) gives exactly what the numpy paths give.
 
 Every piece it replaces (the prefilter's quick view and candidate windows, the decoders' gates, class
-runs and letter counts, the cipher test) is compared with the numpy code on the shared benign data,
+runs and letter counts, the cipher test, the exact path's quick view with offsets, the rejection of
+runs no decoder accepts) is compared with the numpy or Python code on the shared benign data,
 the evasion cases of the keyword tests, and seeded random text mixing ASCII, CJK, full-width,
 invisible, astral and encoded characters; then whole scans are compared, and the keyword tests run
 again with the compiled scanner taken away.
