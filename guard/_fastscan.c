@@ -289,13 +289,17 @@ enum { NRUNS = 5 };
             for (int r = 0; r < NRUNS; r++)                                                     \
                 if ((over >> (8 * r + 7)) & 1) { mask |= 1u << r; alive &= ~((uint64_t)0xFF << (8 * r)); } \
         }                                                                                       \
-        if (!(c < 128 ? special[c & 127] : (c - 0xE0000u <= 0xFFFu) | (c == 0x212A) | (c == 0x130))) \
+        if (!(c < 128 ? special[c & 127]                                                        \
+                      : (c - 0xE0000u <= 0xFFFu) | (c == 0x212A) | (c == 0x130) | (c == 0x20AC) | (c == 0xA3) \
+                            | (c == 0xA2)))                                                     \
             continue;                                                                           \
         if (c >= 128) {                                                                         \
             if (c - 0xE0000u <= 0xFFFu) mask |= 0x100;                                          \
-            else letters++;                                                                     \
+            else if (c == 0x212A || c == 0x130) letters++;                                      \
+            else mask |= 0x2000; /* a leet symbol: euro, pound, cent */                         \
             continue;                                                                           \
         }                                                                                       \
+        if (special[c] == 2) { mask |= 0x2000; continue; }                                      \
         if (i + 1 >= len) continue;                                                             \
         Py_UCS4 next = s[i + 1];                                                                \
         if (c == '\\') {                                                                        \
@@ -314,7 +318,7 @@ enum { NRUNS = 5 };
  * 5 classes, each bit one of 1 << 0 .. 1 << 4, each min_len 1..127.
  * mask: the bit of each class with a run at least min_len long, and
  *   0x100 tag characters (U+E0000..U+E0FFF, the UTF-8 prefix decode.py tests), 0x200 "\u" or "\U",
- *   0x400 "\x", 0x800 "%HH%HH", 0x1000 "&#".
+ *   0x400 "\x", 0x800 "%HH%HH", 0x1000 "&#", 0x2000 a leet symbol (guard/normalize.py LEET_SYMBOLS).
  * letters: ASCII letters, and U+212A and U+0130 (which str.lower() makes ASCII letters). */
 static PyObject *gates(PyObject *self, PyObject *args) {
     PyObject *text, *spec;
@@ -355,6 +359,7 @@ static PyObject *gates(PyObject *self, PyObject *args) {
         lanes[c] &= used;
     }
     special['\\'] = special['&'] = special['%'] = 1;
+    special['@'] = special['$'] = special['!'] = special['|'] = special['+'] = 2;  /* leet symbols */
     const int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     const Py_ssize_t len = PyUnicode_GET_LENGTH(text);

@@ -20,6 +20,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from guard import fastscan
+from guard.normalize import has_leet_symbols
 
 __all__ = ["Decoded", "decodings"]
 
@@ -435,6 +436,7 @@ _TAG_PREFIX = "\U000E0000".encode("utf-8")[:2]  # every tag character's UTF-8 st
 # Bits of a gate mask (see gates) for the decoders keyed on a mark rather than a run of a class.
 _MARKS = {"tag-characters": 0x100, "unicode-escape": 0x200, "byte-escape": 0x400, "percent": 0x800,
           "html-entity": 0x1000}
+LEET_MARK = 0x2000  # not a decoder's: the text holds a leet symbol (guard/normalize.py has_leet_symbols)
 _RUN_GATES = tuple((bit, min_len) for _, _, _, bit, min_len in _SUBSTITUTIONS if bit)
 _CLS_BYTES = _CLS.tobytes()
 
@@ -443,8 +445,9 @@ def gates(text: str) -> tuple[int, int]:
     """(mask, letters): which decoders' cheap tests pass, and the letters the cipher test counts
     (ASCII letters, and the two letters str.lower() makes ASCII).
 
-    mask: the class bit of each class with a run long enough to decode, and the _MARKS bit of each
-    decoder whose mark is present. The compiled scanner does it in one pass where it was built.
+    mask: the class bit of each class with a run long enough to decode, the _MARKS bit of each
+    decoder whose mark is present, and LEET_MARK where a leet symbol is. The compiled scanner does
+    it in one pass where it was built.
     """
     if fastscan.compiled is not None:
         return fastscan.compiled.gates(text, _CLS_BYTES, _RUN_GATES)
@@ -455,6 +458,8 @@ def _gates_utf8(text: str) -> tuple[int, int]:
     """gates() from the UTF-8 bytes: substring tests and bytes.translate calls, at C speed each."""
     utf8 = text.encode("utf-8", "surrogatepass")
     mask = _MARKS["tag-characters"] if _TAG_PREFIX in utf8 else 0
+    if has_leet_symbols(text):
+        mask |= LEET_MARK
     for name, test in _GATE_TESTS.items():
         if test(text):
             mask |= _MARKS[name]
@@ -466,18 +471,18 @@ def _gates_utf8(text: str) -> tuple[int, int]:
     return mask, letters
 
 
-def decodings(text: str, raw: np.ndarray | None = None) -> Iterator[Decoded]:
+def decodings(text: str, raw: np.ndarray | None = None, gate: tuple[int, int] | None = None) -> Iterator[Decoded]:
     """Every decoded form of the text worth scanning again (none for ordinary text).
 
     Each decoder is tried only where a cheap test (gates) says it could apply: its gate character
     is present, or a run of its characters long enough to decode. For ordinary text that test is
-    all the work done.
+    all the work done. gate: gates(text) where the caller has it.
     """
     if not text:
         return
-    mask, letters = gates(text)
+    mask, letters = gates(text) if gate is None else gate
     arrays = _Arrays(text, raw)
-    if mask:
+    if mask & ~LEET_MARK:
         yield from _substitutions(text, mask, arrays)
     if len(text) <= _CHUNK:
         if letters < 4 or (2 * letters < len(text) and 2 * letters < len(text.strip())):
