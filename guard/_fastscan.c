@@ -550,7 +550,7 @@ static int hex_value(Py_UCS4 c) {
  * separator between two, and 8 pairs or more; its bytes are the pairs. Every such stretch of runs
  * is tried (maybe_text); 1 where one might be text, or where the run is too long to try them all. */
 static int hex_plausible(int kind, const void *data, Py_ssize_t a, Py_ssize_t b) {
-    if (b - a > 4096) return 1;
+    if (b - a > 512) return 1;  /* the tries below grow with the square of the run */
     for (Py_ssize_t i = a; i < b; i++) {
         if (hex_value(PyUnicode_READ(kind, data, i)) < 0) continue;
         if (i > a && hex_value(PyUnicode_READ(kind, data, i - 1)) >= 0) continue;  /* not a run's start */
@@ -578,7 +578,7 @@ static int hex_plausible(int kind, const void *data, Py_ssize_t a, Py_ssize_t b)
  * aside) and max(3, m // 2) are letters (str.isalpha, str.isprintable per character). Every such
  * row of numbers is tried; 1 where one might pass, or where the run holds too many to try all. */
 static int codes_plausible(int kind, const void *data, Py_ssize_t a, Py_ssize_t b) {
-    enum { MAXN = 512 };
+    enum { MAXN = 256 };  /* numbers tried; the tries grow with their square */
     int alpha[MAXN], bad[MAXN];  /* per number: a letter; unprintable (or -1: it breaks every match) */
     Py_ssize_t m = 0;
     for (Py_ssize_t i = a; i < b;) {
