@@ -100,6 +100,13 @@ class Catalog:
             return [r[0] for r in self._db.execute(
                 "SELECT doc_id FROM documents WHERE collection = ? AND status = 'ready' ORDER BY added_at", (collection,))]
 
+    def ready_chunks(self, collection: str) -> dict[str, int]:
+        """doc_id -> number of chunks (ids '<doc_id>:0' ... ) of each ready document."""
+        with self._lock:
+            return dict(self._db.execute(
+                "SELECT doc_id, chunks FROM documents WHERE collection = ? AND status = 'ready' ORDER BY added_at",
+                (collection,)))
+
     def _rows(self, where: str, *args) -> list[DocRecord]:
         with self._lock:
             cur = self._db.execute(f"SELECT * FROM documents WHERE {where} ORDER BY file, added_at", args)

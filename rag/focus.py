@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date
 from pathlib import Path
 from typing import Sequence
@@ -30,6 +31,19 @@ class DocAbout:
     doc_id: str
     file: str
     identity: Identity = Identity()
+
+    # Read once per document (Library keeps its DocAbouts until the catalog changes).
+    @cached_property
+    def ended(self) -> date | None:
+        return self.identity.ended_date()
+
+    @cached_property
+    def quarter(self) -> tuple[int, int] | None:
+        return doc_quarter(self)
+
+    @cached_property
+    def names(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        return company_names(self)
 
 
 @dataclass(frozen=True)
@@ -114,7 +128,7 @@ def doc_quarter(doc: DocAbout) -> tuple[int, int] | None:
     named = file_quarter(doc.file)
     if named:
         return named
-    ended = doc.identity.ended_date()
+    ended = doc.ended
     if ended is None or doc.identity.period != "quarter":
         return None
     month = ended.month - (1 if ended.day <= 10 else 0)
@@ -126,16 +140,14 @@ def doc_quarter(doc: DocAbout) -> tuple[int, int] | None:
 
 def _when(doc: DocAbout) -> tuple:
     """Sort key of a document's period (None if it states none)."""
-    ended = doc.identity.ended_date()
-    quarter = doc_quarter(doc)
-    if ended:
-        return (ended.toordinal(),)
-    if quarter:
-        return (date(quarter[0], quarter[1] * 3, 28).toordinal(),)
+    if doc.ended:
+        return (doc.ended.toordinal(),)
+    if doc.quarter:
+        return (date(doc.quarter[0], doc.quarter[1] * 3, 28).toordinal(),)
     return ()
 
 
-def company_names(doc: DocAbout) -> tuple[list[str], list[str]]:
+def company_names(doc: DocAbout) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(names matched without case, words matched as written) that a question may call the document's company by:
     'Amazon.com, Inc.' -> amazon.com, amazon; 'Acme Widgets Inc.' -> acme widgets, and Acme as a proper noun;
     tickers of the file name ('2023 Q2 AAPL.pdf' -> AAPL) as written."""
@@ -151,11 +163,10 @@ def company_names(doc: DocAbout) -> tuple[list[str], list[str]]:
         if " " in company and len(first) >= 4 and first[:1].isupper():
             written += [first, first.capitalize()] if first.isupper() else [first]
     written += [t for t in _TICKER.findall(Path(doc.file).stem) if t not in _NOT_TICKER]
-    return [n for n in names if len(n) >= 3], list(dict.fromkeys(written))
+    return tuple(n for n in names if len(n) >= 3), tuple(dict.fromkeys(written))
 
 
-def _mentions(question: str, low: str, doc: DocAbout) -> bool:
-    names, written = company_names(doc)
+def _mentions(question: str, low: str, names: tuple[str, ...], written: tuple[str, ...]) -> bool:
     if any(re.search(r"(?<![a-z0-9])" + re.escape(n) + r"(?![a-z0-9])", low) for n in names):
         return True
     return any(re.search(r"(?<![A-Za-z0-9])" + re.escape(w) + r"(?![A-Za-z0-9])", question) for w in written)
@@ -167,18 +178,21 @@ def focus(question: str, docs: Sequence[DocAbout]) -> list[str] | None:
     if not docs:
         return None
     low = question.lower()
-    named = [d for d in docs if _mentions(question, low, d)]
+    mentioned: dict[tuple, bool] = {}  # documents of one company share their names: test each name once
+    for d in docs:
+        if d.names not in mentioned:
+            mentioned[d.names] = _mentions(question, low, *d.names)
+    named = [d for d in docs if mentioned[d.names]]
     pool = named or list(docs)
     asked = read_question(question)
     if asked.quarter:
-        chosen = [d for d in pool if doc_quarter(d) == asked.quarter]
+        chosen = [d for d in pool if d.quarter == asked.quarter]
     elif asked.ended:
-        chosen = [d for d in pool if d.identity.ended_date() == asked.ended]
+        chosen = [d for d in pool if d.ended == asked.ended]
     elif asked.latest:
         chosen = named if named and _ACROSS.search(question) else _latest(pool, by_company=bool(named))
     elif asked.year:
-        chosen = [d for d in pool if (doc_quarter(d) or (None,))[0] == asked.year
-                  or (d.identity.ended_date() and d.identity.ended_date().year == asked.year)]
+        chosen = [d for d in pool if (d.quarter or (None,))[0] == asked.year or (d.ended and d.ended.year == asked.year)]
     else:
         chosen = named
     ids = [d.doc_id for d in chosen]
@@ -190,7 +204,7 @@ def _latest(pool: Sequence[DocAbout], by_company: bool) -> list[DocAbout]:
     groups: dict[str, list[DocAbout]] = {}
     for d in pool:
         if _when(d):
-            key = (company_names(d)[0] or company_names(d)[1] or [""])[0] if by_company else ""
+            key = (d.names[0] or d.names[1] or ("",))[0] if by_company else ""
             groups.setdefault(key, []).append(d)
     out = []
     for group in groups.values():

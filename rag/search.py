@@ -35,7 +35,8 @@ class HybridSearch:
                lexical: bool = True, focus: Sequence[str] | None = None) -> list[Hit]:
         """focus: ids of the documents the question names (rag.focus), searched once more on their own."""
         query = query.strip()
-        ready = set(self.catalog.ready_ids(self.collection))
+        chunks = self.catalog.ready_chunks(self.collection)
+        ready = set(chunks)
         scope = None if doc_ids is None else [d for d in dict.fromkeys(doc_ids) if d in ready]
         if not query or not ready or scope == [] or k <= 0:
             return []
@@ -52,7 +53,7 @@ class HybridSearch:
         for i, (q, vector) in enumerate(zip(queries, vectors)):
             if dense:
                 # chunk ids are "<doc_id>:<index>": the ready filter needs no metadata read
-                ids = [cid for cid in self.store.query_ids(vector, n + 10, scope)
+                ids = [cid for cid in self.store.query_ids(vector, n + 10, scope, chunks)
                        if cid.rpartition(":")[0] in ready][:n]
                 rankings.append(ids)
                 if i == 0:
@@ -64,7 +65,7 @@ class HybridSearch:
                     first["lexical"] = {cid: r for r, cid in enumerate(ids, 1)}
             if i == 0 and focus:
                 if dense:
-                    rankings.append(self.store.query_ids(vector, n, focus))
+                    rankings.append(self.store.query_ids(vector, n, focus, chunks))
                 if lexical:
                     rankings.append([h.chunk_id for h in self.catalog.lexical(self.collection).search(q, n, focus)])
         fused = rrf(rankings)[:n]

