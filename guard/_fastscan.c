@@ -9,6 +9,11 @@
  *                tag characters, the letters of the cipher test.
  * class_runs(), letter_counts(), chunk_letter_counts(), letter_fit(): the runs and counts decode.py
  *                otherwise gets from numpy, and its "plainly English" test where it is clear-cut.
+ * plausible_runs(): the class runs less those where no base64, hex or char-codes match could decode
+ *                to text the decoder accepts (an exact rejection: ordinary words and number tables
+ *                are no longer decoded in Python just to be refused).
+ * quick_index(): the quick view with each code's original offset, for the exact path.
+ * mtime_ns():    os.stat(path).st_mtime_ns without a stat_result (Linux), for the reload check.
  * Each must give exactly what the numpy code gives; tests/test_keywords_fastscan.py holds them to it.
  */
 #define PY_SSIZE_T_CLEAN
@@ -206,6 +211,63 @@ done:
     return result;
 }
 
+/* quick_index(text, table, expansions) -> (codes, index): guard/normalize.py quick_codes_index, the
+ * quick view's code points (int32 bytes) and for each the offset of the original character it came
+ * from (int64 bytes): dropped characters removed, repeats collapsed to their first. For a text
+ * where the prefilter found something. */
+static PyObject *quick_index(PyObject *self, PyObject *args) {
+    PyObject *text, *expansions, *result = NULL;
+    Py_buffer tb;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "Uy*O!", &text, &tb, &PyDict_Type, &expansions)) return NULL;
+    const int32_t *table = (const int32_t *)tb.buf;
+    const Py_ssize_t limit = tb.len / (Py_ssize_t)sizeof(int32_t);
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
+    int32_t *codes = NULL;
+    int64_t *index = NULL;
+    Py_ssize_t n = 0, cap = 0, capi = 0;
+    int64_t last = -1;  /* no view code is negative, so the first is never a "repeat" */
+    if (reserve((void **)&codes, &cap, len + 1, sizeof(int32_t)) < 0 ||
+        reserve((void **)&index, &capi, len + 1, sizeof(int64_t)) < 0)
+        goto done;
+    for (Py_ssize_t i = 0; i < len; i++) {
+        Py_UCS4 cp = PyUnicode_READ(kind, data, i);
+        int32_t m = (Py_ssize_t)cp < limit ? table[cp] : -1;
+        if (m == EXP) {
+            PyObject *key = PyLong_FromUnsignedLong(cp);
+            if (!key) goto done;
+            PyObject *parts = PyDict_GetItemWithError(expansions, key);
+            Py_DECREF(key);
+            if (!parts) {
+                if (!PyErr_Occurred()) PyErr_Format(PyExc_KeyError, "no expansion for U+%04X", (unsigned)cp);
+                goto done;
+            }
+            if (!PyUnicode_Check(parts)) { PyErr_SetString(PyExc_TypeError, "expansions must be str"); goto done; }
+            Py_ssize_t k = PyUnicode_GET_LENGTH(parts);
+            if (reserve((void **)&codes, &cap, n + k + (len - i) + 1, sizeof(int32_t)) < 0 ||
+                reserve((void **)&index, &capi, n + k + (len - i) + 1, sizeof(int64_t)) < 0)
+                goto done;
+            for (Py_ssize_t j = 0; j < k; j++) {
+                Py_UCS4 c = PyUnicode_READ_CHAR(parts, j);
+                if ((int64_t)c != last) { codes[n] = (int32_t)c; index[n++] = i; last = c; }
+            }
+        } else if (m >= 0 && (int64_t)m != last) {
+            codes[n] = m;
+            index[n++] = i;
+            last = m;
+        }
+    }
+    result = Py_BuildValue("(y#y#)", (const char *)codes, n * (Py_ssize_t)sizeof(int32_t), (const char *)index,
+                           n * (Py_ssize_t)sizeof(int64_t));
+done:
+    PyMem_Free(codes);
+    PyMem_Free(index);
+    PyBuffer_Release(&tb);
+    return result;
+}
+
 static int is_hex(Py_UCS4 c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
@@ -227,13 +289,17 @@ enum { NRUNS = 5 };
             for (int r = 0; r < NRUNS; r++)                                                     \
                 if ((over >> (8 * r + 7)) & 1) { mask |= 1u << r; alive &= ~((uint64_t)0xFF << (8 * r)); } \
         }                                                                                       \
-        if (!(c < 128 ? special[c & 127] : (c - 0xE0000u <= 0xFFFu) | (c == 0x212A) | (c == 0x130))) \
+        if (!(c < 128 ? special[c & 127]                                                        \
+                      : (c - 0xE0000u <= 0xFFFu) | (c == 0x212A) | (c == 0x130) | (c == 0x20AC) | (c == 0xA3) \
+                            | (c == 0xA2)))                                                     \
             continue;                                                                           \
         if (c >= 128) {                                                                         \
             if (c - 0xE0000u <= 0xFFFu) mask |= 0x100;                                          \
-            else letters++;                                                                     \
+            else if (c == 0x212A || c == 0x130) letters++;                                      \
+            else mask |= 0x2000; /* a leet symbol: euro, pound, cent */                         \
             continue;                                                                           \
         }                                                                                       \
+        if (special[c] == 2) { mask |= 0x2000; continue; }                                      \
         if (i + 1 >= len) continue;                                                             \
         Py_UCS4 next = s[i + 1];                                                                \
         if (c == '\\') {                                                                        \
@@ -252,7 +318,7 @@ enum { NRUNS = 5 };
  * 5 classes, each bit one of 1 << 0 .. 1 << 4, each min_len 1..127.
  * mask: the bit of each class with a run at least min_len long, and
  *   0x100 tag characters (U+E0000..U+E0FFF, the UTF-8 prefix decode.py tests), 0x200 "\u" or "\U",
- *   0x400 "\x", 0x800 "%HH%HH", 0x1000 "&#".
+ *   0x400 "\x", 0x800 "%HH%HH", 0x1000 "&#", 0x2000 a leet symbol (guard/normalize.py LEET_SYMBOLS).
  * letters: ASCII letters, and U+212A and U+0130 (which str.lower() makes ASCII letters). */
 static PyObject *gates(PyObject *self, PyObject *args) {
     PyObject *text, *spec;
@@ -293,6 +359,7 @@ static PyObject *gates(PyObject *self, PyObject *args) {
         lanes[c] &= used;
     }
     special['\\'] = special['&'] = special['%'] = 1;
+    special['@'] = special['$'] = special['!'] = special['|'] = special['+'] = 2;  /* leet symbols */
     const int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
@@ -362,29 +429,232 @@ static PyObject *class_runs(PyObject *self, PyObject *args) {
     uint8_t in[128];
     for (int c = 0; c < 128; c++) in[c] = (((const uint8_t *)cls.buf)[c] & bit) != 0;
     PyBuffer_Release(&cls);
+    if (min_len < 1) { PyErr_SetString(PyExc_ValueError, "min_len must be positive"); return NULL; }
     PyObject *out = PyList_New(0);
     if (!out) return NULL;
     const int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
-    Py_ssize_t start = 0;
+/* Branch-free but where a run reaches min_len (rare): then its end is found and it is added. */
 #define RUNS_LOOP(T)                                                                            \
     {                                                                                           \
         const T *s = data;                                                                      \
-        for (Py_ssize_t i = 0; i <= len; i++) {                                                 \
-            if (i < len && s[i] < 128 && in[s[i] & 127]) continue;                              \
-            if (i - start >= min_len) {                                                         \
-                PyObject *run = Py_BuildValue("(nn)", start, i);                                \
-                if (!run || PyList_Append(out, run) < 0) { Py_XDECREF(run); Py_DECREF(out); return NULL; } \
-                Py_DECREF(run);                                                                 \
-            }                                                                                   \
-            start = i + 1;                                                                      \
+        Py_ssize_t run = 0;                                                                     \
+        for (Py_ssize_t i = 0; i < len; i++) {                                                  \
+            Py_ssize_t member = s[i] < 128 ? in[s[i] & 127] : 0;                                \
+            run = (run + 1) & -member;                                                          \
+            if (run != min_len) continue;                                                       \
+            Py_ssize_t start = i + 1 - min_len, e = i + 1;                                      \
+            while (e < len && s[e] < 128 && in[s[e] & 127]) e++;                                \
+            PyObject *item = Py_BuildValue("(nn)", start, e);                                   \
+            if (!item || PyList_Append(out, item) < 0) { Py_XDECREF(item); Py_DECREF(out); return NULL; } \
+            Py_DECREF(item);                                                                    \
+            i = e; /* not of the class (or the end) */                                          \
+            run = 0;                                                                            \
         }                                                                                       \
     }
     if (kind == PyUnicode_1BYTE_KIND) RUNS_LOOP(Py_UCS1)
     else if (kind == PyUnicode_2BYTE_KIND) RUNS_LOOP(Py_UCS2)
     else RUNS_LOOP(Py_UCS4)
 #undef RUNS_LOOP
+    return out;
+}
+
+/* Decoded bytes, read one at a time, for an exact rejection: could they be text that decode.py's
+ * _readable(_utf8_or_gbk(data)) accepts? Not where they are neither UTF-8 (checked for its structure
+ * only: lead and continuation bytes) nor GBK (every byte from 0x80 needs a trail byte 0x40..0xFE
+ * other than 0x7F, which tests/test_keywords_fastscan.py checks of Python's codec), nor where their
+ * control characters (below 0x20 but tab and newline, and 0x7F: themselves in both encodings, and
+ * never a GBK trail byte) are more than a tenth of the bytes (so more than a tenth of the
+ * characters), nor where ASCII letters and non-ASCII bytes are fewer than 3 together (_readable
+ * wants 3 letters). Anything else may be text: Python decides. */
+typedef struct {
+    Py_ssize_t n, ctrl, letters;
+    int utf8, gbk, need, trail;  /* need: UTF-8 continuation bytes due; trail: a GBK trail byte due */
+} Bytes;
+
+static const Bytes BYTES0 = {0, 0, 0, 1, 1, 0, 0};
+
+static void push(Bytes *st, unsigned b) {
+    st->n++;
+    if (b < 0x20 ? (b != '\t' && b != '\n') : b == 0x7F) st->ctrl++;
+    if (b >= 0x80 || ((b | 0x20) >= 'a' && (b | 0x20) <= 'z')) st->letters++;
+    if (st->need) {
+        if ((b & 0xC0) == 0x80) st->need--;
+        else st->utf8 = 0, st->need = 0;
+    } else if (b >= 0x80) {
+        if (b >= 0xC0 && b < 0xE0) st->need = 1;
+        else if (b >= 0xE0 && b < 0xF0) st->need = 2;
+        else if (b >= 0xF0 && b < 0xF8) st->need = 3;
+        else st->utf8 = 0;
+    }
+    if (st->trail) {
+        if (b < 0x40 || b == 0x7F || b == 0xFF) st->gbk = 0;
+        st->trail = 0;
+    } else if (b >= 0x80) {
+        st->trail = 1;
+    }
+}
+
+static int maybe_text(const Bytes *st) {
+    return ((st->utf8 && !st->need) || (st->gbk && !st->trail)) && 10 * st->ctrl <= st->n && st->letters >= 3;
+}
+
+static int b64_value(Py_UCS4 c) {
+    if (c >= 'A' && c <= 'Z') return (int)(c - 'A');
+    if (c >= 'a' && c <= 'z') return (int)(c - 'a') + 26;
+    if (c >= '0' && c <= '9') return (int)(c - '0') + 52;
+    if (c == '+' || c == '-') return 62;
+    if (c == '/' || c == '_') return 63;
+    return -1;
+}
+
+/* Could the base64 run s[start:end] ('=' free, as decode.py's regex reads a run) decode to text
+ * that decode.py _base64 accepts? 0 only where it surely does not: the run fails _base64's
+ * "not a word" test, or its length is 1 more than a multiple of 4 (b64decode refuses it), or its
+ * bytes cannot be text (maybe_text). Both alphabets give '+' and '-' the value 62, '/' and '_' 63. */
+static int b64_plausible(int kind, const void *data, Py_ssize_t start, Py_ssize_t end) {
+    Py_ssize_t len = end - start;
+    if (len % 4 == 1) return 0;
+    int lower = 0, upper = 0, other = 0;
+    for (Py_ssize_t i = start; i < end; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c >= 'a' && c <= 'z') lower = 1;
+        else if (c >= 'A' && c <= 'Z') upper = 1;
+        else other = 1;  /* a digit, + / _ - */
+    }
+    if (!other && !(lower && upper)) return 0;
+    Py_ssize_t n = len * 6 / 8;
+    Bytes st = BYTES0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (Py_ssize_t i = start; i < end && st.n < n; i++) {
+        acc = (acc << 6) | (uint32_t)b64_value(PyUnicode_READ(kind, data, i));
+        bits += 6;
+        if (bits < 8) continue;
+        bits -= 8;
+        push(&st, (acc >> bits) & 0xFF);
+    }
+    return maybe_text(&st);
+}
+
+static int hex_value(Py_UCS4 c) {
+    if (c >= '0' && c <= '9') return (int)(c - '0');
+    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') return (int)((c | 0x20) - 'a') + 10;
+    return -1;
+}
+
+/* Could some match of decode.py's hex regex in the run s[a:b] (hex digits and ' ', ':', ',', no
+ * 'x') decode to accepted text? A match starts and ends at the ends of runs of hex digits (its
+ * lookarounds), holds only even runs (an odd one leaves a digit no pair takes), at most one
+ * separator between two, and 8 pairs or more; its bytes are the pairs. Every such stretch of runs
+ * is tried (maybe_text); 1 where one might be text, or where the run is too long to try them all. */
+static int hex_plausible(int kind, const void *data, Py_ssize_t a, Py_ssize_t b) {
+    if (b - a > 512) return 1;  /* the tries below grow with the square of the run */
+    for (Py_ssize_t i = a; i < b; i++) {
+        if (hex_value(PyUnicode_READ(kind, data, i)) < 0) continue;
+        if (i > a && hex_value(PyUnicode_READ(kind, data, i - 1)) >= 0) continue;  /* not a run's start */
+        Bytes st = BYTES0;
+        Py_ssize_t j = i;
+        for (;;) {
+            Py_ssize_t e = j;
+            while (e < b && hex_value(PyUnicode_READ(kind, data, e)) >= 0) e++;
+            if ((e - j) % 2) break;
+            for (Py_ssize_t k = j; k < e; k += 2)
+                push(&st, (unsigned)(hex_value(PyUnicode_READ(kind, data, k)) * 16 + hex_value(PyUnicode_READ(kind, data, k + 1))));
+            if (st.n >= 8 && maybe_text(&st)) return 1;
+            /* the next run, if one separator leads to it */
+            if (e + 1 >= b || hex_value(PyUnicode_READ(kind, data, e + 1)) < 0) break;
+            j = e + 1;
+        }
+    }
+    return 0;
+}
+
+/* Could some match of decode.py's char-codes regex in the run s[a:b] (ASCII digits and ' ', ',', ';')
+ * decode to accepted text? A match is 4 or more whole numbers in a row (its lookarounds and
+ * separators), each of 2 to 6 digits, and _char_codes refuses any below 9; it accepts a match of m
+ * numbers only where no more than a tenth of their characters are unprintable (tab and newline
+ * aside) and max(3, m // 2) are letters (str.isalpha, str.isprintable per character). Every such
+ * row of numbers is tried; 1 where one might pass, or where the run holds too many to try all. */
+static int codes_plausible(int kind, const void *data, Py_ssize_t a, Py_ssize_t b) {
+    enum { MAXN = 256 };  /* numbers tried; the tries grow with their square */
+    int alpha[MAXN], bad[MAXN];  /* per number: a letter; unprintable (or -1: it breaks every match) */
+    Py_ssize_t m = 0;
+    for (Py_ssize_t i = a; i < b;) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c < '0' || c > '9') { i++; continue; }
+        Py_ssize_t e = i;
+        long value = 0;
+        while (e < b && (c = PyUnicode_READ(kind, data, e)) >= '0' && c <= '9') {
+            if (e - i < 7) value = value * 10 + (long)(c - '0');
+            e++;
+        }
+        if (m == MAXN) return 1;
+        if (e - i < 2 || e - i > 6 || value < 9) {
+            bad[m] = -1;
+            alpha[m] = 0;
+        } else {
+            Py_UCS4 ch = (Py_UCS4)value;
+            alpha[m] = Py_UNICODE_ISALPHA(ch) ? 1 : 0;
+            bad[m] = !Py_UNICODE_ISPRINTABLE(ch) && ch != '\t' && ch != '\n';
+        }
+        m++;
+        i = e;
+    }
+    for (Py_ssize_t i = 0; i < m; i++) {
+        Py_ssize_t letters = 0, unprintable = 0;
+        for (Py_ssize_t j = i; j < m && bad[j] >= 0; j++) {
+            letters += alpha[j];
+            unprintable += bad[j];
+            Py_ssize_t count = j - i + 1, need = count / 2 > 3 ? count / 2 : 3;
+            if (count >= 4 && 10 * unprintable <= count && letters >= need) return 1;
+        }
+    }
+    return 0;
+}
+
+/* plausible_runs(text, classes, bit, min_len, which) -> [(start, end), ...]: the runs class_runs
+ * gives, less those where no match of the decoder's regex could decode to text it accepts (an exact
+ * rejection; Python decodes the rest as before). which: 0 base64 (its regex matches only whole
+ * '='-free stretches of min_len or more: b64_plausible), 1 hex (hex_plausible; a run holding 'x' is
+ * kept), 2 char-codes (codes_plausible). */
+static PyObject *plausible_runs(PyObject *self, PyObject *args) {
+    PyObject *text, *cls;
+    unsigned bit;
+    Py_ssize_t min_len;
+    int which;
+    if (!PyArg_ParseTuple(args, "UOIni", &text, &cls, &bit, &min_len, &which)) return NULL;
+    if (which < 0 || which > 2) { PyErr_SetString(PyExc_ValueError, "which must be 0, 1 or 2"); return NULL; }
+    PyObject *inner = Py_BuildValue("(OOIn)", text, cls, bit, min_len);
+    if (!inner) return NULL;
+    PyObject *runs = class_runs(self, inner);
+    Py_DECREF(inner);
+    if (!runs) return NULL;
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    PyObject *out = PyList_New(0);
+    if (!out) { Py_DECREF(runs); return NULL; }
+    for (Py_ssize_t r = 0; r < PyList_GET_SIZE(runs); r++) {
+        PyObject *run = PyList_GET_ITEM(runs, r);
+        Py_ssize_t a = PyLong_AsSsize_t(PyTuple_GET_ITEM(run, 0)), b = PyLong_AsSsize_t(PyTuple_GET_ITEM(run, 1));
+        int keep = 0;
+        if (which == 0) {
+            for (Py_ssize_t s = a; s < b && !keep;) {
+                Py_ssize_t e = s;
+                while (e < b && PyUnicode_READ(kind, data, e) != '=') e++;
+                if (e - s >= min_len) keep = b64_plausible(kind, data, s, e);
+                s = e + 1;
+            }
+        } else if (which == 1) {
+            for (Py_ssize_t i = a; i < b && !keep; i++) keep = PyUnicode_READ(kind, data, i) == 'x';
+            keep = keep || hex_plausible(kind, data, a, b);
+        } else {
+            keep = codes_plausible(kind, data, a, b);
+        }
+        if (keep && PyList_Append(out, run) < 0) { Py_DECREF(out); Py_DECREF(runs); return NULL; }
+    }
+    Py_DECREF(runs);
     return out;
 }
 
@@ -464,13 +734,38 @@ static PyObject *chunk_letter_counts(PyObject *self, PyObject *args) {
     return out;
 }
 
+#if defined(__linux__)
+#include <sys/stat.h>
+/* mtime_ns(path) -> int | None: os.stat(path).st_mtime_ns, or None where os.stat raises OSError;
+ * without building a stat_result (the keyword filter asks on every scan whether its folder changed). */
+static PyObject *mtime_ns(PyObject *self, PyObject *path) {
+    PyObject *bytes = NULL;
+    struct stat st;
+    int rc;
+    (void)self;
+    if (!PyUnicode_FSConverter(path, &bytes)) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    rc = stat(PyBytes_AS_STRING(bytes), &st);
+    Py_END_ALLOW_THREADS
+    Py_DECREF(bytes);
+    if (rc != 0) Py_RETURN_NONE;
+    return PyLong_FromLongLong((long long)st.st_mtim.tv_sec * 1000000000LL + (long long)st.st_mtim.tv_nsec);
+}
+#endif
+
 static PyMethodDef methods[] = {
     {"quick", quick, METH_VARARGS, "quick(text, table, expansions, t2, t4, bits, reach, whole) -> False | str"},
+    {"quick_index", quick_index, METH_VARARGS, "quick_index(text, table, expansions) -> (int32 codes, int64 index) bytes"},
     {"gates", gates, METH_VARARGS, "gates(text, classes, runs) -> (mask, letters)"},
     {"letter_counts", letter_counts, METH_O, "letter_counts(text) -> bytes of 26 int64"},
     {"letter_fit", letter_fit, METH_VARARGS, "letter_fit(text, inverse_expected, constant) -> (letters, english)"},
     {"chunk_letter_counts", chunk_letter_counts, METH_VARARGS, "chunk_letter_counts(text, sample, step) -> bytes"},
+    {"plausible_runs", plausible_runs, METH_VARARGS,
+     "plausible_runs(text, classes, bit, min_len, which) -> [(start, end), ...]"},
     {"class_runs", class_runs, METH_VARARGS, "class_runs(text, classes, bit, min_len) -> [(start, end), ...]"},
+#if defined(__linux__)
+    {"mtime_ns", mtime_ns, METH_O, "mtime_ns(path) -> os.stat(path).st_mtime_ns, or None where that raises OSError"},
+#endif
     {NULL, NULL, 0, NULL},
 };
 

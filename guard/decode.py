@@ -20,6 +20,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from guard import fastscan
+from guard.normalize import has_leet_symbols
 
 __all__ = ["Decoded", "decodings"]
 
@@ -315,15 +316,22 @@ def _cipher_candidates(text: str, low: np.ndarray | None) -> dict[tuple[str, int
     # A short text (a question, an answer) can afford a try at any cipher that fits better than
     # English; a long one only where a cipher fits clearly better.
     margin = 1.0 if sample == 1 else 0.6
-    for i in np.flatnonzero(totals >= _MIN_LETTERS):
-        freq = counts[i] / totals[i]
-        fits = ((freq[None, :] - _SHIFTS) ** 2 / _SHIFTS).sum(axis=1)  # chi-square per shift
-        atbash = float(((freq - _ATBASH) ** 2 / _ATBASH).sum())
-        best = int(fits.argmin())
-        if best != 0 and fits[best] < margin * fits[0]:
-            found.setdefault(("caesar", best), []).append(int(i))
-        if atbash < margin * fits[0]:
-            found.setdefault(("atbash", 0), []).append(int(i))
+    # Every chunk at once; each chunk's sums are reduced over the same 26 numbers in the same order
+    # as one chunk's alone (tests/test_keywords_fastscan.py holds this to the loop over chunks).
+    chunks = np.flatnonzero(totals >= _MIN_LETTERS)
+    if not len(chunks):
+        return found
+    freq = counts[chunks] / totals[chunks, None]
+    fits = ((freq[:, None, :] - _SHIFTS[None]) ** 2 / _SHIFTS[None]).sum(axis=2)  # chi-square per chunk and shift
+    atbash = ((freq - _ATBASH) ** 2 / _ATBASH).sum(axis=1)
+    best = fits.argmin(axis=1)
+    rows = np.arange(len(chunks))
+    caesar = (best != 0) & (fits[rows, best] < margin * fits[:, 0])
+    for i, k in zip(chunks[caesar].tolist(), best[caesar].tolist()):
+        found.setdefault(("caesar", k), []).append(i)
+    atbash_chunks = chunks[atbash < margin * fits[:, 0]].tolist()
+    if atbash_chunks:
+        found[("atbash", 0)] = atbash_chunks
     return found
 
 
@@ -428,6 +436,7 @@ _TAG_PREFIX = "\U000E0000".encode("utf-8")[:2]  # every tag character's UTF-8 st
 # Bits of a gate mask (see gates) for the decoders keyed on a mark rather than a run of a class.
 _MARKS = {"tag-characters": 0x100, "unicode-escape": 0x200, "byte-escape": 0x400, "percent": 0x800,
           "html-entity": 0x1000}
+LEET_MARK = 0x2000  # not a decoder's: the text holds a leet symbol (guard/normalize.py has_leet_symbols)
 _RUN_GATES = tuple((bit, min_len) for _, _, _, bit, min_len in _SUBSTITUTIONS if bit)
 _CLS_BYTES = _CLS.tobytes()
 
@@ -436,8 +445,9 @@ def gates(text: str) -> tuple[int, int]:
     """(mask, letters): which decoders' cheap tests pass, and the letters the cipher test counts
     (ASCII letters, and the two letters str.lower() makes ASCII).
 
-    mask: the class bit of each class with a run long enough to decode, and the _MARKS bit of each
-    decoder whose mark is present. The compiled scanner does it in one pass where it was built.
+    mask: the class bit of each class with a run long enough to decode, the _MARKS bit of each
+    decoder whose mark is present, and LEET_MARK where a leet symbol is. The compiled scanner does
+    it in one pass where it was built.
     """
     if fastscan.compiled is not None:
         return fastscan.compiled.gates(text, _CLS_BYTES, _RUN_GATES)
@@ -448,6 +458,8 @@ def _gates_utf8(text: str) -> tuple[int, int]:
     """gates() from the UTF-8 bytes: substring tests and bytes.translate calls, at C speed each."""
     utf8 = text.encode("utf-8", "surrogatepass")
     mask = _MARKS["tag-characters"] if _TAG_PREFIX in utf8 else 0
+    if has_leet_symbols(text):
+        mask |= LEET_MARK
     for name, test in _GATE_TESTS.items():
         if test(text):
             mask |= _MARKS[name]
@@ -459,18 +471,18 @@ def _gates_utf8(text: str) -> tuple[int, int]:
     return mask, letters
 
 
-def decodings(text: str, raw: np.ndarray | None = None) -> Iterator[Decoded]:
+def decodings(text: str, raw: np.ndarray | None = None, gate: tuple[int, int] | None = None) -> Iterator[Decoded]:
     """Every decoded form of the text worth scanning again (none for ordinary text).
 
     Each decoder is tried only where a cheap test (gates) says it could apply: its gate character
     is present, or a run of its characters long enough to decode. For ordinary text that test is
-    all the work done.
+    all the work done. gate: gates(text) where the caller has it.
     """
     if not text:
         return
-    mask, letters = gates(text)
+    mask, letters = gates(text) if gate is None else gate
     arrays = _Arrays(text, raw)
-    if mask:
+    if mask & ~LEET_MARK:
         yield from _substitutions(text, mask, arrays)
     if len(text) <= _CHUNK:
         if letters < 4 or (2 * letters < len(text) and 2 * letters < len(text.strip())):
@@ -503,6 +515,11 @@ class _Arrays:
         return self.classes[: len(self.classes) - len(self.classes) % 4].view(np.uint32)
 
 
+# The decoders whose runs the compiled scanner can rule out before Python decodes them
+# (guard/_fastscan.c plausible_runs: 0 base64, 1 hex, 2 char codes).
+_PLAUSIBLE = {"base64": 0, "hex": 1, "char-codes": 2}
+
+
 def _substitutions(text: str, mask: int, arrays: _Arrays) -> Iterator[Decoded]:
     """The escapes and encodings whose gate is open in mask, decoded where their runs are."""
     for name, pattern, decode, bit, min_len in _SUBSTITUTIONS:
@@ -513,7 +530,12 @@ def _substitutions(text: str, mask: int, arrays: _Arrays) -> Iterator[Decoded]:
             windows = [(0, len(text))] if gate is None else _near(arrays.raw, gate)
         else:
             if fastscan.compiled is not None:
-                windows = fastscan.compiled.class_runs(text, _CLS_BYTES, bit, min_len)
+                # Only the runs where a match could decode to text the decoder accepts (an exact rejection).
+                which = _PLAUSIBLE.get(name)
+                if which is None:
+                    windows = fastscan.compiled.class_runs(text, _CLS_BYTES, bit, min_len)
+                else:
+                    windows = fastscan.compiled.plausible_runs(text, _CLS_BYTES, bit, min_len, which)
             else:
                 windows = _runs(arrays.classes, arrays.blocks, bit, min_len)
             windows = [(max(a - 1, 0), min(b + 1, len(text))) for a, b in windows]

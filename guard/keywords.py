@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Sequence
 
 import ahocorasick
+import numpy as np
 
 from guard import fastscan
-from guard.decode import decodings, raw_codes
+from guard.decode import LEET_MARK, decodings, gates, raw_codes
 from guard.normalize import (has_leet_symbols, is_latin_word, quick_codes, quick_codes_index, tables, term_forms,
                              to_str, views)
 from guard.prefilter import Prefixes
@@ -131,6 +132,9 @@ class KeywordFilter:
 
     def _folders_stamp(self) -> tuple:
         """Times of the folders themselves: they change when a list is added, removed or replaced."""
+        mtime = getattr(fastscan.compiled, "mtime_ns", None)  # the same, without building a stat_result
+        if mtime is not None:
+            return tuple(map(mtime, self.folders))
         out = []
         for folder in self.folders:
             try:
@@ -194,19 +198,20 @@ class KeywordFilter:
                        tuple(matches))
 
 
-def _maybe(lists: _Lists, text: str, raw) -> bool:
+def _maybe(lists: _Lists, text: str, raw, leet: bool | None = None) -> bool:
     """False when no deny term can match (the common case), found cheaply without offsets.
 
     A term found in any view is found in the quick view (guard/normalize.py, quick_view), or, for a
     text with leet symbols, in the quick leet view; guard/prefilter.py finds those without running
-    the automaton over the whole text. raw: raw_codes(text), or None (made only if needed).
+    the automaton over the whole text. raw: raw_codes(text), or None (made only if needed); leet:
+    has_leet_symbols(text) where the caller knows it.
     """
     if not len(lists.quick):
         return False
     t = tables()
     if _any(lists.quick_prefixes, lists.quick, text, t.quick, raw):
         return True
-    if has_leet_symbols(text) and len(lists.deny["leet"]):
+    if (has_leet_symbols(text) if leet is None else leet) and len(lists.deny["leet"]):
         return _any(lists.leet_prefixes, lists.deny["leet"], text, t.quick_leet, raw)
     return False
 
@@ -232,7 +237,11 @@ def _near_hits(lists: _Lists, text: str, raw) -> list[tuple[int, int]]:
                                        (t.quick_leet, lists.leet_prefixes, lists.deny["leet"])):
         if table is t.quick_leet and not (has_leet_symbols(text) and len(automaton)):
             continue
-        codes, index = quick_codes_index(raw, table)
+        if fastscan.compiled is not None:
+            codes, index = fastscan.compiled.quick_index(text, table, t.quick_exp_text[id(table)])
+            codes, index = np.frombuffer(codes, dtype=np.int32), np.frombuffer(index, dtype=np.int64)
+        else:
+            codes, index = quick_codes_index(raw, table)
         found += [(int(index[a]), int(index[b - 1]) + 1) for a, b in prefixes.matches(codes, automaton, to_str)]
     return found
 
@@ -268,10 +277,12 @@ def _scan(lists: _Lists, text: str, depth: int) -> list[Match]:
     # With the compiled scanner, ordinary text never needs its code points as an array.
     raw = None if fastscan.built() else raw_codes(text)
     matches = []
-    if _maybe(lists, text, raw):
+    # The decoders' gates, taken once: they also say whether the text holds a leet symbol.
+    gate = gates(text) if depth < MAX_DEPTH else None
+    if _maybe(lists, text, raw, None if gate is None else bool(gate[0] & LEET_MARK)):
         matches = _exact_near(lists, text, raw_codes(text) if raw is None else raw)
     if depth < MAX_DEPTH:
-        for d in decodings(text, raw):
+        for d in decodings(text, raw, gate):
             for m in _scan(lists, d.text, depth + 1):
                 o0, o1 = d.span(m.start, m.end)
                 matches.append(Match(m.category, m.term, o0, o1, f"{d.name}/{m.view}", m.list))

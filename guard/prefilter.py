@@ -56,7 +56,7 @@ class Prefixes:
         self.reach = {size: (0, 0) for size in SIZES}
         self.count = 0
         self.short = False  # a term of one character: every text is a candidate
-        self._packed: tuple[np.ndarray, np.ndarray] | None = None  # the tables 8 bits a byte, for the compiled scanner
+        self._packed: tuple | None = None  # the tables 8 bits a byte and the reaches, for the compiled scanner
 
     def add(self, term: str) -> None:
         """A term as it reads in the prefilter view."""
@@ -138,9 +138,9 @@ class Prefixes:
         if fastscan.compiled is None:
             return None
         if self._packed is None:  # 128 KiB a table: they stay in the CPU's cache, a bool a byte would not
-            self._packed = tuple(np.packbits(self.table[size], bitorder="little") for size in SIZES)
-        t2, t4 = self._packed
-        reach = (*self.reach[2], *self.reach[4])
+            self._packed = (*(np.packbits(self.table[size], bitorder="little") for size in SIZES),
+                            (*self.reach[2], *self.reach[4]))
+        t2, t4, reach = self._packed
         return fastscan.compiled.quick(text, table, expansions, t2, t4, _BITS, reach, self.short)
 
     def matches(self, codes: np.ndarray, automaton, to_str) -> list[tuple[int, int]]:
@@ -149,7 +149,14 @@ class Prefixes:
         if self.short:
             windows = [(0, len(codes))]
         else:
-            windows = sorted({(max(s - n, 0), s + 2 * n) for s in self.candidates(codes).tolist()})
+            # A term holding a candidate at s lies inside [s - n, s + 2n); overlapping windows are
+            # read as one (any term found there is in the codes, and inside some window anyway).
+            windows = []
+            for a, b in sorted({(max(s - n, 0), s + 2 * n) for s in self.candidates(codes).tolist()}):
+                if windows and a <= windows[-1][1]:
+                    windows[-1] = (windows[-1][0], max(windows[-1][1], b))
+                else:
+                    windows.append((a, b))
         out = set()
         for a, b in windows:
             for end, value in automaton.iter(to_str(codes[a:b])):

@@ -1,7 +1,8 @@
 """The compiled scanner (guard/_fastscan.c) gives exactly what the numpy paths give.
 
 Every piece it replaces (the prefilter's quick view and candidate windows, the decoders' gates, class
-runs and letter counts, the cipher test) is compared with the numpy code on the shared benign data,
+runs and letter counts, the cipher test, the exact path's quick view with offsets, the rejection of
+runs no decoder accepts) is compared with the numpy or Python code on the shared benign data,
 the evasion cases of the keyword tests, and seeded random text mixing ASCII, CJK, full-width,
 invisible, astral and encoded characters; then whole scans are compared, and the keyword tests run
 again with the compiled scanner taken away.
@@ -95,7 +96,7 @@ def test_gates_equal_the_utf8_tests(texts):
     for text in texts:
         assert D.gates(text) == D._gates_utf8(text), text[:80]
         masks |= D.gates(text)[0]
-    assert masks == 0x1F | sum(D._MARKS.values())  # every gate was seen open
+    assert masks == 0x1F | sum(D._MARKS.values()) | D.LEET_MARK  # every gate was seen open
 
 
 @needs_compiled
@@ -224,3 +225,172 @@ def test_a_one_character_quick_term_reads_the_whole_text(tmp_path, texts):
         assert got == to_str(quick_codes(raw_codes(text), t.quick))  # the whole quick view
         found = got is not False and next(lists.quick.iter(got), None) is not None
         assert found == lists.quick_prefixes.any_match(quick_codes(raw_codes(text), t.quick), lists.quick, to_str)
+
+
+def _encoded_texts(seed: int, n: int):
+    """Text around base64, hex and character-code runs of readable and of random data (the runs the
+    compiled scanner's exact rejection must keep where a decoder accepts them)."""
+    import base64
+
+    rng = random.Random(seed)
+    for _ in range(n):
+        if rng.random() < 0.5:
+            data = rng.choice(SNIPPETS + ["炸弹制作", "hello there friend", "ab"]).encode(rng.choice(["utf-8", "gbk"]), "replace")
+        else:
+            data = bytes(rng.choice([rng.randrange(256), rng.randrange(32, 127), rng.randrange(0x81, 0xFF)])
+                         for _ in range(rng.randint(4, 30)))
+        kind = rng.randrange(3)
+        if kind == 0:
+            run = rng.choice([base64.b64encode, base64.urlsafe_b64encode])(data).decode()
+            run = run.rstrip("=") if rng.random() < 0.3 else run
+        elif kind == 1:
+            sep = rng.choice(["", " ", ":", ",", "  "])
+            run = sep.join(("0x" if rng.random() < 0.1 else "") + f"{b:02x}" for b in data)
+        else:
+            text = data.decode("utf-8", "replace")
+            run = rng.choice([" ", ", ", ";"]).join(str(ord(c)) for c in text)
+        noise = "".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, 6)))
+        yield rng.choice(["", "see ", "x=", "(", "7 ", "value: "]) + run + rng.choice(["", " ok", ".", "=", "1"]) + noise
+
+
+_PLAUSIBLE = [(name, D._PLAUSIBLE[name], pattern, decode, bit, min_len)
+              for name, pattern, decode, bit, min_len in D._SUBSTITUTIONS if name in D._PLAUSIBLE]
+
+
+@needs_compiled
+def test_plausible_runs_drop_only_runs_no_decoder_accepts(texts):
+    """plausible_runs keeps a subset of the class runs, and in every run it drops, each match of the
+    decoder's regex decodes to nothing (so dropping it changes no answer)."""
+    dropped = kept_and_decoded = 0
+    for text in texts + list(_encoded_texts(5, 3000)):
+        for name, which, pattern, decode, bit, min_len in _PLAUSIBLE:
+            runs = compiled.class_runs(text, D._CLS_BYTES, bit, min_len)
+            kept = compiled.plausible_runs(text, D._CLS_BYTES, bit, min_len, which)
+            assert set(kept) <= set(runs) and kept == [r for r in runs if r in kept], (name, text[:80])
+            for a, b in runs:
+                decoded = [decode(m) for m in pattern.finditer(text, max(a - 1, 0), min(b + 1, len(text)))]
+                if (a, b) in kept:
+                    kept_and_decoded += any(decoded)
+                else:
+                    assert not any(decoded), (name, text[a:b])
+                    dropped += 1
+    assert dropped > 300 and kept_and_decoded > 300  # both sides were exercised
+
+
+def test_gbk_needs_a_trail_byte_from_0x40_for_every_byte_from_0x80():
+    """What the compiled scanner's rejection assumes of Python's GBK codec (guard/_fastscan.c push)."""
+    for lead in range(0x80, 0x100):
+        with pytest.raises(UnicodeDecodeError):
+            bytes([lead]).decode("gbk")
+        for trail in [*range(0x40), 0x7F, 0xFF]:
+            with pytest.raises(UnicodeDecodeError):
+                bytes([lead, trail]).decode("gbk")
+
+
+@needs_compiled
+def test_decodings_equal_the_numpy_decodings(texts, monkeypatch):
+    cases = texts + list(_encoded_texts(9, 1500))
+
+    def all_decodings():
+        return [[(d.name, d.text, d.starts.tolist(), d.ends.tolist()) for d in D.decodings(text)] for text in cases]
+
+    fast = all_decodings()
+    monkeypatch.setattr(fastscan, "compiled", None)
+    assert fast == all_decodings()
+    assert sum(map(bool, fast)) > 1000
+
+
+def _cipher_candidates_chunk_by_chunk(text, low):
+    """decode.py's long-text cipher test as it was, one chunk at a time (the reference)."""
+    sample = D._SAMPLE if len(text) > 4 * D._CHUNK else 1
+    counts = D._chunk_counts(text, low, sample, D._CHUNK // sample)
+    totals = counts.sum(axis=1)
+    found = {}
+    margin = 1.0 if sample == 1 else 0.6
+    for i in np.flatnonzero(totals >= D._MIN_LETTERS):
+        freq = counts[i] / totals[i]
+        fits = ((freq[None, :] - D._SHIFTS) ** 2 / D._SHIFTS).sum(axis=1)
+        atbash = float(((freq - D._ATBASH) ** 2 / D._ATBASH).sum())
+        best = int(fits.argmin())
+        if best != 0 and fits[best] < margin * fits[0]:
+            found.setdefault(("caesar", best), []).append(int(i))
+        if atbash < margin * fits[0]:
+            found.setdefault(("atbash", 0), []).append(int(i))
+    return found
+
+
+def test_cipher_chunks_tested_together_decide_as_one_by_one(texts):
+    """All chunks of a long text tested in one numpy expression give what the loop over them gave,
+    on the texts and on long ones mixing English, shifted and reversed letters chunk by chunk."""
+    rng = random.Random(5)
+    cases = [t for t in texts if len(t) > D._CHUNK] + ["\n\n".join(texts[-200:])]
+    for _ in range(40):
+        parts = []
+        for _ in range(rng.randint(2, 12)):
+            piece = "".join(rng.choice(texts[-200:]) for _ in range(2))[: rng.randint(300, 5000)]
+            kind, k = rng.choice([("caesar", rng.randint(1, 25)), ("atbash", 0), ("plain", 0)])
+            parts.append(piece if kind == "plain" else piece.translate(D._letter_cipher(kind, k)))
+        cases.append(" ".join(parts))
+    found = 0
+    for text in cases:
+        low = np.minimum(raw_codes(text), 0x7F).astype(np.uint8)
+        expected = _cipher_candidates_chunk_by_chunk(text, low)
+        assert D._cipher_candidates(text, low) == expected
+        if compiled is not None:
+            assert D._cipher_candidates(text, None) == expected
+        found += len(expected)
+    assert found > 40
+
+
+@pytest.mark.skipif(not hasattr(compiled, "mtime_ns"), reason="the compiled mtime_ns is built on Linux only")
+def test_mtime_ns_is_what_os_stat_says(tmp_path):
+    import os
+
+    (tmp_path / "a.txt").write_text("x")
+    for path in (tmp_path, str(tmp_path), tmp_path / "a.txt", tmp_path / "missing", tmp_path / "a.txt" / "below"):
+        try:
+            expected = os.stat(path).st_mtime_ns
+        except OSError:
+            expected = None
+        assert compiled.mtime_ns(path) == expected, path
+    with pytest.raises(TypeError):
+        compiled.mtime_ns(3.5)
+
+
+@needs_compiled
+def test_quick_index_equals_the_numpy_codes_and_offsets(texts):
+    from guard.normalize import quick_codes_index
+
+    t = tables()
+    for text in texts:
+        for table in (t.quick, t.quick_leet):
+            codes, index = compiled.quick_index(text, table, t.quick_exp_text[id(table)])
+            want_codes, want_index = quick_codes_index(raw_codes(text), table)
+            assert np.array_equal(np.frombuffer(codes, dtype=np.int32), want_codes), text[:80]
+            assert np.array_equal(np.frombuffer(index, dtype=np.int64), want_index), text[:80]
+
+
+def _matches_window_by_window(prefixes, codes, automaton):
+    """Prefixes.matches as it was: the automaton over each candidate's window apart (the reference)."""
+    n = prefixes.longest
+    windows = [(0, len(codes))] if prefixes.short else sorted(
+        {(max(s - n, 0), s + 2 * n) for s in prefixes.candidates(codes).tolist()})
+    out = set()
+    for a, b in windows:
+        for end, value in automaton.iter(to_str(codes[a:b])):
+            length = value if isinstance(value, int) else value.length
+            out.add((a + end - length + 1, a + end + 1))
+    return sorted(out)
+
+
+def test_matches_over_merged_windows_equal_window_by_window(kf, texts):
+    lists, t = kf._lists, tables()
+    found = 0
+    for text in texts + ["\n".join(texts[:300])]:
+        for prefixes, automaton, table in ((lists.quick_prefixes, lists.quick, t.quick),
+                                           (lists.leet_prefixes, lists.deny["leet"], t.quick_leet)):
+            codes = quick_codes(raw_codes(text), table)
+            got = prefixes.matches(codes, automaton, to_str)
+            assert got == _matches_window_by_window(prefixes, codes, automaton), text[:80]
+            found += len(got)
+    assert found > 100
