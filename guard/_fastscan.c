@@ -313,6 +313,18 @@ enum { NRUNS = 5 };
         }                                                                                       \
     }
 
+/* The 128-entry class table of gates() and class_runs(), copied out of its buffer (released either way). */
+static int take_classes(Py_buffer *cls, uint8_t out[128]) {
+    if (cls->len < 128) {
+        PyBuffer_Release(cls);
+        PyErr_SetString(PyExc_ValueError, "classes must have 128 entries");
+        return -1;
+    }
+    memcpy(out, cls->buf, 128);
+    PyBuffer_Release(cls);
+    return 0;
+}
+
 /* gates(text, classes, runs) -> (mask, letters)
  * classes: 128 bytes, the class bits of each ASCII character; runs: ((bit, min_len), ...), at most
  * 5 classes, each bit one of 1 << 0 .. 1 << 4, each min_len 1..127.
@@ -325,14 +337,8 @@ static PyObject *gates(PyObject *self, PyObject *args) {
     Py_buffer cls;
     (void)self;
     if (!PyArg_ParseTuple(args, "Uy*O!", &text, &cls, &PyTuple_Type, &spec)) return NULL;
-    if (cls.len < 128) {
-        PyBuffer_Release(&cls);
-        PyErr_SetString(PyExc_ValueError, "classes must have 128 entries");
-        return NULL;
-    }
     uint8_t classes[128], isletter[128], special[128] = {0};
-    memcpy(classes, cls.buf, 128);
-    PyBuffer_Release(&cls);
+    if (take_classes(&cls, classes) < 0) return NULL;
     const uint64_t ONES = 0x0101010101ull, HIGH = 0x8080808080ull;
     uint64_t add = 0, used = 0, lanes[128];
     Py_ssize_t nruns = PyTuple_GET_SIZE(spec);
@@ -421,14 +427,9 @@ static PyObject *class_runs(PyObject *self, PyObject *args) {
     Py_ssize_t min_len;
     (void)self;
     if (!PyArg_ParseTuple(args, "Uy*In", &text, &cls, &bit, &min_len)) return NULL;
-    if (cls.len < 128) {
-        PyBuffer_Release(&cls);
-        PyErr_SetString(PyExc_ValueError, "classes must have 128 entries");
-        return NULL;
-    }
     uint8_t in[128];
-    for (int c = 0; c < 128; c++) in[c] = (((const uint8_t *)cls.buf)[c] & bit) != 0;
-    PyBuffer_Release(&cls);
+    if (take_classes(&cls, in) < 0) return NULL;
+    for (int c = 0; c < 128; c++) in[c] = (in[c] & bit) != 0;
     if (min_len < 1) { PyErr_SetString(PyExc_ValueError, "min_len must be positive"); return NULL; }
     PyObject *out = PyList_New(0);
     if (!out) return NULL;

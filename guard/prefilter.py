@@ -157,12 +157,17 @@ class Prefixes:
                     windows[-1] = (windows[-1][0], max(windows[-1][1], b))
                 else:
                     windows.append((a, b))
-        out = set()
-        for a, b in windows:
-            for end, value in automaton.iter(to_str(codes[a:b])):
-                length = value if isinstance(value, int) else value.length
-                out.add((a + end - length + 1, a + end + 1))
-        return sorted(out)
+        return spans_in(windows, codes, automaton, to_str)
+
+
+def spans_in(windows, codes: np.ndarray, automaton, to_str) -> list[tuple[int, int]]:
+    """[start, end) in codes of every term the automaton finds inside the windows, sorted, each once."""
+    out = set()
+    for a, b in windows:
+        for end, value in automaton.iter(to_str(codes[a:b])):
+            length = value if isinstance(value, int) else value.length
+            out.add((a + end - length + 1, a + end + 1))
+    return sorted(out)
 
 
 _NUL = np.zeros(1, dtype=np.int32)

@@ -19,6 +19,7 @@ from guard import KeywordFilter, fastscan
 from guard import decode as D
 from guard.decode import raw_codes
 from guard.normalize import quick_codes, tables, to_str
+from guard.prefilter import spans_in
 from test_keywords import ENCODED, EVASIONS, SENTENCE
 from test_keywords_prefilter import TEXTS, _long_texts
 
@@ -375,12 +376,7 @@ def _matches_window_by_window(prefixes, codes, automaton):
     n = prefixes.longest
     windows = [(0, len(codes))] if prefixes.short else sorted(
         {(max(s - n, 0), s + 2 * n) for s in prefixes.candidates(codes).tolist()})
-    out = set()
-    for a, b in windows:
-        for end, value in automaton.iter(to_str(codes[a:b])):
-            length = value if isinstance(value, int) else value.length
-            out.add((a + end - length + 1, a + end + 1))
-    return sorted(out)
+    return spans_in(windows, codes, automaton, to_str)
 
 
 def test_matches_over_merged_windows_equal_window_by_window(kf, texts):
