@@ -6,6 +6,7 @@ take plain arguments. The CLI, the web page and Python users all go through Hear
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import re
 import threading
@@ -105,11 +106,20 @@ class Hearth:
 
     @property
     def embedding_backend(self) -> str:
-        """torch (sentence-transformers) on the CPU path; NumPy when llama.cpp runs on CUDA, because CUDA
-        llama.cpp and torch crash in one process (shared/gpu/README.md)."""
+        """auto: ONNX Runtime for a model folder it reads (the same vectors as sentence-transformers, a question
+        embedded in about half the time, no torch in the process); else torch (sentence-transformers) on the CPU
+        path, and NumPy without torch or when llama.cpp runs on CUDA, because CUDA llama.cpp and torch crash in
+        one process (shared/gpu/README.md)."""
         backend = self.settings.embedding_backend
         if backend == "auto":
-            backend = "numpy" if self.offload.n_gpu_layers != 0 else "torch"
+            from rag.embed_onnx import reads
+
+            if reads(self.embedding_model_path):
+                backend = "onnx"
+            elif self.offload.n_gpu_layers != 0 or importlib.util.find_spec("torch") is None:
+                backend = "numpy"
+            else:
+                backend = "torch"
         return backend
 
     @cached_property

@@ -89,9 +89,10 @@ class Settings(BaseModel):
         None, ge=-1, description="Layers to offload to the GPU: -1 all, 0 none; empty chooses as many as fit in free VRAM."
     )
     embedding_backend: Literal["auto", "torch", "numpy", "onnx"] = Field(
-        "auto", description="Embeddings through torch (sentence-transformers), NumPy (no torch) or ONNX Runtime "
-        "(exported once from the model folder, cached under models/onnx); auto uses NumPy when the chat model runs "
-        "on the GPU, else torch."
+        "auto", description="Embeddings through ONNX Runtime (the model's BERT encoder as an ONNX graph, written "
+        "once from its folder without torch and cached under models/onnx), torch (sentence-transformers) or NumPy "
+        "(slow; no extra packages); auto uses ONNX Runtime when it reads the model (BERT, mean pooling), else torch, "
+        "or NumPy when the chat model runs on the GPU. All give the same vectors."
     )
     n_threads: int | None = Field(None, ge=1, description="CPU threads for llama.cpp and torch; empty means all cores.")
     max_tokens: int = Field(512, ge=16, description="Longest answer, in tokens.")

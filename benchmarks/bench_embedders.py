@@ -1,28 +1,34 @@
 """Embedding backends on Hearth's own sec10q chunks: speed against torch in the same run, and retrieval quality.
 
-Backends: torch (sentence-transformers, the default), onnx (rag.embed_onnx: ONNX Runtime, fp32 export of the same
-model), onnx int8 (the same export dynamically quantised by onnxruntime, per-channel weights; measured, not
-offered) and numpy (rag.embed_numpy, the torch-free fallback; speed on a subset, its vectors are torch's).
+Backends: onnx (rag.embed_onnx, Hearth's default: ONNX Runtime running the model's encoder as an fp32 graph written
+by rag.bert_onnx), torch (sentence-transformers, the reference), onnx int8 (the same graph dynamically quantised by
+onnxruntime, per-channel weights; measured, not offered) and numpy (rag.embed_numpy, the fallback without
+onnxruntime; speed on a subset, its vectors are torch's).
 
 Quality, per backend: cosine of each chunk vector to torch's; dense retrieval over the chunks of the filings
 (exact cosine, top 10) for every single-document question of sec10q/questions.jsonl: right filing in the top 5
 and MRR for questions about these filings, and how many of torch's top-10 chunks the backend also returns
 (all questions). Speed: chunks/s wall-clock and chunks per CPU-second (the machine is shared; CPU time is the
-steadier measure).
+steadier measure); one question at a time on one thread, as a search embeds it (p50/p95); and a fresh process
+from its first import to its first vector (torch: import and load sentence-transformers; onnx: open the cached
+graph, and write it first).
 
     python -m benchmarks.run embedders [--quick]   # quick: the 2 filings of the ingest benchmark; full: 4 more
 """
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from benchmarks.bench_ingest import PDFS, files
 from benchmarks.bench_retrieval import questions
-from benchmarks.common import Figure
+from benchmarks.common import ROOT, Figure, percentile
 
 NUMPY_SUBSET = 16
 K = 5
@@ -96,7 +102,7 @@ def run(quick: bool) -> list[Figure]:
                 "onnx": OnnxEmbedder(model, cache_dir=cache, threads=threads)}
     backends["onnx"].load()
     int8 = OnnxEmbedder(model, cache_dir=cache, threads=threads)
-    int8._session, int8._tokenizer = int8._open(_int8(model, cache)), backends["onnx"]._load_tokenizer()
+    int8._session, int8._tokenizer = int8._open(_int8(model, cache)), backends["onnx"]._tokenizer
     backends["onnx int8"] = int8
     runs = {}
     for name, embedder in backends.items():
@@ -133,4 +139,58 @@ def run(quick: bool) -> list[Figure]:
         "chunks/s", "torch, same chunks, same run", NUMPY_SUBSET / t_wall,
         note=f"per CPU-second {NUMPY_SUBSET / np_cpu:.2f} vs torch {NUMPY_SUBSET / t_cpu:.2f}; vectors match torch "
              "(tests/test_embed_numpy.py)"))
+    figures += _question_latency(model, cache, [q["question"] for q in qs])
+    figures += _cold_start(cache)
     return figures
+
+
+def _question_latency(model: Path, cache: Path, qs: list[str]) -> list[Figure]:
+    """One question at a time on one thread, as HybridSearch embeds it; torch and onnx alternate per question."""
+    from rag import Embedder
+    from rag.embed_onnx import OnnxEmbedder
+
+    backends = {"torch": Embedder(model, threads=1), "onnx": OnnxEmbedder(model, cache_dir=cache, threads=1)}
+    times: dict[str, list[float]] = {name: [] for name in backends}
+    for e in backends.values():
+        e.embed(qs[:5])
+    for q in qs:
+        for name, e in backends.items():
+            t0 = time.perf_counter()
+            e.embed([q])
+            times[name].append(time.perf_counter() - t0)
+    ms = {name: (percentile(t, 50) * 1000, percentile(t, 95) * 1000) for name, t in times.items()}
+    what = f"{len(qs)} sec10q questions, one at a time, 1 thread, load {os.getloadavg()[0]:.1f}"
+    return [Figure("embedders", f"onnx: embed one question, p{p} ({what})", ms["onnx"][i], "ms",
+                   "torch (sentence-transformers), same questions, alternating", ms["torch"][i], higher_is_better=False)
+            for i, p in enumerate((50, 95))]
+
+
+COLD = {  # a fresh process: from the first import to the first vector
+    "torch": "from rag import Embedder; e = Embedder(MODEL, threads=2)",
+    "onnx": "from rag.embed_onnx import OnnxEmbedder; e = OnnxEmbedder(MODEL, cache_dir=CACHE, threads=2)",
+}
+
+
+def _cold(kind: str, cache: Path) -> float:
+    code = ("import time; t0 = time.perf_counter()\nfrom pathlib import Path\n"
+            "from app.models import embedded_embedding_model\nMODEL = embedded_embedding_model()\n"
+            f"CACHE = Path({str(cache)!r})\n{COLD[kind]}\ne.embed(['first question'])\n"
+            "print(time.perf_counter() - t0)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
+                         env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def _cold_start(cache: Path) -> list[Figure]:
+    fresh = Path(tempfile.mkdtemp(prefix="bench-embedders-fresh-"))
+    first = _cold("onnx", fresh)  # writes the graph
+    runs = {kind: sorted(_cold(kind, cache) for _ in range(3)) for kind in COLD}
+    torch_s = runs["torch"][1]
+    what = f"median of 3 fresh processes, load {os.getloadavg()[0]:.1f}"
+    return [
+        Figure("embedders", f"onnx: first vector in a fresh process, graph cached ({what})", runs["onnx"][1], "s",
+               "torch: import and load sentence-transformers", torch_s, higher_is_better=False),
+        Figure("embedders", "onnx: first vector in a fresh process, graph written first (once per model)", first, "s",
+               "torch: import and load sentence-transformers", torch_s, higher_is_better=False,
+               note="rag.bert_onnx writes the graph from the safetensors; no torch"),
+    ]

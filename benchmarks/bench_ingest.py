@@ -4,11 +4,11 @@ Each pipeline runs in its own child process (so that peak memory is its own), on
 same embedding model and thread count, model loading excluded from the time:
 
 - hearth: rag.Library.ingest (pypdfium2 reading order, token-sized chunks, pipelined embed and batched writes,
-  BM25 rows, catalog).
+  BM25 rows, catalog), with Hearth's default embedder (ONNX Runtime over the same MiniLM, the same vectors).
 - naive (the issue's baseline): pypdf + RecursiveCharacterTextSplitter(1000, 200) + SentenceTransformer.encode
   + collection.add.
 - raw: the fastest plain parts: pypdfium2 page text + the same splitter + encode + collection.add.
-- embed only: Hearth's own chunks through the embedder, nothing else (the floor for end-to-end time).
+- embed only: Hearth's own chunks through Hearth's embedder, nothing else (the floor for end-to-end time).
 
     python -m benchmarks.run ingest [--quick]      # quick: 2 filings; full: all 20 (1,037 pages)
 """
@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import ROOT, SHARED_DATA, Figure
+from benchmarks.common import ROOT, SHARED_DATA, Figure, hearth_embedder
 
 PDFS = SHARED_DATA / "sec10q" / "pdfs"
 QUICK_FILES = 2
@@ -96,11 +96,11 @@ def _baseline(paths: list[Path], reader: str) -> dict:
 
 
 def _hearth(paths: list[Path]) -> dict:
-    from rag import Catalog, Embedder, Library, Store, TokenCounter, load_document, open_chroma, split_pages
+    from rag import Catalog, Library, Store, TokenCounter, load_document, open_chroma, split_pages
     from rag.library import embedding_texts
 
     data = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
-    embedder = Embedder(_model(), threads=_threads())
+    embedder = hearth_embedder(_threads())
     embedder.embed(["warm up"])
     tokens = TokenCounter(_model())
     lib = Library(catalog=Catalog(data / "catalog.sqlite3"), store=Store(open_chroma(data / "chroma"), "bench"),

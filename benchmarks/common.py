@@ -19,12 +19,26 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["Figure", "machine", "versions", "timed", "percentile", "ROOT", "RESULTS_DIR", "SHARED_DATA"]
+__all__ = ["Figure", "machine", "versions", "timed", "percentile", "hearth_embedder", "ROOT", "RESULTS_DIR",
+           "SHARED_DATA", "CACHE"]
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 # The project's development data (real SEC filings, moderation prompts); override with HEARTH_SHARED_DATA.
 SHARED_DATA = Path(os.environ.get("HEARTH_SHARED_DATA", ROOT.parent / "shared" / "data"))
+# What benchmarks keep between runs (built indexes, synthetic models, the embedder's ONNX graph).
+CACHE = Path(os.environ.get("HEARTH_BENCH_CACHE", Path.home() / ".cache" / "hearth-bench"))
+
+
+def hearth_embedder(threads: int):
+    """The embedder Hearth runs by default (app.hearth, embedding_backend=auto): ONNX Runtime over the embedded
+    MiniLM, its graph kept in CACHE. Baselines use sentence-transformers itself."""
+    from app.models import embedded_embedding_model
+    from rag.embed_onnx import OnnxEmbedder, reads
+
+    model = embedded_embedding_model()
+    assert reads(model), "the default embedder is not ONNX Runtime here: install onnx and onnxruntime"
+    return OnnxEmbedder(model, cache_dir=CACHE / "onnx", threads=threads)
 
 
 @dataclass

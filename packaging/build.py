@@ -37,7 +37,7 @@ def check_torch() -> str | None:
     if any(r.startswith("nvidia") for r in requires("torch") or []):
         raise BuildError(f"torch {torch_version} is a CUDA build (it needs nvidia-* packages): install the CPU build "
                          "first (`pip install torch==2.13.0`, or from https://download.pytorch.org/whl/cpu), "
-                         "or build without torch: HEARTH_BUNDLE_TORCH=0")
+                         "or build without --torch")
     return torch_version
 
 
@@ -45,13 +45,13 @@ def folder_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
 
 
-def build(dist: Path, work: Path, *, torch: bool = True, clean: bool = True) -> dict:
+def build(dist: Path, work: Path, *, torch: bool = False, clean: bool = True) -> dict:
     """Run PyInstaller on packaging/hearth.spec; returns what was built, how long it took and how big it is."""
     if shutil.which("pyinstaller") is None and not _has_module("PyInstaller"):
         raise BuildError("PyInstaller is not installed: pip install -e '.[bundle]' (the test extra has it too)")
     torch_version = check_torch() if torch else None
     if torch and torch_version is None:
-        raise BuildError("torch is not installed: `pip install torch==2.13.0` (CPU), or build with --no-torch")
+        raise BuildError("torch is not installed: `pip install torch==2.13.0` (CPU), or build without --torch")
     cmd = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
            "--distpath", str(dist), "--workpath", str(work)] + (["--clean"] if clean else []) + [str(SPEC)]
     if hasattr(os, "nice"):
@@ -81,12 +81,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dist", type=Path, default=ROOT / "dist", help="where the bundle folder goes [dist/]")
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "pyinstaller", help="PyInstaller's work folder")
-    parser.add_argument("--no-torch", action="store_true",
-                        help="leave torch out (about 600 MB smaller); embeddings then run in NumPy")
+    parser.add_argument("--torch", action="store_true",
+                        help="add torch and sentence-transformers (about 600 MB), for embedding models that ONNX "
+                             "Runtime does not read (Hearth embeds its default MiniLM through ONNX Runtime)")
     parser.add_argument("--no-clean", action="store_true", help="reuse PyInstaller's cache from the last build")
     args = parser.parse_args(argv)
     try:
-        info = build(args.dist, args.work, torch=not args.no_torch, clean=not args.no_clean)
+        info = build(args.dist, args.work, torch=args.torch, clean=not args.no_clean)
     except BuildError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

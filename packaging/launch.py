@@ -8,7 +8,6 @@ of starting another. With arguments it is the `hearth` command (`Hearth ingest r
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import multiprocessing
 import os
@@ -80,8 +79,6 @@ def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     folder = data_dir(argv)
     os.environ.setdefault("GRADIO_TEMP_DIR", str(folder / "cache" / "uploads"))  # uploads stay with the data
-    if importlib.util.find_spec("torch") is None:  # a bundle built with --no-torch
-        os.environ.setdefault("HEARTH_EMBEDDING_BACKEND", "numpy")
     log = log_to_file(folder / "logs")
     logging.getLogger(__name__).info("Hearth bundle starting: argv=%s data_dir=%s frozen=%s",
                                      argv, folder, getattr(sys, "frozen", False))

@@ -1,9 +1,15 @@
-"""The ONNX Runtime embedder: exported once from the installed MiniLM folder, cached, the same vectors as torch."""
+"""The ONNX Runtime embedder: the installed MiniLM written as an ONNX graph without torch, cached, the same
+vectors as sentence-transformers; Hearth's default backend."""
+
+import json
+import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from conftest import make_pdf
+from conftest import ROOT, make_pdf
 
 TEXTS = ["Apple's iPhone net sales in the third quarter.", "第三季度的收入增长了百分之八。", "ok", "risk factors " * 200]
 
@@ -56,19 +62,58 @@ def test_the_cache_is_reused_and_rebuilt_when_missing_or_corrupt(minilm_path, on
     assert [p.name for p in cache.iterdir()] == [file.name]  # no temporary files left
 
 
-def test_ingest_and_search_with_the_onnx_backend(tmp_path, onnx_cache):
-    """Hearth built from settings with embedding_backend=onnx: a real PDF into real Chroma, found on its page."""
-    import shutil
+def test_the_graph_is_valid_onnx_and_written_without_torch(minilm_path, embedder, tmp_path):
+    """A fresh process writes the graph and embeds with it; torch and transformers are never imported there."""
+    import onnx
 
+    code = f"""
+import json, sys
+from pathlib import Path
+from rag.embed_onnx import OnnxEmbedder
+e = OnnxEmbedder(Path({str(minilm_path)!r}), cache_dir=Path({str(tmp_path)!r}), threads=2)
+print(json.dumps({{"vectors": e.embed({TEXTS!r}), "file": str(e.cache_file),
+                   "torch": "torch" in sys.modules, "transformers": "transformers" in sys.modules}}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["torch"] is False and got["transformers"] is False
+    onnx.checker.check_model(got["file"])
+    vecs, ref = np.array(got["vectors"]), np.array(embedder.embed(TEXTS))
+    assert vecs.shape == ref.shape == (4, 384) and (vecs * ref).sum(1).min() > 0.9999
+
+
+def test_which_folders_it_reads(minilm_path, tmp_path):
+    """BERT with mean pooling, as sentence-transformers configures it; anything else is left to torch."""
+    from rag.embed_onnx import reads
+
+    assert reads(minilm_path)
+    for name, edit in (("roberta", lambda d: _edit_json(d / "config.json", model_type="roberta")),
+                       ("cls", lambda d: _edit_json(d / "1_Pooling" / "config.json", pooling_mode_mean_tokens=False,
+                                                    pooling_mode_cls_token=True)),
+                       ("no-weights", lambda d: (d / "model.safetensors").unlink())):
+        folder = tmp_path / name
+        shutil.copytree(minilm_path, folder)
+        edit(folder)
+        assert not reads(folder), name
+    assert not reads(tmp_path / "missing")
+
+
+def _edit_json(path, **changes):
+    path.write_text(json.dumps({**json.loads(path.read_text()), **changes}))
+
+
+def test_hearth_embeds_through_onnx_by_default_and_falls_back_to_torch(tmp_path, minilm_path):
+    """Default settings: ONNX Runtime, a real PDF into real Chroma, found on its page; a model folder that ONNX
+    Runtime cannot read is embedded by sentence-transformers instead."""
     from app.hearth import Hearth
     from app.settings import load_settings
+    from rag.embed import Embedder
     from rag.embed_onnx import OnnxEmbedder
 
-    data = tmp_path / "data"
-    shutil.copytree(onnx_cache, data / "models" / "onnx")  # the cache where Hearth keeps it: no export here
-    h = Hearth(load_settings({"data_dir": str(data), "embedding_backend": "onnx"}))
+    h = Hearth(load_settings({"data_dir": str(tmp_path / "data")}))
     try:
-        assert isinstance(h.embedder, OnnxEmbedder)
+        assert h.embedding_backend == "onnx" and isinstance(h.embedder, OnnxEmbedder)
         pdf = make_pdf(tmp_path / "report.pdf", [
             "Cover page of the quarterly report. " * 30,
             "Risk factors: supply chain disruption and currency movements. " * 20,
@@ -78,5 +123,14 @@ def test_ingest_and_search_with_the_onnx_backend(tmp_path, onnx_cache):
         assert r.status == "indexed", r.error
         hits = h.library().search("How much were iPhone net sales?", k=1, lexical=False)  # dense only: vectors at work
         assert hits and hits[0].page == 3
+        assert [f.name for f in (tmp_path / "data" / "models" / "onnx").iterdir()] == [h.embedder.cache_file.name]
+    finally:
+        h.close()
+    cls = tmp_path / "cls-model"
+    shutil.copytree(minilm_path, cls)
+    _edit_json(cls / "1_Pooling" / "config.json", pooling_mode_mean_tokens=False, pooling_mode_cls_token=True)
+    h = Hearth(load_settings({"data_dir": str(tmp_path / "data2"), "embedding_model": str(cls)}))
+    try:
+        assert h.embedding_backend == "torch" and isinstance(h.embedder, Embedder)
     finally:
         h.close()

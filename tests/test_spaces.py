@@ -74,7 +74,7 @@ def test_the_app_file_imports_as_spaces_runs_it_without_launching(tmp_path):
         "s = m.settings\n"
         "print(json.dumps({'blocks': isinstance(m.demo, gr.Blocks), 'running': getattr(m.demo, 'server', None) is not None,\n"
         "  'mode': s.mode, 'host': s.host, 'port': s.port, 'threads': s.n_threads,\n"
-        "  'require_guard': s.require_llama_guard, 'backend': s.embedding_backend, 'browser': s.open_browser,\n"
+        "  'require_guard': s.require_llama_guard, 'backend': m.hearth.embedding_backend, 'browser': s.open_browser,\n"
         "  'data_dir': str(s.data_dir), 'loaded': sorted(k for k in ('torch', 'sentence_transformers', 'llama_cpp')\n"
         "  if k in sys.modules),\n"
         "  'override': m.space_environment({'HEARTH_N_THREADS': '8', 'HEARTH_MAX_TOKENS': '', 'OTHER': 'x'})}))\n"
@@ -88,7 +88,7 @@ def test_the_app_file_imports_as_spaces_runs_it_without_launching(tmp_path):
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["blocks"] and not got["running"]  # built, not launched
     assert got["mode"] == "spaces" and got["host"] == "0.0.0.0" and got["port"] == 7860
-    assert got["threads"] == 2 and got["require_guard"] and got["backend"] == "numpy" and not got["browser"]
+    assert got["threads"] == 2 and got["require_guard"] and got["backend"] == "onnx" and not got["browser"]
     assert got["data_dir"] == str(tmp_path / "space")  # the Space's own variables win over the defaults
     assert "torch" not in got["loaded"] and "sentence_transformers" not in got["loaded"]
     env = got["override"]  # the Space's own variables win; empty ones count as unset

@@ -30,7 +30,6 @@ SPACES_DEFAULTS = {
     "HEARTH_REQUIRE_LLAMA_GUARD": "true",
     "HEARTH_MAX_TOKENS": "384",
     "HEARTH_N_CTX": "4096",
-    "HEARTH_EMBEDDING_BACKEND": "numpy",  # requirements.txt installs no torch: faster build, less memory
     "HEARTH_OPEN_BROWSER": "false",
     "HEARTH_DATA_DIR": "/tmp/hearth",  # a Space's disk is not kept across restarts anyway
 }
