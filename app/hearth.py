@@ -48,7 +48,7 @@ class Hearth:
         no_telemetry()
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        # On a small CPU, llama.cpp and torch slow each other badly: one of them computes at a time.
+        # On a small CPU, llama.cpp and the embedder slow each other badly: one of them computes at a time.
         # Re-entrant, because a streaming answer is checked by the guard on the same thread.
         self.compute_lock = threading.RLock()
         self._libraries: dict[str, Library] = {}

@@ -39,7 +39,7 @@ class ThreadBudget:
     """Who computes on which cores, and which parts must take turns."""
 
     chat_threads: int  # llama.cpp threads of the chat model
-    cpu_threads: int  # llama.cpp threads of a CPU guard, and torch/NumPy threads of the embedder
+    cpu_threads: int  # llama.cpp threads of a CPU guard, and the embedder's threads (ONNX Runtime, torch or NumPy)
     shared_lock: bool  # True: chat, guard and embedder take turns (they would fight for the same cores)
 
     def to_dict(self) -> dict:

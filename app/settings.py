@@ -94,7 +94,7 @@ class Settings(BaseModel):
         "(slow; no extra packages); auto uses ONNX Runtime when it reads the model (BERT, mean pooling), else torch, "
         "or NumPy when the chat model runs on the GPU. All give the same vectors."
     )
-    n_threads: int | None = Field(None, ge=1, description="CPU threads for llama.cpp and torch; empty means all cores.")
+    n_threads: int | None = Field(None, ge=1, description="CPU threads for llama.cpp and the embedder; empty means all cores.")
     max_tokens: int = Field(512, ge=16, description="Longest answer, in tokens.")
     temperature: float = Field(0.2, ge=0.0, le=2.0, description="Sampling temperature of the chat model.")
     release_chars: int = Field(
