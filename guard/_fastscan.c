@@ -12,6 +12,8 @@
  * plausible_runs(): the class runs less those where no base64, hex or char-codes match could decode
  *                to text the decoder accepts (an exact rejection: ordinary words and number tables
  *                are no longer decoded in Python just to be refused).
+ * near():        a view cut to the windows around marked characters (the quick leet view around the
+ *                characters it reads unlike the quick view, for the leet check).
  * quick_index(): the quick view with each code's original offset, for the exact path.
  * mtime_ns():    os.stat(path).st_mtime_ns without a stat_result (Linux), for the reload check.
  * Each must give exactly what the numpy code gives; tests/test_keywords_fastscan.py holds them to it.
@@ -64,6 +66,26 @@ static int reserve(void **buf, Py_ssize_t *cap, Py_ssize_t need, size_t size) {
     return 0;
 }
 
+/* False where there is no window, else codes[lo:hi] of the windows (sorted by lo) merged, each
+ * followed by NUL: a new one starts where a window starts after all earlier ones end. */
+static PyObject *joined(const Py_UCS4 *codes, const Window *w, Py_ssize_t nw) {
+    if (!nw) return Py_NewRef(Py_False);
+    Py_UCS4 *out = NULL;
+    Py_ssize_t nout = 0, capout = 0, k = 0;
+    while (k < nw) {
+        Py_ssize_t lo = w[k].lo, hi = w[k].hi;
+        for (k++; k < nw && w[k].lo <= hi; k++)
+            if (w[k].hi > hi) hi = w[k].hi;
+        if (reserve((void **)&out, &capout, nout + (hi - lo) + 1, sizeof(Py_UCS4)) < 0) { PyMem_Free(out); return NULL; }
+        memcpy(out + nout, codes + lo, (size_t)(hi - lo) * sizeof(Py_UCS4));
+        nout += hi - lo;
+        out[nout++] = 0;
+    }
+    PyObject *result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out, nout);
+    PyMem_Free(out);
+    return result;
+}
+
 /* Pass 1 of quick(): the quick view's codes of text[from:], appended to codes[n:], until the end
  * or a character that folds to several (stop). Kept unless dropped or a repeat, without branches
  * (ordinary text, a space every few letters, would mispredict them); n and last stay in registers. */
@@ -72,13 +94,13 @@ typedef struct {
     Py_UCS4 last;
 } Fill;
 
-#define FILL_LOOP(T)                                                                            \
+#define FILL_LOOP(T, STOP)                                                                      \
     {                                                                                           \
         const T *s = data;                                                                      \
         for (i = from; i < len; i++) {                                                          \
             Py_UCS4 cp = s[i];                                                                  \
             int32_t m = (Py_ssize_t)cp < limit ? table[cp] : -1;                                \
-            if (m == EXP) break;                                                                \
+            if (STOP) break;                                                                    \
             int keep = (m >= 0) & ((Py_UCS4)m != last);                                         \
             codes[n] = (Py_UCS4)m;                                                              \
             n += keep;                                                                          \
@@ -86,15 +108,29 @@ typedef struct {
         }                                                                                       \
     }
 
+#define FILL_KINDS(STOP)                                                                        \
+    Py_ssize_t i;                                                                               \
+    if (kind == PyUnicode_1BYTE_KIND) FILL_LOOP(Py_UCS1, STOP)                                  \
+    else if (kind == PyUnicode_2BYTE_KIND) FILL_LOOP(Py_UCS2, STOP)                             \
+    else FILL_LOOP(Py_UCS4, STOP)                                                               \
+    Fill out = {n, i, last};                                                                    \
+    return out;
+
 static Fill fill(int kind, const void *data, Py_ssize_t from, Py_ssize_t len, const int32_t *table,
                  Py_ssize_t limit, Py_UCS4 *codes, Py_ssize_t n, Py_UCS4 last) {
-    Py_ssize_t i;
-    if (kind == PyUnicode_1BYTE_KIND) FILL_LOOP(Py_UCS1)
-    else if (kind == PyUnicode_2BYTE_KIND) FILL_LOOP(Py_UCS2)
-    else FILL_LOOP(Py_UCS4)
-    Fill out = {n, i, last};
-    return out;
+    FILL_KINDS(m == EXP)
 }
+
+/* Is cp marked in marks (bit cp % 8 of byte cp / 8, nmarks bits)? */
+#define MARKED(cp) ((Py_ssize_t)(cp) < nmarks && ((marks[(cp) >> 3] >> ((cp) & 7)) & 1))
+
+/* fill(), stopping also at a character marked in marks (for near()). */
+static Fill fill_marked(int kind, const void *data, Py_ssize_t from, Py_ssize_t len, const int32_t *table,
+                        Py_ssize_t limit, const uint8_t *marks, Py_ssize_t nmarks, Py_UCS4 *codes, Py_ssize_t n,
+                        Py_UCS4 last) {
+    FILL_KINDS((m == EXP) | MARKED(cp))
+}
+#undef FILL_KINDS
 #undef FILL_LOOP
 
 /* Put in the codes that expansions[cp] (a str) stands for, collapsing repeats; room is kept for
@@ -187,23 +223,8 @@ static PyObject *quick(PyObject *self, PyObject *args) {
         result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, codes, n);
         goto done;
     }
-    if (!ncand) { result = Py_NewRef(Py_False); goto done; }
-    qsort(cand, (size_t)ncand, sizeof(Window), cmp_window);
-    /* The windows merged (sorted by start, a new one where a window starts after all earlier ones
-     * end), each followed by NUL. */
-    Py_UCS4 *out = NULL;
-    Py_ssize_t nout = 0, capout = 0, k = 0;
-    while (k < ncand) {
-        Py_ssize_t lo = cand[k].lo, hi = cand[k].hi;
-        for (k++; k < ncand && cand[k].lo <= hi; k++)
-            if (cand[k].hi > hi) hi = cand[k].hi;
-        if (reserve((void **)&out, &capout, nout + (hi - lo) + 1, sizeof(Py_UCS4)) < 0) { PyMem_Free(out); goto done; }
-        memcpy(out + nout, codes + lo, (size_t)(hi - lo) * sizeof(Py_UCS4));
-        nout += hi - lo;
-        out[nout++] = 0;
-    }
-    result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out, nout);
-    PyMem_Free(out);
+    if (ncand > 1) qsort(cand, (size_t)ncand, sizeof(Window), cmp_window);
+    result = joined(codes, cand, ncand);
 done:
     PyMem_Free(codes);
     PyMem_Free(cand);
@@ -267,6 +288,65 @@ done:
     PyBuffer_Release(&tb);
     return result;
 }
+
+/* near(text, table, expansions, marks, reach) -> False | str
+ * The view of text that table makes (read as quick() reads it: dropped characters removed, repeats
+ * collapsed, expansions put in) cut to the windows [v - reach, w + reach) around each character
+ * marked in marks (bit cp % 8 of byte cp / 8; code points beyond it are unmarked), v and w the
+ * view's length before and after that character; merged and joined by NUL as quick() joins its
+ * windows, False where no character is marked. guard/prefilter.py near_windows is the reference. */
+static PyObject *near(PyObject *self, PyObject *args) {
+    PyObject *text, *expansions, *result = NULL;
+    Py_buffer tb, mb;
+    Py_ssize_t reach;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "Uy*O!y*n", &text, &tb, &PyDict_Type, &expansions, &mb, &reach)) return NULL;
+    const int32_t *table = (const int32_t *)tb.buf;
+    const Py_ssize_t limit = tb.len / (Py_ssize_t)sizeof(int32_t), nmarks = mb.len * 8;
+    const uint8_t *marks = (const uint8_t *)mb.buf;
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
+    Py_UCS4 *codes = NULL, last = (Py_UCS4)-1;  /* no view code is (Py_UCS4)-1: the first is never a "repeat" */
+    Window *win = NULL;
+    Py_ssize_t n = 0, cap = 0, nwin = 0, capwin = 0;
+    if (reach < 0) {
+        PyErr_SetString(PyExc_ValueError, "reach must not be negative");
+        goto done;
+    }
+    if (reserve((void **)&codes, &cap, len + 1, sizeof(Py_UCS4)) < 0) goto done;
+    for (Py_ssize_t from = 0;;) {
+        Fill f = fill_marked(kind, data, from, len, table, limit, marks, nmarks, codes, n, last);
+        n = f.n;
+        last = f.last;
+        if (f.stop >= len) break;
+        /* a character that folds to several, or a marked one: put in, then a window around it */
+        Py_UCS4 cp = PyUnicode_READ(kind, data, f.stop);
+        int32_t m = (Py_ssize_t)cp < limit ? table[cp] : -1;
+        Py_ssize_t before = n;
+        if (m == EXP) {
+            if (expand(expansions, cp, &codes, &cap, &n, &last, len - f.stop) < 0) goto done;
+        } else if (m >= 0 && (Py_UCS4)m != last) {
+            codes[n++] = last = (Py_UCS4)m;
+        }
+        if (MARKED(cp)) {
+            if (reserve((void **)&win, &capwin, nwin + 1, sizeof(Window)) < 0) goto done;
+            win[nwin].lo = before > reach ? before - reach : 0;
+            win[nwin++].hi = n + reach;
+        }
+        from = f.stop + 1;
+    }
+    for (Py_ssize_t k = 0; k < nwin; k++)
+        if (win[k].hi > n) win[k].hi = n;
+    result = joined(codes, win, nwin);  /* in order of their starts already */
+done:
+    PyMem_Free(codes);
+    PyMem_Free(win);
+    PyBuffer_Release(&tb);
+    PyBuffer_Release(&mb);
+    return result;
+}
+#undef MARKED
 
 static int is_hex(Py_UCS4 c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
@@ -756,6 +836,7 @@ static PyObject *mtime_ns(PyObject *self, PyObject *path) {
 
 static PyMethodDef methods[] = {
     {"quick", quick, METH_VARARGS, "quick(text, table, expansions, t2, t4, bits, reach, whole) -> False | str"},
+    {"near", near, METH_VARARGS, "near(text, table, expansions, marks, reach) -> False | str"},
     {"quick_index", quick_index, METH_VARARGS, "quick_index(text, table, expansions) -> (int32 codes, int64 index) bytes"},
     {"gates", gates, METH_VARARGS, "gates(text, classes, runs) -> (mask, letters)"},
     {"letter_counts", letter_counts, METH_O, "letter_counts(text) -> bytes of 26 int64"},

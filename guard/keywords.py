@@ -20,9 +20,9 @@ import numpy as np
 
 from guard import fastscan
 from guard.decode import LEET_MARK, decodings, gates, raw_codes
-from guard.normalize import (has_leet_symbols, is_latin_word, quick_codes, quick_codes_index, tables, term_forms,
-                             to_str, views)
-from guard.prefilter import Prefixes
+from guard.normalize import (has_leet_symbols, is_latin_word, leet_marked, quick_codes, quick_codes_index, tables,
+                             term_forms, to_str, views)
+from guard.prefilter import Prefixes, near_windows
 from guard.verdict import Match, Verdict
 from guard.listfiles import ALLOW, WordListError, list_files, read_terms
 
@@ -62,6 +62,7 @@ class _Lists:
         self.quick = ahocorasick.Automaton()  # prefilter: any deny term, in the quick view
         self.quick_prefixes = Prefixes()  # where a term of self.quick can start
         self.leet_prefixes = Prefixes()  # where a term of self.deny["leet"] can start
+        self.leet_in_quick = False  # every term of self.deny["leet"] holds a term of self.quick (see _any_leet)
         self.terms = 0
         self.problems: list[str] = []
 
@@ -92,6 +93,8 @@ class _Lists:
         for auto in (*self.deny.values(), *self.allow.values(), self.quick):
             if len(auto):
                 auto.make_automaton()
+        self.leet_in_quick = len(self.quick) > 0 and all(next(self.quick.iter(term), None) is not None
+                                                         for term in self.deny["leet"].keys())
 
 
 class KeywordFilter:
@@ -212,7 +215,7 @@ def _maybe(lists: _Lists, text: str, raw, leet: bool | None = None) -> bool:
     if _any(lists.quick_prefixes, lists.quick, text, t.quick, raw):
         return True
     if (has_leet_symbols(text) if leet is None else leet) and len(lists.deny["leet"]):
-        return _any(lists.leet_prefixes, lists.deny["leet"], text, t.quick_leet, raw)
+        return _any_leet(lists, text, raw)
     return False
 
 
@@ -222,6 +225,31 @@ def _any(prefixes: Prefixes, automaton, text: str, table, raw) -> bool:
     if found is None:
         return prefixes.any_match(quick_codes(raw_codes(text) if raw is None else raw, table), automaton, to_str)
     return found is not False and next(automaton.iter(found), None) is not None
+
+
+def _any_leet(lists: _Lists, text: str, raw) -> bool:
+    """Whether a term of lists.deny["leet"] occurs in the quick leet view of a text whose quick view
+    holds no term of lists.quick (what _maybe asks next).
+
+    Where every leet term holds a quick term (lists.leet_in_quick), only the leet view around the
+    characters the two quick views read differently (Tables.leet_marks) is read: away from them the
+    views are the same (unmarked text gives the same codes in both, and collapsing repeats leaves,
+    in either, a copy of what it gives), so a leet term read from unmarked characters only would be
+    in the quick view too, holding a quick term. A term whose span in the text holds the marked
+    character at p lies within [v - n, w + n) of the leet view: v and w its length before and after
+    p, n the longest term.
+    """
+    t = tables()
+    if not lists.leet_in_quick:
+        return _any(lists.leet_prefixes, lists.deny["leet"], text, t.quick_leet, raw)
+    reach = lists.leet_prefixes.longest
+    if fastscan.compiled is not None:
+        found = fastscan.compiled.near(text, t.quick_leet, t.quick_exp_text[id(t.quick_leet)], t.leet_marks_bits, reach)
+    else:
+        raw = raw_codes(text) if raw is None else raw
+        joined = near_windows(*quick_codes_index(raw, t.quick_leet), leet_marked(raw), reach)
+        found = False if joined is None else to_str(joined)
+    return found is not False and next(lists.deny["leet"].iter(found), None) is not None
 
 
 # Where the prefilter finds a term, the views are built for this much text around it, not the whole.

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["View", "views", "quick_view", "quick_leet_view", "quick_codes", "quick_codes_index", "to_str", "has_leet_symbols", "term_forms", "is_cjk", "is_latin_word", "tables",
-           "LEET_SYMBOLS"]
+__all__ = ["View", "views", "quick_view", "quick_leet_view", "quick_codes", "quick_codes_index", "to_str", "has_leet_symbols",
+           "leet_marked", "term_forms", "is_cjk", "is_latin_word", "tables", "LEET_SYMBOLS"]
 
 # Code points from here on are dropped: tag characters, variation selectors supplement, private use.
 _LIMIT = 0x32000
@@ -109,6 +109,10 @@ class Tables:
         # The same, as text, for the compiled scanner (guard/prefilter.py Prefixes.windows_text).
         self.quick_exp_text = {id(table): {cp: _to_str(kept) for cp, kept in self.quick_exp[id(table)].items()}
                                for table in (self.quick, self.quick_leet)}
+        # Where the two quick views can differ: characters they read differently, and those that
+        # fold to several in the leet one (guard/keywords.py reads the leet view only around them).
+        self.leet_marks = (self.quick != self.quick_leet) | (self.quick_leet == _EXP)
+        self.leet_marks_bits = np.packbits(self.leet_marks, bitorder="little").tobytes()  # for the compiled scanner
 
 
 def _t2s_map() -> dict[str, str]:
@@ -339,6 +343,14 @@ def _full(table: np.ndarray) -> np.ndarray:
         full[:_LIMIT] = table
         _full_tables[id(table)] = full
     return full
+
+
+def leet_marked(raw: np.ndarray) -> np.ndarray:
+    """Positions of the characters of raw code points (see quick_codes) in Tables.leet_marks."""
+    marks = tables().leet_marks
+    if raw.dtype == np.uint8:
+        return np.flatnonzero(marks[raw])
+    return np.flatnonzero(marks[np.minimum(raw, _LIMIT - 1)] & (raw < _LIMIT))
 
 
 def has_leet_symbols(text: str) -> bool:

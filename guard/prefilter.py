@@ -16,7 +16,7 @@ import numpy as np
 
 from guard import fastscan
 
-__all__ = ["Prefixes"]
+__all__ = ["Prefixes", "near_windows", "spans_in"]
 
 _BITS = 20  # 1M-entry table: a few hundred grams give about one false candidate per 2,000 positions
 _K1 = np.uint32(0x9E3779B1)
@@ -158,6 +158,26 @@ class Prefixes:
                 else:
                     windows.append((a, b))
         return spans_in(windows, codes, automaton, to_str)
+
+
+def near_windows(codes: np.ndarray, index: np.ndarray, marked: np.ndarray, reach: int) -> np.ndarray | None:
+    """The windows [v - reach, w + reach) of a view around marked characters, merged and each
+    followed by NUL as Prefixes.windows gives them (None: nothing marked).
+
+    codes, index: the view and each code's original offset (guard/normalize.py quick_codes_index);
+    marked: original offsets, in order; v and w: the view's length before and after each (equal
+    where the character added nothing). guard/_fastscan.c near() gives the same in one pass.
+    """
+    if not len(marked):
+        return None
+    lo = np.maximum(np.searchsorted(index, marked, "left") - reach, 0)
+    hi = np.minimum(np.searchsorted(index, marked, "right") + reach, len(codes))
+    new = np.concatenate(([True], lo[1:] > np.maximum.accumulate(hi)[:-1]))
+    first = np.flatnonzero(new)
+    pieces = []
+    for a, b in zip(lo[first].tolist(), np.maximum.reduceat(hi, first).tolist()):
+        pieces += [codes[a:b], _NUL]
+    return np.concatenate(pieces)
 
 
 def spans_in(windows, codes: np.ndarray, automaton, to_str) -> list[tuple[int, int]]:

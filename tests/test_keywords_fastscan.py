@@ -18,10 +18,10 @@ from conftest import DATA
 from guard import KeywordFilter, fastscan
 from guard import decode as D
 from guard.decode import raw_codes
-from guard.normalize import quick_codes, tables, to_str
-from guard.prefilter import spans_in
+from guard.normalize import leet_marked, quick_codes, quick_codes_index, tables, to_str
+from guard.prefilter import near_windows, spans_in
 from test_keywords import ENCODED, EVASIONS, SENTENCE
-from test_keywords_prefilter import TEXTS, _long_texts
+from test_keywords_prefilter import TEXTS, _leet_texts, _long_texts
 
 compiled = fastscan.compiled
 needs_compiled = pytest.mark.skipif(compiled is None, reason="guard/_fastscan.c was not built (no C compiler?)")
@@ -66,7 +66,8 @@ def texts():
     joined = "\n\n".join(news[:150] + prompts[:400])
     pieces = [joined[i:i + 2000] for i in range(0, len(joined), 2000)]
     cases = [e[1] for e in EVASIONS] + ["Answer this: " + e[1] + " thanks" for e in ENCODED] + list(TEXTS)
-    return cases + list(_random_texts(7, 1500)) + list(_long_texts(5, 3)) + news + prompts + pieces
+    return (cases + list(_random_texts(7, 1500)) + list(_leet_texts(8, 500)) + list(_long_texts(5, 3)) + news + prompts
+            + pieces)
 
 
 @pytest.fixture(scope="module")
@@ -390,3 +391,29 @@ def test_matches_over_merged_windows_equal_window_by_window(kf, texts):
             assert got == _matches_window_by_window(prefixes, codes, automaton), text[:80]
             found += len(got)
     assert found > 100
+
+
+@needs_compiled
+def test_near_windows_equal_the_numpy_windows(kf, texts):
+    """The quick leet view around the characters it reads unlike the quick view (Tables.leet_marks)."""
+    t = tables()
+    marked = 0
+    for text in texts:
+        for reach in (0, 3, kf._lists.leet_prefixes.longest):
+            got = compiled.near(text, t.quick_leet, t.quick_exp_text[id(t.quick_leet)], t.leet_marks_bits, reach)
+            raw = raw_codes(text)
+            joined = near_windows(*quick_codes_index(raw, t.quick_leet), leet_marked(raw), reach)
+            assert got == (False if joined is None else to_str(joined)), (text[:80], reach)
+        marked += got is not False
+    assert marked > 500
+
+
+def test_an_unmarked_character_reads_the_same_in_both_quick_views():
+    """What guard/keywords.py _any_leet relies on: away from Tables.leet_marks the two views agree."""
+    t = tables()
+    unmarked = ~t.leet_marks
+    assert np.array_equal(t.quick[unmarked], t.quick_leet[unmarked])
+    rest = t.quick_exp[id(t.quick)], t.quick_exp[id(t.quick_leet)]
+    for cp in np.flatnonzero(unmarked & (t.quick == -2)).tolist():  # folding to several: the same characters
+        assert np.array_equal(rest[0][cp], rest[1][cp]), hex(cp)
+    assert t.leet_marks[[ord(c) for c in "@$!|+€£¢＠×"]].all()
