@@ -1,10 +1,13 @@
 /* The keyword filter's hot paths, each one pass over a str's code points (an optional extension;
  * guard/fastscan.py loads it, and the numpy code paths run where it was not built).
  *
- * quick():       the prefilter view (guard/normalize.py quick_codes: table lookup, dropped characters
- *                removed, repeats collapsed) fused with guard/prefilter.py's gram hashes and table
- *                lookups. Returns False (no candidate) or the merged candidate windows joined by NUL,
- *                exactly what Prefixes.windows gives the automaton.
+ * find():        the prefilter's question, does a term occur in this view of the text (guard/normalize.py
+ *                quick_codes: table lookup, dropped characters removed, repeats collapsed)? The view's
+ *                grams hashed and looked up in guard/prefilter.py's tables, a set bit confirmed
+ *                against the terms keyed on it: Prefixes.any_match's answer without the automaton.
+ * occurrences(): the same over a view's codes, every occurrence (Prefixes.matches), for the exact path.
+ * near():        find() over the windows of a view around marked characters (the quick leet view
+ *                around the characters it reads unlike the quick view, for the leet check).
  * gates():       guard/decode.py's cheap decoder tests: runs of each character class, the gate marks,
  *                tag characters, the letters of the cipher test.
  * class_runs(), letter_counts(), chunk_letter_counts(), letter_fit(): the runs and counts decode.py
@@ -12,8 +15,6 @@
  * plausible_runs(): the class runs less those where no base64, hex or char-codes match could decode
  *                to text the decoder accepts (an exact rejection: ordinary words and number tables
  *                are no longer decoded in Python just to be refused).
- * near():        a view cut to the windows around marked characters (the quick leet view around the
- *                characters it reads unlike the quick view, for the leet check).
  * quick_index(): the quick view with each code's original offset, for the exact path.
  * mtime_ns():    os.stat(path).st_mtime_ns without a stat_result (Linux), for the reload check.
  * Each must give exactly what the numpy code gives; tests/test_keywords_fastscan.py holds them to it.
@@ -30,29 +31,8 @@
 #define EXP (-2)
 
 typedef struct {
-    Py_buffer table, t2, t4;
-} Tables;
-
-static void release(Tables *t) {
-    if (t->table.obj) PyBuffer_Release(&t->table);
-    if (t->t2.obj) PyBuffer_Release(&t->t2);
-    if (t->t4.obj) PyBuffer_Release(&t->t4);
-}
-
-typedef struct {
     Py_ssize_t lo, hi;
 } Window;
-
-static int cmp_window(const void *a, const void *b) {
-    Py_ssize_t x = ((const Window *)a)->lo, y = ((const Window *)b)->lo;
-    return (x > y) - (x < y);
-}
-
-/* [start - before, start + after) within [0, n). */
-static Window window(Py_ssize_t start, Py_ssize_t before, Py_ssize_t after, Py_ssize_t n) {
-    Window w = {start - before < 0 ? 0 : start - before, start + after > n ? n : start + after};
-    return w;
-}
 
 /* Grow *buf (of *cap items of size) to hold need items. */
 static int reserve(void **buf, Py_ssize_t *cap, Py_ssize_t need, size_t size) {
@@ -66,29 +46,10 @@ static int reserve(void **buf, Py_ssize_t *cap, Py_ssize_t need, size_t size) {
     return 0;
 }
 
-/* False where there is no window, else codes[lo:hi] of the windows (sorted by lo) merged, each
- * followed by NUL: a new one starts where a window starts after all earlier ones end. */
-static PyObject *joined(const Py_UCS4 *codes, const Window *w, Py_ssize_t nw) {
-    if (!nw) return Py_NewRef(Py_False);
-    Py_UCS4 *out = NULL;
-    Py_ssize_t nout = 0, capout = 0, k = 0;
-    while (k < nw) {
-        Py_ssize_t lo = w[k].lo, hi = w[k].hi;
-        for (k++; k < nw && w[k].lo <= hi; k++)
-            if (w[k].hi > hi) hi = w[k].hi;
-        if (reserve((void **)&out, &capout, nout + (hi - lo) + 1, sizeof(Py_UCS4)) < 0) { PyMem_Free(out); return NULL; }
-        memcpy(out + nout, codes + lo, (size_t)(hi - lo) * sizeof(Py_UCS4));
-        nout += hi - lo;
-        out[nout++] = 0;
-    }
-    PyObject *result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out, nout);
-    PyMem_Free(out);
-    return result;
-}
-
-/* Pass 1 of quick(): the quick view's codes of text[from:], appended to codes[n:], until the end
- * or a character that folds to several (stop). Kept unless dropped or a repeat, without branches
- * (ordinary text, a space every few letters, would mispredict them); n and last stay in registers. */
+/* The codes of a view of text[from:] (a table lookup per character: dropped characters removed,
+ * repeats collapsed), appended to codes[n:], until the end or a character to stop at (stop): one
+ * that folds to several, or, for fill_marked(), a marked one. Kept without branches (ordinary text,
+ * a space every few letters, would mispredict them); n and last stay in registers. */
 typedef struct {
     Py_ssize_t n, stop;
     Py_UCS4 last;
@@ -124,7 +85,6 @@ static Fill fill(int kind, const void *data, Py_ssize_t from, Py_ssize_t len, co
 /* Is cp marked in marks (bit cp % 8 of byte cp / 8, nmarks bits)? */
 #define MARKED(cp) ((Py_ssize_t)(cp) < nmarks && ((marks[(cp) >> 3] >> ((cp) & 7)) & 1))
 
-/* fill(), stopping also at a character marked in marks (for near()). */
 static Fill fill_marked(int kind, const void *data, Py_ssize_t from, Py_ssize_t len, const int32_t *table,
                         Py_ssize_t limit, const uint8_t *marks, Py_ssize_t nmarks, Py_UCS4 *codes, Py_ssize_t n,
                         Py_UCS4 last) {
@@ -155,82 +115,258 @@ static int expand(PyObject *expansions, Py_UCS4 cp, Py_UCS4 **codes, Py_ssize_t 
     return 0;
 }
 
-/* quick(text, table, expansions, t2, t4, bits, (before2, after2, before4, after4), whole) -> False | str
- * table: int32 per code point (the quick view's, guard/normalize.py; -2: see expansions);
- * expansions: {code point: str} for the characters that fold to several; t2, t4: the gram tables
- * of guard/prefilter.py packed 8 to a byte (bit i of the table is bit i % 8 of byte i / 8). */
-static PyObject *quick(PyObject *self, PyObject *args) {
-    PyObject *text, *expansions, *result = NULL;
-    Tables t = {0};
-    int bits, whole;
-    Py_ssize_t before2, after2, before4, after4;
-    (void)self;
-    if (!PyArg_ParseTuple(args, "Uy*Oy*y*i(nnnn)p", &text, &t.table, &expansions, &t.t2, &t.t4, &bits, &before2,
-                          &after2, &before4, &after4, &whole)) {
-        release(&t);
-        return NULL;
-    }
-    const int32_t *table = (const int32_t *)t.table.buf;
-    const Py_ssize_t limit = t.table.len / (Py_ssize_t)sizeof(int32_t);
-    const uint8_t *t2 = (const uint8_t *)t.t2.buf, *t4 = (const uint8_t *)t.t4.buf;
-    if (bits < 4 || bits > 31 || t.t2.len < ((Py_ssize_t)1 << (bits - 3)) || t.t4.len < ((Py_ssize_t)1 << (bits - 3))) {
-        PyErr_SetString(PyExc_ValueError, "gram tables are smaller than 2**bits bits");
-        release(&t);
-        return NULL;
-    }
-    const unsigned shift = 32u - (unsigned)bits;
+/* A view's table, as find() and near() take it: int32 per code point (guard/normalize.py
+ * Tables.quick or quick_leet; -1 dropped, -2 see expansions, {code point: str}). */
+typedef struct {
+    Py_buffer buf;
+    const int32_t *table;
+    Py_ssize_t limit;
+} Table;
+
+/* The view of text under t (guard/normalize.py quick_codes), in PyMem memory (NULL: an error);
+ * *n its length. */
+static Py_UCS4 *view_codes(PyObject *text, const Table *t, PyObject *expansions, Py_ssize_t *n) {
     const int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
-    if (!PyDict_Check(expansions)) {
-        PyErr_SetString(PyExc_TypeError, "expansions must be a dict");
-        release(&t);
+    Py_UCS4 *codes = NULL, last = (Py_UCS4)-1;  /* no view code is (Py_UCS4)-1: the first is never a "repeat" */
+    Py_ssize_t cap = 0;
+    *n = 0;
+    if (reserve((void **)&codes, &cap, len + 1, sizeof(Py_UCS4)) < 0) return NULL;
+    for (Py_ssize_t from = 0;;) {
+        Fill f = fill(kind, data, from, len, t->table, t->limit, codes, *n, last);
+        *n = f.n;
+        last = f.last;
+        if (f.stop >= len) return codes;
+        if (expand(expansions, PyUnicode_READ(kind, data, f.stop), &codes, &cap, n, &last, len - f.stop) < 0) {
+            PyMem_Free(codes);
+            return NULL;
+        }
+        from = f.stop + 1;
+    }
+}
+
+/* The gram tables of guard/prefilter.py Prefixes.packed(): (t2, t4, bits, keys2, keys4). t2, t4:
+ * the 2- and 4-gram tables, 2**bits bits each, packed 8 to a byte (bit i is bit i % 8 of byte
+ * i / 8); keys2, keys4: {slot: ((at, term), ...)}, the terms keyed on a gram that hashes to slot,
+ * with where in the term that gram starts. */
+typedef struct {
+    Py_buffer t2, t4;
+    PyObject *keys2, *keys4;  /* borrowed from the tuple */
+    unsigned shift;
+} Grams;
+
+static void release_grams(Grams *g) {
+    if (g->t2.obj) PyBuffer_Release(&g->t2);
+    if (g->t4.obj) PyBuffer_Release(&g->t4);
+}
+
+static int take_grams(PyObject *spec, Grams *g) {
+    int bits;
+    memset(g, 0, sizeof *g);
+    if (!PyTuple_Check(spec)) { PyErr_SetString(PyExc_TypeError, "grams must be a tuple"); return -1; }
+    if (!PyArg_ParseTuple(spec, "y*y*iO!O!", &g->t2, &g->t4, &bits, &PyDict_Type, &g->keys2, &PyDict_Type,
+                          &g->keys4))
+        return -1;
+    if (bits < 4 || bits > 31 || g->t2.len < ((Py_ssize_t)1 << (bits - 3)) || g->t4.len < ((Py_ssize_t)1 << (bits - 3))) {
+        release_grams(g);
+        PyErr_SetString(PyExc_ValueError, "gram tables are smaller than 2**bits bits");
+        return -1;
+    }
+    g->shift = 32u - (unsigned)bits;
+    return 0;
+}
+
+/* The terms keyed on slot of keys (see Grams) that occur in codes[:n] with their gram at c: each
+ * one's [start, end) is appended to out, or, where out is NULL, 1 is returned at the first.
+ * 0: none; -1: an error (a slot that the table sets but no term is keyed on is one). */
+static int confirm(PyObject *keys, uint32_t slot, const Py_UCS4 *codes, Py_ssize_t n, Py_ssize_t c, PyObject *out) {
+    PyObject *key = PyLong_FromUnsignedLong(slot);
+    if (!key) return -1;
+    PyObject *entries = PyDict_GetItemWithError(keys, key);
+    Py_DECREF(key);
+    if (!entries) {
+        if (!PyErr_Occurred()) PyErr_Format(PyExc_KeyError, "no term is keyed on gram slot %u", (unsigned)slot);
+        return -1;
+    }
+    if (!PyTuple_Check(entries)) { PyErr_SetString(PyExc_TypeError, "keyed terms must be a tuple"); return -1; }
+    for (Py_ssize_t e = 0; e < PyTuple_GET_SIZE(entries); e++) {
+        PyObject *entry = PyTuple_GET_ITEM(entries, e);
+        if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 2 || !PyUnicode_Check(PyTuple_GET_ITEM(entry, 1))) {
+            PyErr_SetString(PyExc_TypeError, "a keyed term must be (at, str)");
+            return -1;
+        }
+        PyObject *term = PyTuple_GET_ITEM(entry, 1);
+        Py_ssize_t at = PyLong_AsSsize_t(PyTuple_GET_ITEM(entry, 0)), len = PyUnicode_GET_LENGTH(term);
+        if (at == -1 && PyErr_Occurred()) return -1;
+        if (at < 0 || at >= len) { PyErr_SetString(PyExc_ValueError, "a term's gram must start inside it"); return -1; }
+        Py_ssize_t start = c - at, k = 0;
+        if (start < 0 || start + len > n) continue;
+        const int kind = PyUnicode_KIND(term);
+        const void *data = PyUnicode_DATA(term);
+        while (k < len && codes[start + k] == PyUnicode_READ(kind, data, k)) k++;
+        if (k < len) continue;
+        if (!out) return 1;
+        PyObject *span = Py_BuildValue("(nn)", start, start + len);
+        if (!span || PyList_Append(out, span) < 0) { Py_XDECREF(span); return -1; }
+        Py_DECREF(span);
+    }
+    return 0;
+}
+
+/* The terms of g whose gram starts in [lo, hi) of codes[:n], each gram hashed as guard/prefilter.py
+ * _hashes does and looked up in its table; a set bit is confirmed against the terms keyed there
+ * (confirm(): 1 at the first where out is NULL, 0, or -1). A set bit is rare in ordinary text. */
+static int grams_in(const Grams *g, const Py_UCS4 *codes, Py_ssize_t n, Py_ssize_t lo, Py_ssize_t hi, PyObject *out) {
+    const uint8_t *t2 = (const uint8_t *)g->t2.buf, *t4 = (const uint8_t *)g->t4.buf;
+    const unsigned shift = g->shift;
+    Py_ssize_t c = lo < 0 ? 0 : lo;
+    const Py_ssize_t end2 = hi < n - 1 ? hi : n - 1, end4 = hi < n - 3 ? hi : n - 3;  /* last starts + 1 */
+    int r;
+#define GRAM2(i) (codes[i] * K1 ^ codes[(i) + 1])
+#define BIT(t, i) ((t[(i) >> 3] >> ((i) & 7)) & 1)
+    if (c < end4) {
+        uint32_t ga = GRAM2(c), gb = GRAM2(c + 1);  /* the 2-gram hashes at c and c + 1 */
+        for (; c < end4; c++) {
+            uint32_t gn = GRAM2(c + 2);
+            uint32_t i2 = (ga * K2) >> shift, i4 = ((ga * K1 ^ gn) * K2) >> shift;
+            if (BIT(t2, i2) | BIT(t4, i4)) {
+                if (BIT(t2, i2) && (r = confirm(g->keys2, i2, codes, n, c, out)) != 0) return r;
+                if (BIT(t4, i4) && (r = confirm(g->keys4, i4, codes, n, c, out)) != 0) return r;
+            }
+            ga = gb;
+            gb = gn;
+        }
+    }
+    for (; c < end2; c++) {  /* the last starts, too near the end for a 4-gram */
+        uint32_t i2 = (GRAM2(c) * K2) >> shift;
+        if (BIT(t2, i2) && (r = confirm(g->keys2, i2, codes, n, c, out)) != 0) return r;
+    }
+#undef GRAM2
+#undef BIT
+    return 0;
+}
+
+/* Parse the table and expansions arguments common to find() and near(). */
+static int take_table(PyObject *obj, Table *t) {
+    if (PyObject_GetBuffer(obj, &t->buf, PyBUF_SIMPLE) < 0) return -1;
+    t->table = (const int32_t *)t->buf.buf;
+    t->limit = t->buf.len / (Py_ssize_t)sizeof(int32_t);
+    return 0;
+}
+
+/* find(text, table, expansions, grams) -> bool: does a term of grams (Prefixes.packed()) occur in
+ * the view of text under table? Prefixes.any_match's answer, in one pass over text and one over
+ * the view, without the automaton: a gram's set bit is confirmed against the terms keyed on it. */
+static PyObject *find(PyObject *self, PyObject *args) {
+    PyObject *text, *tobj, *expansions, *spec, *result = NULL;
+    Table t;
+    Grams g;
+    Py_ssize_t n;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "UOO!O", &text, &tobj, &PyDict_Type, &expansions, &spec)) return NULL;
+    if (take_table(tobj, &t) < 0) return NULL;
+    if (take_grams(spec, &g) == 0) {
+        Py_UCS4 *codes = view_codes(text, &t, expansions, &n);
+        int r = codes ? grams_in(&g, codes, n, 0, n, NULL) : -1;
+        if (r >= 0) result = PyBool_FromLong(r);
+        PyMem_Free(codes);
+        release_grams(&g);
+    }
+    PyBuffer_Release(&t.buf);
+    return result;
+}
+
+/* occurrences(codes, grams) -> [(start, end), ...]: every occurrence of a term of grams in a view's
+ * codes (int32 bytes, guard/normalize.py quick_codes_index), sorted: Prefixes.matches. */
+static PyObject *occurrences(PyObject *self, PyObject *args) {
+    PyObject *spec, *out = NULL;
+    Py_buffer cb;
+    Grams g;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*O", &cb, &spec)) return NULL;
+    if (cb.len % (Py_ssize_t)sizeof(Py_UCS4)) {
+        PyErr_SetString(PyExc_ValueError, "codes must be int32");
+    } else if (take_grams(spec, &g) == 0) {
+        const Py_ssize_t n = cb.len / (Py_ssize_t)sizeof(Py_UCS4);
+        out = PyList_New(0);
+        if (out && (grams_in(&g, (const Py_UCS4 *)cb.buf, n, 0, n, out) < 0 || PyList_Sort(out) < 0)) Py_CLEAR(out);
+        release_grams(&g);
+    }
+    PyBuffer_Release(&cb);
+    return out;
+}
+
+/* near(text, table, expansions, marks, reach, grams) -> bool: does a term of grams occur in the
+ * view of text under table with its gram inside the windows [v - reach, w + reach) around a
+ * character marked in marks (bit cp % 8 of byte cp / 8; code points beyond it are unmarked), v and
+ * w the view's length before and after that character? Every term that spans a marked character
+ * and is at most reach long does (guard/keywords.py _any_leet); a True is always a term that
+ * occurs. guard/prefilter.py near_windows and the automaton are the reference. */
+static PyObject *near(PyObject *self, PyObject *args) {
+    PyObject *text, *tobj, *expansions, *spec, *result = NULL;
+    Py_buffer mb;
+    Py_ssize_t reach;
+    Table t;
+    Grams g;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "UOO!y*nO", &text, &tobj, &PyDict_Type, &expansions, &mb, &reach, &spec)) return NULL;
+    if (reach < 0) {
+        PyErr_SetString(PyExc_ValueError, "reach must not be negative");
+        PyBuffer_Release(&mb);
         return NULL;
     }
+    if (take_table(tobj, &t) < 0) { PyBuffer_Release(&mb); return NULL; }
+    if (take_grams(spec, &g) < 0) { PyBuffer_Release(&t.buf); PyBuffer_Release(&mb); return NULL; }
+    const int32_t *table = t.table;
+    const Py_ssize_t limit = t.limit, nmarks = mb.len * 8;
+    const uint8_t *marks = (const uint8_t *)mb.buf;
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
     Py_UCS4 *codes = NULL, last = (Py_UCS4)-1;
-    Window *cand = NULL;
-    Py_ssize_t ncand = 0, capcand = 0, n = 0, cap = 0;
-    if (reserve((void **)&codes, &cap, len + 1, sizeof(Py_UCS4)) < 0) { release(&t); return NULL; }
-    /* Pass 1: the quick view's code points (no view code is (Py_UCS4)-1, so the first is never a "repeat"). */
+    Window *win = NULL;
+    Py_ssize_t n = 0, cap = 0, nwin = 0, capwin = 0;
+    int r = 0;
+    if (reserve((void **)&codes, &cap, len + 1, sizeof(Py_UCS4)) < 0) goto done;
     for (Py_ssize_t from = 0;;) {
-        Fill f = fill(kind, data, from, len, table, limit, codes, n, last);
+        Fill f = fill_marked(kind, data, from, len, table, limit, marks, nmarks, codes, n, last);
         n = f.n;
         last = f.last;
         if (f.stop >= len) break;
-        if (expand(expansions, PyUnicode_READ(kind, data, f.stop), &codes, &cap, &n, &last, len - f.stop) < 0)
-            goto done;
+        /* a character that folds to several, or a marked one: put in, then a window around it */
+        Py_UCS4 cp = PyUnicode_READ(kind, data, f.stop);
+        int32_t m = (Py_ssize_t)cp < limit ? table[cp] : -1;
+        Py_ssize_t before = n;
+        if (m == EXP) {
+            if (expand(expansions, cp, &codes, &cap, &n, &last, len - f.stop) < 0) goto done;
+        } else if (m >= 0 && (Py_UCS4)m != last) {
+            codes[n++] = last = (Py_UCS4)m;
+        }
+        if (MARKED(cp)) {
+            if (reserve((void **)&win, &capwin, nwin + 1, sizeof(Window)) < 0) goto done;
+            win[nwin].lo = before > reach ? before - reach : 0;
+            win[nwin++].hi = n + reach;
+        }
         from = f.stop + 1;
     }
-    /* Pass 2: the 2-gram starting at j - 1 and the 4-gram starting at j - 3 (prefilter.py _hashes);
-     * each hit is a window [start - before, start + after) for its gram size. */
-    if (!whole) {
-        uint32_t h1 = 0, h2 = 0; /* 2-gram hashes at j - 3 and j - 2 */
-        for (Py_ssize_t j = 1; j < n; j++) {
-            uint32_t g = codes[j - 1] * K1 ^ codes[j];
-            uint32_t i2 = (g * K2) >> shift, i4 = ((h1 * K1 ^ g) * K2) >> shift;
-            int hit2 = (t2[i2 >> 3] >> (i2 & 7)) & 1;
-            int hit4 = j >= 3 && ((t4[i4 >> 3] >> (i4 & 7)) & 1);
-            h1 = h2;
-            h2 = g;
-            if (hit2 | hit4) {
-                if (reserve((void **)&cand, &capcand, ncand + 2, sizeof(Window)) < 0) goto done;
-                if (hit2) cand[ncand++] = window(j - 1, before2, after2, n);
-                if (hit4) cand[ncand++] = window(j - 3, before4, after4, n);
-            }
-        }
+    /* The windows merged (in order of their starts already), then their grams read. */
+    for (Py_ssize_t k = 0; k < nwin && r == 0;) {
+        Py_ssize_t lo = win[k].lo, hi = win[k].hi;
+        for (k++; k < nwin && win[k].lo <= hi; k++)
+            if (win[k].hi > hi) hi = win[k].hi;
+        r = grams_in(&g, codes, n, lo, hi < n ? hi : n, NULL);
     }
-    if (whole) {  /* a one-character term: every text is a candidate, read whole */
-        result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, codes, n);
-        goto done;
-    }
-    if (ncand > 1) qsort(cand, (size_t)ncand, sizeof(Window), cmp_window);
-    result = joined(codes, cand, ncand);
+    if (r >= 0) result = PyBool_FromLong(r);
 done:
     PyMem_Free(codes);
-    PyMem_Free(cand);
-    release(&t);
+    PyMem_Free(win);
+    release_grams(&g);
+    PyBuffer_Release(&t.buf);
+    PyBuffer_Release(&mb);
     return result;
 }
+#undef MARKED
 
 /* quick_index(text, table, expansions) -> (codes, index): guard/normalize.py quick_codes_index, the
  * quick view's code points (int32 bytes) and for each the offset of the original character it came
@@ -289,64 +425,6 @@ done:
     return result;
 }
 
-/* near(text, table, expansions, marks, reach) -> False | str
- * The view of text that table makes (read as quick() reads it: dropped characters removed, repeats
- * collapsed, expansions put in) cut to the windows [v - reach, w + reach) around each character
- * marked in marks (bit cp % 8 of byte cp / 8; code points beyond it are unmarked), v and w the
- * view's length before and after that character; merged and joined by NUL as quick() joins its
- * windows, False where no character is marked. guard/prefilter.py near_windows is the reference. */
-static PyObject *near(PyObject *self, PyObject *args) {
-    PyObject *text, *expansions, *result = NULL;
-    Py_buffer tb, mb;
-    Py_ssize_t reach;
-    (void)self;
-    if (!PyArg_ParseTuple(args, "Uy*O!y*n", &text, &tb, &PyDict_Type, &expansions, &mb, &reach)) return NULL;
-    const int32_t *table = (const int32_t *)tb.buf;
-    const Py_ssize_t limit = tb.len / (Py_ssize_t)sizeof(int32_t), nmarks = mb.len * 8;
-    const uint8_t *marks = (const uint8_t *)mb.buf;
-    const int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
-    const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
-    Py_UCS4 *codes = NULL, last = (Py_UCS4)-1;  /* no view code is (Py_UCS4)-1: the first is never a "repeat" */
-    Window *win = NULL;
-    Py_ssize_t n = 0, cap = 0, nwin = 0, capwin = 0;
-    if (reach < 0) {
-        PyErr_SetString(PyExc_ValueError, "reach must not be negative");
-        goto done;
-    }
-    if (reserve((void **)&codes, &cap, len + 1, sizeof(Py_UCS4)) < 0) goto done;
-    for (Py_ssize_t from = 0;;) {
-        Fill f = fill_marked(kind, data, from, len, table, limit, marks, nmarks, codes, n, last);
-        n = f.n;
-        last = f.last;
-        if (f.stop >= len) break;
-        /* a character that folds to several, or a marked one: put in, then a window around it */
-        Py_UCS4 cp = PyUnicode_READ(kind, data, f.stop);
-        int32_t m = (Py_ssize_t)cp < limit ? table[cp] : -1;
-        Py_ssize_t before = n;
-        if (m == EXP) {
-            if (expand(expansions, cp, &codes, &cap, &n, &last, len - f.stop) < 0) goto done;
-        } else if (m >= 0 && (Py_UCS4)m != last) {
-            codes[n++] = last = (Py_UCS4)m;
-        }
-        if (MARKED(cp)) {
-            if (reserve((void **)&win, &capwin, nwin + 1, sizeof(Window)) < 0) goto done;
-            win[nwin].lo = before > reach ? before - reach : 0;
-            win[nwin++].hi = n + reach;
-        }
-        from = f.stop + 1;
-    }
-    for (Py_ssize_t k = 0; k < nwin; k++)
-        if (win[k].hi > n) win[k].hi = n;
-    result = joined(codes, win, nwin);  /* in order of their starts already */
-done:
-    PyMem_Free(codes);
-    PyMem_Free(win);
-    PyBuffer_Release(&tb);
-    PyBuffer_Release(&mb);
-    return result;
-}
-#undef MARKED
 
 static int is_hex(Py_UCS4 c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
@@ -835,8 +913,9 @@ static PyObject *mtime_ns(PyObject *self, PyObject *path) {
 #endif
 
 static PyMethodDef methods[] = {
-    {"quick", quick, METH_VARARGS, "quick(text, table, expansions, t2, t4, bits, reach, whole) -> False | str"},
-    {"near", near, METH_VARARGS, "near(text, table, expansions, marks, reach) -> False | str"},
+    {"find", find, METH_VARARGS, "find(text, table, expansions, grams) -> bool"},
+    {"occurrences", occurrences, METH_VARARGS, "occurrences(codes, grams) -> [(start, end), ...]"},
+    {"near", near, METH_VARARGS, "near(text, table, expansions, marks, reach, grams) -> bool"},
     {"quick_index", quick_index, METH_VARARGS, "quick_index(text, table, expansions) -> (int32 codes, int64 index) bytes"},
     {"gates", gates, METH_VARARGS, "gates(text, classes, runs) -> (mask, letters)"},
     {"letter_counts", letter_counts, METH_O, "letter_counts(text) -> bytes of 26 int64"},

@@ -220,11 +220,12 @@ def _maybe(lists: _Lists, text: str, raw, leet: bool | None = None) -> bool:
 
 
 def _any(prefixes: Prefixes, automaton, text: str, table, raw) -> bool:
-    """Prefixes.any_match over the quick view of text: compiled in one pass where built, else numpy."""
-    found = prefixes.windows_text(text, table, tables().quick_exp_text[id(table)])
-    if found is None:
+    """Prefixes.any_match over the quick view of text: compiled where built, else numpy. (The
+    compiled scanner confirms against the prefixes' own terms, which are the automaton's.)"""
+    grams = prefixes.packed()
+    if grams is None:
         return prefixes.any_match(quick_codes(raw_codes(text) if raw is None else raw, table), automaton, to_str)
-    return found is not False and next(automaton.iter(found), None) is not None
+    return fastscan.compiled.find(text, table, tables().quick_exp_text[id(table)], grams)
 
 
 def _any_leet(lists: _Lists, text: str, raw) -> bool:
@@ -239,17 +240,16 @@ def _any_leet(lists: _Lists, text: str, raw) -> bool:
     character at p lies within [v - n, w + n) of the leet view: v and w its length before and after
     p, n the longest term.
     """
-    t = tables()
+    t, prefixes, automaton = tables(), lists.leet_prefixes, lists.deny["leet"]
     if not lists.leet_in_quick:
-        return _any(lists.leet_prefixes, lists.deny["leet"], text, t.quick_leet, raw)
-    reach = lists.leet_prefixes.longest
-    if fastscan.compiled is not None:
-        found = fastscan.compiled.near(text, t.quick_leet, t.quick_exp_text[id(t.quick_leet)], t.leet_marks_bits, reach)
-    else:
-        raw = raw_codes(text) if raw is None else raw
-        joined = near_windows(*quick_codes_index(raw, t.quick_leet), leet_marked(raw), reach)
-        found = False if joined is None else to_str(joined)
-    return found is not False and next(lists.deny["leet"].iter(found), None) is not None
+        return _any(prefixes, automaton, text, t.quick_leet, raw)
+    grams = prefixes.packed()
+    if grams is not None:
+        return fastscan.compiled.near(text, t.quick_leet, t.quick_exp_text[id(t.quick_leet)], t.leet_marks_bits,
+                                      prefixes.longest, grams)
+    raw = raw_codes(text) if raw is None else raw
+    joined = near_windows(*quick_codes_index(raw, t.quick_leet), leet_marked(raw), prefixes.longest)
+    return joined is not None and next(automaton.iter(to_str(joined)), None) is not None
 
 
 # Where the prefilter finds a term, the views are built for this much text around it, not the whole.
@@ -258,19 +258,23 @@ EDGE = 128  # a match this close to where such a window cuts the text is an arte
 
 
 def _near_hits(lists: _Lists, text: str, raw) -> list[tuple[int, int]]:
-    """Original spans of the prefilter's hits (quick view, and quick leet view for leet symbols)."""
+    """Original spans of the prefilter's hits (quick view, and quick leet view for leet symbols).
+    raw: raw_codes(text), or None (made only if needed)."""
     t = tables()
     found = []
     for table, prefixes, automaton in ((t.quick, lists.quick_prefixes, lists.quick),
                                        (t.quick_leet, lists.leet_prefixes, lists.deny["leet"])):
         if table is t.quick_leet and not (has_leet_symbols(text) and len(automaton)):
             continue
-        if fastscan.compiled is not None:
+        grams = prefixes.packed()
+        if grams is not None:
             codes, index = fastscan.compiled.quick_index(text, table, t.quick_exp_text[id(table)])
-            codes, index = np.frombuffer(codes, dtype=np.int32), np.frombuffer(index, dtype=np.int64)
+            spans, index = fastscan.compiled.occurrences(codes, grams), np.frombuffer(index, dtype=np.int64)
         else:
+            raw = raw_codes(text) if raw is None else raw
             codes, index = quick_codes_index(raw, table)
-        found += [(int(index[a]), int(index[b - 1]) + 1) for a, b in prefixes.matches(codes, automaton, to_str)]
+            spans = prefixes.matches(codes, automaton, to_str)
+        found += [(int(index[a]), int(index[b - 1]) + 1) for a, b in spans]
     return found
 
 
@@ -308,7 +312,7 @@ def _scan(lists: _Lists, text: str, depth: int) -> list[Match]:
     # The decoders' gates, taken once: they also say whether the text holds a leet symbol.
     gate = gates(text) if depth < MAX_DEPTH else None
     if _maybe(lists, text, raw, None if gate is None else bool(gate[0] & LEET_MARK)):
-        matches = _exact_near(lists, text, raw_codes(text) if raw is None else raw)
+        matches = _exact_near(lists, text, raw)
     if depth < MAX_DEPTH:
         for d in decodings(text, raw, gate):
             for m in _scan(lists, d.text, depth + 1):

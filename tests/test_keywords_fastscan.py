@@ -16,6 +16,7 @@ import pytest
 
 from conftest import DATA
 from guard import KeywordFilter, fastscan
+from guard import keywords as K
 from guard import decode as D
 from guard.decode import raw_codes
 from guard.normalize import leet_marked, quick_codes, quick_codes_index, tables, to_str
@@ -76,20 +77,48 @@ def kf():
 
 
 @needs_compiled
-def test_quick_windows_equal_the_numpy_windows(kf, texts):
+def test_find_answers_as_the_automaton_over_the_windows(kf, texts):
+    """find() confirms a gram's set bit against the terms keyed on it; any_match runs the automaton."""
     lists, t = kf._lists, tables()
     hits = 0
     for prefixes, automaton, table in ((lists.quick_prefixes, lists.quick, t.quick),
                                        (lists.leet_prefixes, lists.deny["leet"], t.quick_leet)):
         for text in texts:
-            got = prefixes.windows_text(text, table, t.quick_exp_text[id(table)])
-            codes = quick_codes(raw_codes(text), table)
-            joined = prefixes.windows(codes)
-            assert got == (False if joined is None else to_str(joined)), text[:80]
-            found = got is not False and next(automaton.iter(got), None) is not None
-            assert found == prefixes.any_match(codes, automaton, to_str), text[:80]
+            found = compiled.find(text, table, t.quick_exp_text[id(table)], prefixes.packed())
+            assert found == prefixes.any_match(quick_codes(raw_codes(text), table), automaton, to_str), text[:80]
             hits += found
-    assert hits > 50  # the texts do reach the automaton
+    assert hits > 50  # the texts do hold terms
+
+
+@needs_compiled
+def test_occurrences_equal_the_numpy_matches(kf, texts):
+    lists, t = kf._lists, tables()
+    found = 0
+    for text in texts + ["\n".join(texts[:300])]:
+        for prefixes, automaton, table in ((lists.quick_prefixes, lists.quick, t.quick),
+                                           (lists.leet_prefixes, lists.deny["leet"], t.quick_leet)):
+            codes, _ = compiled.quick_index(text, table, t.quick_exp_text[id(table)])
+            got = compiled.occurrences(codes, prefixes.packed())
+            assert got == prefixes.matches(np.frombuffer(codes, dtype=np.int32), automaton, to_str), text[:80]
+            found += len(got)
+    assert found > 100
+
+
+@needs_compiled
+def test_the_compiled_scanner_refuses_broken_gram_tables(kf):
+    lists, t = kf._lists, tables()
+    t2, t4, bits, keys2, keys4 = lists.quick_prefixes.packed()
+    slot = next(slot for slot, terms in keys4.items() if any(term == "howtomakeabomb" for _, term in terms))
+    args = ("how to make a bomb", t.quick, t.quick_exp_text[id(t.quick)])
+    assert compiled.find(*args, (t2, t4, bits, keys2, keys4))
+    with pytest.raises(KeyError):  # a set bit with no term keyed on it: fail, never pass the text
+        compiled.find(*args, (t2, t4, bits, keys2, {k: v for k, v in keys4.items() if k != slot}))
+    with pytest.raises(ValueError):
+        compiled.find(*args, (t2[:100], t4, bits, keys2, keys4))
+    with pytest.raises(ValueError):
+        compiled.find(*args, (t2, t4, bits, keys2, {**keys4, slot: ((99, "bomb"),)}))
+    with pytest.raises(TypeError):
+        compiled.find(*args, [t2, t4, bits, keys2, keys4])
 
 
 @needs_compiled
@@ -216,17 +245,16 @@ def test_utf8_or_gbk_decides_as_strict_decoding_did():
         assert D._utf8_or_gbk(data) == strict(data), data
 
 
-@needs_compiled
-def test_a_one_character_quick_term_reads_the_whole_text(tmp_path, texts):
+def test_a_one_character_quick_term_is_read_whole(tmp_path, texts):
     (tmp_path / "odd.txt").write_text("0o\ncodename bluebird\n", encoding="utf-8")  # '0o' reads 'o' in the quick view
     kf = KeywordFilter([tmp_path])
     lists, t = kf._lists, tables()
-    assert lists.quick_prefixes.short
+    assert lists.quick_prefixes.short and lists.quick_prefixes.packed() is None  # any text may hold it: numpy reads
     for text in texts[:400] + ["", "o", "a b c", "c0dename blue-bird"]:
-        got = lists.quick_prefixes.windows_text(text, t.quick, t.quick_exp_text[id(t.quick)])
-        assert got == to_str(quick_codes(raw_codes(text), t.quick))  # the whole quick view
-        found = got is not False and next(lists.quick.iter(got), None) is not None
-        assert found == lists.quick_prefixes.any_match(quick_codes(raw_codes(text), t.quick), lists.quick, to_str)
+        codes = quick_codes(raw_codes(text), t.quick)
+        whole = next(lists.quick.iter(to_str(codes)), None) is not None
+        assert K._any(lists.quick_prefixes, lists.quick, text, t.quick, None) == whole
+    assert [m.term for m in kf.scan("the c0dename blue-bird")] == ["codename bluebird"]
 
 
 def _encoded_texts(seed: int, n: int):
@@ -394,18 +422,35 @@ def test_matches_over_merged_windows_equal_window_by_window(kf, texts):
 
 
 @needs_compiled
-def test_near_windows_equal_the_numpy_windows(kf, texts):
+def test_near_answers_as_the_automaton_over_the_numpy_windows(kf, texts):
     """The quick leet view around the characters it reads unlike the quick view (Tables.leet_marks)."""
-    t = tables()
-    marked = 0
+    prefixes, automaton, t = kf._lists.leet_prefixes, kf._lists.deny["leet"], tables()
+    found = 0
     for text in texts:
-        for reach in (0, 3, kf._lists.leet_prefixes.longest):
-            got = compiled.near(text, t.quick_leet, t.quick_exp_text[id(t.quick_leet)], t.leet_marks_bits, reach)
-            raw = raw_codes(text)
-            joined = near_windows(*quick_codes_index(raw, t.quick_leet), leet_marked(raw), reach)
-            assert got == (False if joined is None else to_str(joined)), (text[:80], reach)
-        marked += got is not False
-    assert marked > 500
+        raw = raw_codes(text)
+        codes, index = quick_codes_index(raw, t.quick_leet)
+        for reach in (0, 3, prefixes.longest):
+            got = compiled.near(text, t.quick_leet, t.quick_exp_text[id(t.quick_leet)], t.leet_marks_bits, reach,
+                                prefixes.packed())
+            joined = near_windows(codes, index, leet_marked(raw), reach)
+            if joined is not None and next(automaton.iter(to_str(joined)), None) is not None:
+                assert got, (text[:80], reach)  # every term in the windows is found,
+            if got:  # and one found is a term of the view (its gram may only start in a window)
+                assert prefixes.any_match(codes, automaton, to_str), (text[:80], reach)
+        found += got
+    assert found > 300
+
+
+def test_near_windows_hold_the_view_around_each_marked_character():
+    """near_windows, the reference: [v - reach, w + reach) of the view around each marked one."""
+    t = tables()
+    text = "ab@cd  efgh\u00d7ij"  # '@' and '×' are marked
+    raw = raw_codes(text)
+    codes, index = quick_codes_index(raw, t.quick_leet)
+    assert to_str(codes) == "abacdefghxij" and leet_marked(raw).tolist() == [2, 11]
+    assert to_str(near_windows(codes, index, leet_marked(raw), 1)) == "bac\0hxi\0"
+    assert to_str(near_windows(codes, index, leet_marked(raw), 4)) == "abacdefghxij\0"
+    assert near_windows(codes, index, leet_marked(raw_codes("plain")), 4) is None
 
 
 def test_an_unmarked_character_reads_the_same_in_both_quick_views():
