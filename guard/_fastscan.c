@@ -9,9 +9,10 @@
  * near():        find() over the windows of a view around marked characters (the quick leet view
  *                around the characters it reads unlike the quick view, for the leet check).
  * gates():       guard/decode.py's cheap decoder tests: runs of each character class, the gate marks,
- *                tag characters, the letters of the cipher test.
- * class_runs(), letter_counts(), chunk_letter_counts(), letter_fit(): the runs and counts decode.py
- *                otherwise gets from numpy, and its "plainly English" test where it is clear-cut.
+ *                tag characters, the letters of the cipher test and their counts (gate_table() makes
+ *                its table once).
+ * class_runs(), chunk_letter_counts(), letter_fit(): the runs and counts decode.py otherwise gets
+ *                from numpy, and its "plainly English" test where it is clear-cut.
  * plausible_runs(): the class runs less those where no base64, hex or char-codes match could decode
  *                to text the decoder accepts (an exact rejection: ordinary words and number tables
  *                are no longer decoded in Python just to be refused).
@@ -147,13 +148,16 @@ static Py_UCS4 *view_codes(PyObject *text, const Table *t, PyObject *expansions,
 }
 
 /* The gram tables of guard/prefilter.py Prefixes.packed(): (t2, t4, bits, keys2, keys4). t2, t4:
- * the 2- and 4-gram tables, 2**bits bits each, packed 8 to a byte (bit i is bit i % 8 of byte
- * i / 8); keys2, keys4: {slot: ((at, term), ...)}, the terms keyed on a gram that hashes to slot,
- * with where in the term that gram starts. */
+ * the 2- and 4-gram tables, 2**bits bits each (bits: GRAM_BITS, prefilter.py _BITS, fixed so that
+ * the hash's shift is a constant), packed 8 to a byte (bit i is bit i % 8 of byte i / 8); keys2,
+ * keys4: {slot: ((at, term), ...)}, the terms keyed on a gram that hashes to slot, with where in
+ * the term that gram starts. */
+#define GRAM_BITS 20
+#define GRAM_SHIFT (32 - GRAM_BITS)
+
 typedef struct {
     Py_buffer t2, t4;
     PyObject *keys2, *keys4;  /* borrowed from the tuple */
-    unsigned shift;
 } Grams;
 
 static void release_grams(Grams *g) {
@@ -168,12 +172,11 @@ static int take_grams(PyObject *spec, Grams *g) {
     if (!PyArg_ParseTuple(spec, "y*y*iO!O!", &g->t2, &g->t4, &bits, &PyDict_Type, &g->keys2, &PyDict_Type,
                           &g->keys4))
         return -1;
-    if (bits < 4 || bits > 31 || g->t2.len < ((Py_ssize_t)1 << (bits - 3)) || g->t4.len < ((Py_ssize_t)1 << (bits - 3))) {
+    if (bits != GRAM_BITS || g->t2.len < (1 << (GRAM_BITS - 3)) || g->t4.len < (1 << (GRAM_BITS - 3))) {
         release_grams(g);
-        PyErr_SetString(PyExc_ValueError, "gram tables are smaller than 2**bits bits");
+        PyErr_SetString(PyExc_ValueError, "gram tables must be 2**20 bits");
         return -1;
     }
-    g->shift = 32u - (unsigned)bits;
     return 0;
 }
 
@@ -214,38 +217,48 @@ static int confirm(PyObject *keys, uint32_t slot, const Py_UCS4 *codes, Py_ssize
     return 0;
 }
 
+#define GRAM2(i) (codes[i] * K1 ^ codes[(i) + 1])  /* as prefilter.py _hashes, before the table's hash */
+#define SLOT(h) (((h) * K2) >> GRAM_SHIFT)
+static const uint8_t BIT[8] = {1, 2, 4, 8, 16, 32, 64, 128};
+#define IS_SET(t, i) (t[(i) >> 3] & BIT[(i) & 7])
+
+/* The first c in [c, end) where the 2-gram or the 4-gram starting at c has its bit set (end where
+ * none; end <= n - 3). The loop that reads every position: kept small, so that it stays in registers. */
+static Py_ssize_t next_set(const Py_UCS4 *codes, Py_ssize_t c, Py_ssize_t end, const uint8_t *t2, const uint8_t *t4) {
+    if (c >= end) return end;
+    uint32_t ga = GRAM2(c), gb = GRAM2(c + 1);  /* the 2-gram hashes at c and c + 1 */
+    for (; c < end; c++) {
+        uint32_t gn = GRAM2(c + 2), i2 = SLOT(ga), i4 = SLOT(ga * K1 ^ gn);
+        if (IS_SET(t2, i2) | IS_SET(t4, i4)) return c;
+        ga = gb;
+        gb = gn;
+    }
+    return end;
+}
+
 /* The terms of g whose gram starts in [lo, hi) of codes[:n], each gram hashed as guard/prefilter.py
  * _hashes does and looked up in its table; a set bit is confirmed against the terms keyed there
  * (confirm(): 1 at the first where out is NULL, 0, or -1). A set bit is rare in ordinary text. */
 static int grams_in(const Grams *g, const Py_UCS4 *codes, Py_ssize_t n, Py_ssize_t lo, Py_ssize_t hi, PyObject *out) {
     const uint8_t *t2 = (const uint8_t *)g->t2.buf, *t4 = (const uint8_t *)g->t4.buf;
-    const unsigned shift = g->shift;
-    Py_ssize_t c = lo < 0 ? 0 : lo;
     const Py_ssize_t end2 = hi < n - 1 ? hi : n - 1, end4 = hi < n - 3 ? hi : n - 3;  /* last starts + 1 */
+    Py_ssize_t c = lo < 0 ? 0 : lo;
     int r;
-#define GRAM2(i) (codes[i] * K1 ^ codes[(i) + 1])
-#define BIT(t, i) ((t[(i) >> 3] >> ((i) & 7)) & 1)
-    if (c < end4) {
-        uint32_t ga = GRAM2(c), gb = GRAM2(c + 1);  /* the 2-gram hashes at c and c + 1 */
-        for (; c < end4; c++) {
-            uint32_t gn = GRAM2(c + 2);
-            uint32_t i2 = (ga * K2) >> shift, i4 = ((ga * K1 ^ gn) * K2) >> shift;
-            if (BIT(t2, i2) | BIT(t4, i4)) {
-                if (BIT(t2, i2) && (r = confirm(g->keys2, i2, codes, n, c, out)) != 0) return r;
-                if (BIT(t4, i4) && (r = confirm(g->keys4, i4, codes, n, c, out)) != 0) return r;
-            }
-            ga = gb;
-            gb = gn;
-        }
+    while ((c = next_set(codes, c, end4, t2, t4)) < end4) {
+        uint32_t i2 = SLOT(GRAM2(c)), i4 = SLOT(GRAM2(c) * K1 ^ GRAM2(c + 2));
+        if (IS_SET(t2, i2) && (r = confirm(g->keys2, i2, codes, n, c, out)) != 0) return r;
+        if (IS_SET(t4, i4) && (r = confirm(g->keys4, i4, codes, n, c, out)) != 0) return r;
+        c++;
     }
     for (; c < end2; c++) {  /* the last starts, too near the end for a 4-gram */
-        uint32_t i2 = (GRAM2(c) * K2) >> shift;
-        if (BIT(t2, i2) && (r = confirm(g->keys2, i2, codes, n, c, out)) != 0) return r;
+        uint32_t i2 = SLOT(GRAM2(c));
+        if (IS_SET(t2, i2) && (r = confirm(g->keys2, i2, codes, n, c, out)) != 0) return r;
     }
-#undef GRAM2
-#undef BIT
     return 0;
 }
+#undef GRAM2
+#undef SLOT
+#undef IS_SET
 
 /* Parse the table and expansions arguments common to find() and near(). */
 static int take_table(PyObject *obj, Table *t) {
@@ -432,6 +445,72 @@ static int is_hex(Py_UCS4 c) {
 
 enum { NRUNS = 5 };
 
+/* gates()'s table: per ASCII character one word, made once by gate_table() (guard/decode.py):
+ * bits 0..39 the 8-bit lanes of its classes (lane r is 0xFF where it is of class bit r, and a lane
+ * in use), bits 48..52 the letter it is (0..25 for a-z of any case, 26 for none), and CLOSER where
+ * gates() looks at it again (\ & % and the leet symbols); then ADD (per lane in use, 0x80 - its
+ * min_len) and USED (the lanes in use). */
+enum { GATE_ADD = 128, GATE_USED = 129, GATE_WORDS = 130 };
+#define CLOSER ((uint64_t)1 << 56)
+#define LETTER_SLOT(e) (((e) >> 48) & 31)
+
+/* The 128-entry class table of gate_table() and class_runs(), copied out of its buffer (released either way). */
+static int take_classes(Py_buffer *cls, uint8_t out[128]) {
+    if (cls->len < 128) {
+        PyBuffer_Release(cls);
+        PyErr_SetString(PyExc_ValueError, "classes must have 128 entries");
+        return -1;
+    }
+    memcpy(out, cls->buf, 128);
+    PyBuffer_Release(cls);
+    return 0;
+}
+
+/* gate_table(classes, runs) -> bytes: the table gates() reads. classes: 128 bytes, the class bits
+ * of each ASCII character; runs: ((bit, min_len), ...), at most 5 classes, each bit one of
+ * 1 << 0 .. 1 << 4, each min_len 1..127. */
+static PyObject *gate_table(PyObject *self, PyObject *args) {
+    PyObject *spec;
+    Py_buffer cls;
+    uint8_t classes[128];
+    uint64_t table[GATE_WORDS] = {0};
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*O!", &cls, &PyTuple_Type, &spec)) return NULL;
+    if (take_classes(&cls, classes) < 0) return NULL;
+    Py_ssize_t nruns = PyTuple_GET_SIZE(spec);
+    if (nruns > NRUNS) { PyErr_SetString(PyExc_ValueError, "too many classes"); return NULL; }
+    for (Py_ssize_t r = 0; r < nruns; r++) {
+        unsigned b;
+        Py_ssize_t min_len;
+        if (!PyArg_ParseTuple(PyTuple_GET_ITEM(spec, r), "In", &b, &min_len)) return NULL;
+        int lane = 0;
+        while (lane < NRUNS && b != (1u << lane)) lane++;
+        if (lane == NRUNS || min_len < 1 || min_len > 127) {
+            PyErr_SetString(PyExc_ValueError, "each class must be one bit below 1 << 5, its run 1..127 long");
+            return NULL;
+        }
+        table[GATE_ADD] |= (uint64_t)(0x80 - min_len) << (8 * lane);
+        table[GATE_USED] |= (uint64_t)0xFF << (8 * lane);
+    }
+    for (int c = 0; c < 128; c++) {
+        int low = c | 0x20;
+        for (int r = 0; r < NRUNS; r++)
+            if ((classes[c] >> r) & 1) table[c] |= (uint64_t)0xFF << (8 * r);
+        table[c] &= table[GATE_USED];
+        table[c] |= (uint64_t)(low >= 'a' && low <= 'z' ? low - 'a' : 26) << 48;
+        if (c && strchr("\\&%@$!|+", c)) table[c] |= CLOSER;  /* to look at again */
+    }
+    return PyBytes_FromStringAndSize((const char *)table, sizeof(table));
+}
+
+/* The mask bits of a non-ASCII character (tag characters; the leet symbols euro, pound, cent),
+ * and in *extra the letters str.lower() makes ASCII (U+212A, U+0130). */
+static unsigned non_ascii_gates(Py_UCS4 c, Py_ssize_t *extra) {
+    if (c - 0xE0000u <= 0xFFFu) return 0x100;
+    if (c == 0x212A || c == 0x130) ++*extra;
+    return (c == 0x20AC) | (c == 0xA3) | (c == 0xA2) ? 0x2000 : 0;
+}
+
 /* One code point into gates()'s state: s[] is the text, i the position, len its length.
  * The run lengths of the classes are 8-bit lanes of one word: lane r counts the current run of
  * class bit r; a lane whose class has been found long enough is switched off (alive), so no lane
@@ -439,25 +518,21 @@ enum { NRUNS = 5 };
 #define GATES_STEP()                                                                            \
     {                                                                                           \
         Py_UCS4 c = s[i];                                                                       \
-        uint64_t in = c < 128 ? lanes[c & 127] : 0;                                             \
-        runs = (runs + ONES) & in & alive;                                                      \
+        if (c >= 128) { /* of no class: every run ends */                                       \
+            runs = 0;                                                                           \
+            if (c >= 0xA2 && (c < 0x2200 || c >= 0xE0000)) mask |= non_ascii_gates(c, &extra);  \
+            continue;                                                                           \
+        }                                                                                       \
+        uint64_t e = table[c];                                                                  \
+        runs = (runs + ONES) & e & alive;                                                       \
         uint64_t over = (runs + add) & HIGH;                                                    \
-        letters += c < 128 ? isletter[c & 127] : 0;                                             \
+        counts[LETTER_SLOT(e)]++;                                                               \
         if (over) {                                                                             \
             for (int r = 0; r < NRUNS; r++)                                                     \
                 if ((over >> (8 * r + 7)) & 1) { mask |= 1u << r; alive &= ~((uint64_t)0xFF << (8 * r)); } \
         }                                                                                       \
-        if (!(c < 128 ? special[c & 127]                                                        \
-                      : (c - 0xE0000u <= 0xFFFu) | (c == 0x212A) | (c == 0x130) | (c == 0x20AC) | (c == 0xA3) \
-                            | (c == 0xA2)))                                                     \
-            continue;                                                                           \
-        if (c >= 128) {                                                                         \
-            if (c - 0xE0000u <= 0xFFFu) mask |= 0x100;                                          \
-            else if (c == 0x212A || c == 0x130) letters++;                                      \
-            else mask |= 0x2000; /* a leet symbol: euro, pound, cent */                         \
-            continue;                                                                           \
-        }                                                                                       \
-        if (special[c] == 2) { mask |= 0x2000; continue; }                                      \
+        if (!(e & CLOSER)) continue;                                                            \
+        if (c != '\\' && c != '&' && c != '%') { mask |= 0x2000; continue; } /* a leet symbol */ \
         if (i + 1 >= len) continue;                                                             \
         Py_UCS4 next = s[i + 1];                                                                \
         if (c == '\\') {                                                                        \
@@ -471,64 +546,32 @@ enum { NRUNS = 5 };
         }                                                                                       \
     }
 
-/* The 128-entry class table of gates() and class_runs(), copied out of its buffer (released either way). */
-static int take_classes(Py_buffer *cls, uint8_t out[128]) {
-    if (cls->len < 128) {
-        PyBuffer_Release(cls);
-        PyErr_SetString(PyExc_ValueError, "classes must have 128 entries");
-        return -1;
-    }
-    memcpy(out, cls->buf, 128);
-    PyBuffer_Release(cls);
-    return 0;
-}
-
-/* gates(text, classes, runs) -> (mask, letters)
- * classes: 128 bytes, the class bits of each ASCII character; runs: ((bit, min_len), ...), at most
- * 5 classes, each bit one of 1 << 0 .. 1 << 4, each min_len 1..127.
+/* gates(text, table) -> (mask, letters, counts); table: gate_table()'s.
  * mask: the bit of each class with a run at least min_len long, and
  *   0x100 tag characters (U+E0000..U+E0FFF, the UTF-8 prefix decode.py tests), 0x200 "\u" or "\U",
  *   0x400 "\x", 0x800 "%HH%HH", 0x1000 "&#", 0x2000 a leet symbol (guard/normalize.py LEET_SYMBOLS).
- * letters: ASCII letters, and U+212A and U+0130 (which str.lower() makes ASCII letters). */
+ * letters: ASCII letters, and U+212A and U+0130 (which str.lower() makes ASCII letters).
+ * counts: 26 int64, the ASCII letters a-z of any case. */
 static PyObject *gates(PyObject *self, PyObject *args) {
-    PyObject *text, *spec;
-    Py_buffer cls;
+    PyObject *text;
+    Py_buffer tb;
     (void)self;
-    if (!PyArg_ParseTuple(args, "Uy*O!", &text, &cls, &PyTuple_Type, &spec)) return NULL;
-    uint8_t classes[128], isletter[128], special[128] = {0};
-    if (take_classes(&cls, classes) < 0) return NULL;
-    const uint64_t ONES = 0x0101010101ull, HIGH = 0x8080808080ull;
-    uint64_t add = 0, used = 0, lanes[128];
-    Py_ssize_t nruns = PyTuple_GET_SIZE(spec);
-    if (nruns > NRUNS) { PyErr_SetString(PyExc_ValueError, "too many classes"); return NULL; }
-    for (Py_ssize_t r = 0; r < nruns; r++) {
-        unsigned b;
-        Py_ssize_t min_len;
-        if (!PyArg_ParseTuple(PyTuple_GET_ITEM(spec, r), "In", &b, &min_len)) return NULL;
-        int lane = 0;
-        while (lane < NRUNS && b != (1u << lane)) lane++;
-        if (lane == NRUNS || min_len < 1 || min_len > 127) {
-            PyErr_SetString(PyExc_ValueError, "each class must be one bit below 1 << 5, its run 1..127 long");
-            return NULL;
-        }
-        add |= (uint64_t)(0x80 - min_len) << (8 * lane);
-        used |= (uint64_t)0xFF << (8 * lane);
+    if (!PyArg_ParseTuple(args, "Uy*", &text, &tb)) return NULL;
+    if (tb.len != (Py_ssize_t)(GATE_WORDS * sizeof(uint64_t))) {
+        PyBuffer_Release(&tb);
+        PyErr_SetString(PyExc_ValueError, "table must be what gate_table() makes");
+        return NULL;
     }
-    for (int c = 0; c < 128; c++) {
-        int low = c | 0x20;
-        isletter[c] = low >= 'a' && low <= 'z';
-        lanes[c] = 0;
-        for (int r = 0; r < NRUNS; r++)
-            if ((classes[c] >> r) & 1) lanes[c] |= (uint64_t)0xFF << (8 * r);
-        lanes[c] &= used;
-    }
-    special['\\'] = special['&'] = special['%'] = 1;
-    special['@'] = special['$'] = special['!'] = special['|'] = special['+'] = 2;  /* leet symbols */
+    uint64_t table[GATE_WORDS];
+    memcpy(table, tb.buf, sizeof(table));
+    PyBuffer_Release(&tb);
+    const uint64_t ONES = 0x0101010101ull, HIGH = 0x8080808080ull, add = table[GATE_ADD];
     const int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
-    Py_ssize_t letters = 0;
-    uint64_t runs = 0, alive = used;
+    int64_t counts[32] = {0};  /* 26: not a letter */
+    Py_ssize_t extra = 0, letters = 0;
+    uint64_t runs = 0, alive = table[GATE_USED];
     unsigned mask = 0;
     if (kind == PyUnicode_1BYTE_KIND) {
         const Py_UCS1 *s = data;
@@ -540,41 +583,10 @@ static PyObject *gates(PyObject *self, PyObject *args) {
         const Py_UCS4 *s = data;
         for (Py_ssize_t i = 0; i < len; i++) GATES_STEP()
     }
-    return Py_BuildValue("In", mask, letters);
+    for (int k = 0; k < 26; k++) letters += counts[k];
+    return Py_BuildValue("Iny#", mask, letters + extra, (const char *)counts, (Py_ssize_t)(26 * sizeof(int64_t)));
 }
-
-/* counts[k]: how often ASCII letter k (a-z, any case) occurs in text. */
-static int count_letters(PyObject *text, int64_t counts[26]) {
-    if (!PyUnicode_Check(text)) { PyErr_SetString(PyExc_TypeError, "text must be a str"); return -1; }
-    int64_t sets[4][27] = {{0}};  /* four sets, so that neighbouring letters do not wait on each other */
-    uint8_t index[128];
-    for (int c = 0; c < 128; c++) {
-        int low = c | 0x20;
-        index[c] = (low >= 'a' && low <= 'z') ? (uint8_t)(low - 'a') : 26;
-    }
-    const int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
-    const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
-#define COUNT_LOOP(T)                                                                           \
-    {                                                                                           \
-        const T *s = data;                                                                      \
-        for (Py_ssize_t i = 0; i < len; i++) sets[i & 3][s[i] < 128 ? index[s[i] & 127] : 26]++; \
-    }
-    if (kind == PyUnicode_1BYTE_KIND) COUNT_LOOP(Py_UCS1)
-    else if (kind == PyUnicode_2BYTE_KIND) COUNT_LOOP(Py_UCS2)
-    else COUNT_LOOP(Py_UCS4)
-#undef COUNT_LOOP
-    for (int k = 0; k < 26; k++) counts[k] = sets[0][k] + sets[1][k] + sets[2][k] + sets[3][k];
-    return 0;
-}
-
-/* letter_counts(text) -> bytes: 26 int64, the ASCII letters a-z of any case (decode.py's cipher test). */
-static PyObject *letter_counts(PyObject *self, PyObject *text) {
-    (void)self;
-    int64_t counts[26];
-    if (count_letters(text, counts) < 0) return NULL;
-    return PyBytes_FromStringAndSize((const char *)counts, sizeof(counts));
-}
+#undef GATES_STEP
 
 /* class_runs(text, classes, bit, min_len) -> [(start, end), ...]: every maximal run of characters
  * of the class (classes[c] & bit, ASCII only) at least min_len long (decode.py _runs). */
@@ -817,26 +829,28 @@ static PyObject *plausible_runs(PyObject *self, PyObject *args) {
     return out;
 }
 
-/* letter_fit(text, inverse_expected, constant) -> (letters, english)
- * letters: ASCII letters of any case; english: True where decode.py's test that the letter
+/* letter_fit(counts, inverse_expected, constant) -> (letters, english)
+ * counts: 26 int64, the ASCII letters a-z of any case (gates()); letters: their
+ * sum; english: True where decode.py's test that the letter
  * frequencies fit unshifted English better than twice any shift or Atbash,
  *     2 * fits[0] < fits[1:].min(), fits = (freq * freq) @ inverse_expected + constant,
  * holds by a margin far beyond rounding (False: undecided here, numpy decides).
  * inverse_expected: 26 x n float64, row-major (n = 27: 26 shifts and Atbash). */
 static PyObject *letter_fit(PyObject *self, PyObject *args) {
-    PyObject *text;
-    Py_buffer inv;
+    Py_buffer cb, inv;
     double constant;
+    int64_t counts[26];
     (void)self;
-    if (!PyArg_ParseTuple(args, "Uy*d", &text, &inv, &constant)) return NULL;
+    if (!PyArg_ParseTuple(args, "y*y*d", &cb, &inv, &constant)) return NULL;
     const Py_ssize_t cols = inv.len / (Py_ssize_t)(26 * sizeof(double));
-    if (cols < 2 || inv.len != cols * 26 * (Py_ssize_t)sizeof(double)) {
+    int ok = cb.len == (Py_ssize_t)sizeof(counts) && cols >= 2 && inv.len == cols * 26 * (Py_ssize_t)sizeof(double);
+    if (ok) memcpy(counts, cb.buf, sizeof(counts));
+    PyBuffer_Release(&cb);
+    if (!ok) {
         PyBuffer_Release(&inv);
-        PyErr_SetString(PyExc_ValueError, "inverse_expected must be 26 rows of float64");
+        PyErr_SetString(PyExc_ValueError, "counts must be 26 int64 and inverse_expected 26 rows of float64");
         return NULL;
     }
-    int64_t counts[26];
-    if (count_letters(text, counts) < 0) { PyBuffer_Release(&inv); return NULL; }
     int64_t letters = 0;
     for (int k = 0; k < 26; k++) letters += counts[k];
     int english = 0;
@@ -917,9 +931,9 @@ static PyMethodDef methods[] = {
     {"occurrences", occurrences, METH_VARARGS, "occurrences(codes, grams) -> [(start, end), ...]"},
     {"near", near, METH_VARARGS, "near(text, table, expansions, marks, reach, grams) -> bool"},
     {"quick_index", quick_index, METH_VARARGS, "quick_index(text, table, expansions) -> (int32 codes, int64 index) bytes"},
-    {"gates", gates, METH_VARARGS, "gates(text, classes, runs) -> (mask, letters)"},
-    {"letter_counts", letter_counts, METH_O, "letter_counts(text) -> bytes of 26 int64"},
-    {"letter_fit", letter_fit, METH_VARARGS, "letter_fit(text, inverse_expected, constant) -> (letters, english)"},
+    {"gate_table", gate_table, METH_VARARGS, "gate_table(classes, runs) -> bytes"},
+    {"gates", gates, METH_VARARGS, "gates(text, table) -> (mask, letters, counts)"},
+    {"letter_fit", letter_fit, METH_VARARGS, "letter_fit(counts, inverse_expected, constant) -> (letters, english)"},
     {"chunk_letter_counts", chunk_letter_counts, METH_VARARGS, "chunk_letter_counts(text, sample, step) -> bytes"},
     {"plausible_runs", plausible_runs, METH_VARARGS,
      "plausible_runs(text, classes, bit, min_len, which) -> [(start, end), ...]"},

@@ -14,7 +14,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Callable, Iterator
 
 import numpy as np
@@ -358,19 +358,19 @@ _FIT_CONSTANT = float(_ENGLISH.sum()) - 2.0
 _CLEARLY_ENGLISH = 200  # letters: from this many on, letter frequencies alone tell English apart
 
 
-def _short_cipher_candidates(text: str, low: np.ndarray | None = None) -> dict[tuple[str, int], list[int]]:
+def _short_cipher_candidates(text: str, counts: bytes) -> dict[tuple[str, int], list[int]]:
     """For a short text: the letter cipher, if any, whose decoding reads more like English.
 
     Only a text made mostly of Latin letters can be a letter cipher; the tries decode its words
     alone (not the whole text). Ordinary text costs a count of its letters (Chinese text stops
-    there) and, for English, a letter-frequency test.
+    there) and, for English, a letter-frequency test. counts: the text's letters (gates).
     """
-    if low is None and fastscan.compiled is not None:
-        # The same count and English test in one pass; where the test is close, numpy decides below.
-        letters, english = fastscan.compiled.letter_fit(text, _INVERSE_EXPECTED_C, _FIT_CONSTANT)
+    if fastscan.compiled is not None:
+        # The English test where it is clear-cut; where it is close, numpy decides below.
+        letters, english = fastscan.compiled.letter_fit(counts, _INVERSE_EXPECTED_C, _FIT_CONSTANT)
         if 2 * letters < len(text) // 2 or (letters >= _CLEARLY_ENGLISH and english):
             return {}
-    counts = _letter_counts(text, low)
+    counts = np.frombuffer(counts, dtype=np.int64)
     letters = int(counts.sum())
     if 2 * letters < len(text) // 2:
         return {}  # far too few letters (the exact test below uses the stripped text and words)
@@ -397,16 +397,6 @@ def _short_cipher_candidates(text: str, low: np.ndarray | None = None) -> dict[t
     scored = [(_english_share(joined.translate(_letter_cipher(kind, k))), kind, k) for kind, k in tries]
     best, kind, k = max(scored)
     return {(kind, k): [0]} if best >= max(0.2, 2 * share) else {}
-
-
-def _letter_counts(text: str, low: np.ndarray | None) -> np.ndarray:
-    """How often each ASCII letter a-z occurs, of any case (int64, as np.bincount counts)."""
-    if low is None and fastscan.compiled is not None:
-        return np.frombuffer(fastscan.compiled.letter_counts(text), dtype=np.int64)
-    if low is None:
-        low = raw_codes(text)
-        low = low if low.dtype == np.uint8 else np.minimum(low, 0x7F).astype(np.uint8)
-    return np.bincount(_LETTER[low], minlength=256)[:26]
 
 
 def _letter_cipher(kind: str, k: int) -> dict[int, int]:
@@ -441,20 +431,27 @@ _RUN_GATES = tuple((bit, min_len) for _, _, _, bit, min_len in _SUBSTITUTIONS if
 _CLS_BYTES = _CLS.tobytes()
 
 
-def gates(text: str) -> tuple[int, int]:
-    """(mask, letters): which decoders' cheap tests pass, and the letters the cipher test counts
-    (ASCII letters, and the two letters str.lower() makes ASCII).
+def gates(text: str) -> tuple[int, int, bytes]:
+    """(mask, letters, counts): which decoders' cheap tests pass, the letters the cipher test counts
+    (ASCII letters, and the two letters str.lower() makes ASCII), and the ASCII letters a-z of any
+    case one by one (26 int64, for the cipher test of a short text).
 
     mask: the class bit of each class with a run long enough to decode, the _MARKS bit of each
     decoder whose mark is present, and LEET_MARK where a leet symbol is. The compiled scanner does
     it in one pass where it was built.
     """
     if fastscan.compiled is not None:
-        return fastscan.compiled.gates(text, _CLS_BYTES, _RUN_GATES)
+        return fastscan.compiled.gates(text, _gate_table())
     return _gates_utf8(text)
 
 
-def _gates_utf8(text: str) -> tuple[int, int]:
+@cache
+def _gate_table() -> bytes:
+    """The compiled gates()'s table of the character classes and runs, made once."""
+    return fastscan.compiled.gate_table(_CLS_BYTES, _RUN_GATES)
+
+
+def _gates_utf8(text: str) -> tuple[int, int, bytes]:
     """gates() from the UTF-8 bytes: substring tests and bytes.translate calls, at C speed each."""
     utf8 = text.encode("utf-8", "surrogatepass")
     mask = _MARKS["tag-characters"] if _TAG_PREFIX in utf8 else 0
@@ -468,10 +465,11 @@ def _gates_utf8(text: str) -> tuple[int, int]:
             mask |= bit
     # Letters as _WORDS counts them after str.lower() (which also makes these two ASCII letters).
     letters = len(utf8) - len(utf8.translate(None, _LETTER_BYTES)) + text.count("\u212a") + text.count("\u0130")
-    return mask, letters
+    counts = np.bincount(_LETTER[np.frombuffer(utf8, dtype=np.uint8)], minlength=256)[:26]  # UTF-8: no ASCII byte inside a character
+    return mask, letters, counts.astype(np.int64).tobytes()
 
 
-def decodings(text: str, raw: np.ndarray | None = None, gate: tuple[int, int] | None = None) -> Iterator[Decoded]:
+def decodings(text: str, raw: np.ndarray | None = None, gate: tuple[int, int, bytes] | None = None) -> Iterator[Decoded]:
     """Every decoded form of the text worth scanning again (none for ordinary text).
 
     Each decoder is tried only where a cheap test (gates) says it could apply: its gate character
@@ -480,7 +478,7 @@ def decodings(text: str, raw: np.ndarray | None = None, gate: tuple[int, int] | 
     """
     if not text:
         return
-    mask, letters = gates(text) if gate is None else gate
+    mask, letters, counts = gates(text) if gate is None else gate
     arrays = _Arrays(text, raw)
     if mask & ~LEET_MARK:
         yield from _substitutions(text, mask, arrays)
@@ -489,7 +487,7 @@ def decodings(text: str, raw: np.ndarray | None = None, gate: tuple[int, int] | 
             return  # fewer than 4 words, or mostly not letters: no cipher (see _short_cipher_candidates)
     elif letters < _MIN_LETTERS:
         return  # no chunk has enough letters to test (see _cipher_candidates)
-    yield from _ciphers(text, arrays)
+    yield from _ciphers(text, arrays, counts)
 
 
 class _Arrays:
@@ -543,10 +541,13 @@ def _substitutions(text: str, mask: int, arrays: _Arrays) -> Iterator[Decoded]:
             yield from _substituted(name, text, pattern, decode, windows)
 
 
-def _ciphers(text: str, arrays: _Arrays) -> Iterator[Decoded]:
-    """The letter ciphers that fit some chunk of the text better than English, decoded there."""
-    low = None if fastscan.compiled else arrays.low
-    ciphers = _short_cipher_candidates(text, low) if len(text) <= _CHUNK else _cipher_candidates(text, low)
+def _ciphers(text: str, arrays: _Arrays, counts: bytes) -> Iterator[Decoded]:
+    """The letter ciphers that fit some chunk of the text better than English, decoded there.
+    counts: the text's letters (gates)."""
+    if len(text) <= _CHUNK:
+        ciphers = _short_cipher_candidates(text, counts)
+    else:
+        ciphers = _cipher_candidates(text, None if fastscan.compiled else arrays.low)
     margin = _CHUNK // 4
     for (kind, k), chunks in sorted(ciphers.items()):
         name = "atbash" if kind == "atbash" else f"caesar-{k}"

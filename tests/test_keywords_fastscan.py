@@ -142,24 +142,44 @@ def test_class_runs_equal_the_numpy_runs(texts):
 
 
 @needs_compiled
-def test_letter_counts_and_the_english_test_equal_numpy(texts):
+def test_letter_counts_and_the_english_test_equal_numpy(texts, monkeypatch):
     decided = 0
-    for text in texts + [SENTENCE * 20]:
+    cases = texts + [SENTENCE * 20]
+    found = []
+    for text in cases:
         low = np.minimum(raw_codes(text), 0x7F).astype(np.uint8)
-        counts = D._letter_counts(text, low)
-        assert np.array_equal(D._letter_counts(text, None), counts)
+        counts = np.bincount(D._LETTER[low], minlength=256)[:26]  # ASCII letters a-z, of any case
+        gate_counts = D.gates(text)[2]
+        assert np.array_equal(np.frombuffer(gate_counts, dtype=np.int64), counts), text[:80]
         for sample in (1, 4):
             step = D._CHUNK // sample
             assert np.array_equal(D._chunk_counts(text, None, sample, step), D._chunk_counts(text, low, sample, step))
-        letters, english = compiled.letter_fit(text, D._INVERSE_EXPECTED_C, D._FIT_CONSTANT)
+        letters, english = compiled.letter_fit(gate_counts, D._INVERSE_EXPECTED_C, D._FIT_CONSTANT)
         assert letters == int(counts.sum())
         if letters:
             freq = counts / letters
             fits = (freq * freq) @ D._INVERSE_EXPECTED + D._FIT_CONSTANT
             assert not english or 2 * fits[0] < fits[1:].min()  # decided here only where numpy agrees
             decided += english
-        assert D._short_cipher_candidates(text) == D._short_cipher_candidates(text, low)
+        found.append(D._short_cipher_candidates(text, gate_counts))
     assert decided > 100
+    monkeypatch.setattr(fastscan, "compiled", None)
+    assert found == [D._short_cipher_candidates(text, D.gates(text)[2]) for text in cases]
+    with pytest.raises(ValueError):
+        compiled.letter_fit(b"short", D._INVERSE_EXPECTED_C, D._FIT_CONSTANT)
+
+
+@needs_compiled
+def test_the_gate_table_refuses_what_it_cannot_hold():
+    assert len(compiled.gate_table(D._CLS_BYTES, D._RUN_GATES)) == 130 * 8
+    with pytest.raises(ValueError):
+        compiled.gate_table(D._CLS_BYTES[:100], D._RUN_GATES)
+    with pytest.raises(ValueError):
+        compiled.gate_table(D._CLS_BYTES, ((3, 16),))  # not one bit
+    with pytest.raises(ValueError):
+        compiled.gate_table(D._CLS_BYTES, ((1, 200),))  # a run too long for a lane
+    with pytest.raises(ValueError):
+        compiled.gates("text", b"not a table")
 
 
 @needs_compiled
