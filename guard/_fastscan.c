@@ -49,49 +49,39 @@ static int reserve(void **buf, Py_ssize_t *cap, Py_ssize_t need, size_t size) {
 
 /* The codes of a view of text[from:] (a table lookup per character: dropped characters removed,
  * repeats collapsed), appended to codes[n:], until the end or a character to stop at (stop): one
- * that folds to several, or, for fill_marked(), a marked one. Kept without branches (ordinary text,
- * a space every few letters, would mispredict them); n and last stay in registers. */
+ * that folds to several (EXP), or, in near()'s table, a marked one (STOP). Kept without branches
+ * (ordinary text, a space every few letters, would mispredict them); n and last stay in registers. */
+#define STOP (-3)
+
 typedef struct {
     Py_ssize_t n, stop;
     Py_UCS4 last;
 } Fill;
 
-#define FILL_LOOP(T, STOP)                                                                      \
+#define FILL_LOOP(T)                                                                            \
     {                                                                                           \
         const T *s = data;                                                                      \
         for (i = from; i < len; i++) {                                                          \
             Py_UCS4 cp = s[i];                                                                  \
             int32_t m = (Py_ssize_t)cp < limit ? table[cp] : -1;                                \
-            if (STOP) break;                                                                    \
-            int keep = (m >= 0) & ((Py_UCS4)m != last);                                         \
-            codes[n] = (Py_UCS4)m;                                                              \
-            n += keep;                                                                          \
-            last = keep ? (Py_UCS4)m : last;                                                    \
+            if (m <= EXP) break;                                                                \
+            Py_UCS4 drop = (Py_UCS4)(m >> 31); /* all ones where dropped: then as if a repeat */ \
+            Py_UCS4 code = (last & drop) | ((Py_UCS4)m & ~drop);                                \
+            codes[n] = code;                                                                    \
+            n += code != last;                                                                  \
+            last = code;                                                                        \
         }                                                                                       \
     }
 
-#define FILL_KINDS(STOP)                                                                        \
-    Py_ssize_t i;                                                                               \
-    if (kind == PyUnicode_1BYTE_KIND) FILL_LOOP(Py_UCS1, STOP)                                  \
-    else if (kind == PyUnicode_2BYTE_KIND) FILL_LOOP(Py_UCS2, STOP)                             \
-    else FILL_LOOP(Py_UCS4, STOP)                                                               \
-    Fill out = {n, i, last};                                                                    \
-    return out;
-
 static Fill fill(int kind, const void *data, Py_ssize_t from, Py_ssize_t len, const int32_t *table,
                  Py_ssize_t limit, Py_UCS4 *codes, Py_ssize_t n, Py_UCS4 last) {
-    FILL_KINDS(m == EXP)
+    Py_ssize_t i;
+    if (kind == PyUnicode_1BYTE_KIND) FILL_LOOP(Py_UCS1)
+    else if (kind == PyUnicode_2BYTE_KIND) FILL_LOOP(Py_UCS2)
+    else FILL_LOOP(Py_UCS4)
+    Fill out = {n, i, last};
+    return out;
 }
-
-/* Is cp marked in marks (bit cp % 8 of byte cp / 8, nmarks bits)? */
-#define MARKED(cp) ((Py_ssize_t)(cp) < nmarks && ((marks[(cp) >> 3] >> ((cp) & 7)) & 1))
-
-static Fill fill_marked(int kind, const void *data, Py_ssize_t from, Py_ssize_t len, const int32_t *table,
-                        Py_ssize_t limit, const uint8_t *marks, Py_ssize_t nmarks, Py_UCS4 *codes, Py_ssize_t n,
-                        Py_UCS4 last) {
-    FILL_KINDS((m == EXP) | MARKED(cp))
-}
-#undef FILL_KINDS
 #undef FILL_LOOP
 
 /* Put in the codes that expansions[cp] (a str) stands for, collapsing repeats; room is kept for
@@ -117,7 +107,8 @@ static int expand(PyObject *expansions, Py_UCS4 cp, Py_UCS4 **codes, Py_ssize_t 
 }
 
 /* A view's table, as find() and near() take it: int32 per code point (guard/normalize.py
- * Tables.quick or quick_leet; -1 dropped, -2 see expansions, {code point: str}). */
+ * Tables.quick or quick_leet; -1 dropped, EXP see expansions, {code point: str}; in near()'s stops
+ * table also STOP). */
 typedef struct {
     Py_buffer buf;
     const int32_t *table;
@@ -310,30 +301,28 @@ static PyObject *occurrences(PyObject *self, PyObject *args) {
     return out;
 }
 
-/* near(text, table, expansions, marks, reach, grams) -> bool: does a term of grams occur in the
- * view of text under table with its gram inside the windows [v - reach, w + reach) around a
- * character marked in marks (bit cp % 8 of byte cp / 8; code points beyond it are unmarked), v and
- * w the view's length before and after that character? Every term that spans a marked character
- * and is at most reach long does (guard/keywords.py _any_leet); a True is always a term that
- * occurs. guard/prefilter.py near_windows and the automaton are the reference. */
+/* near(text, table, stops, expansions, reach, grams) -> bool: does a term of grams occur in the
+ * view of text under table with its gram inside the windows [v - reach, w + reach) around each
+ * marked character, v and w the view's length before and after it? stops: table with the marked
+ * characters STOP. Every term that spans a marked character and is at most reach long does
+ * (guard/keywords.py _any_leet); a True is always a term that occurs. guard/prefilter.py
+ * near_windows and the automaton are the reference. */
 static PyObject *near(PyObject *self, PyObject *args) {
-    PyObject *text, *tobj, *expansions, *spec, *result = NULL;
-    Py_buffer mb;
+    PyObject *text, *tobj, *sobj, *expansions, *spec, *result = NULL;
     Py_ssize_t reach;
-    Table t;
+    Table t, st;
     Grams g;
     (void)self;
-    if (!PyArg_ParseTuple(args, "UOO!y*nO", &text, &tobj, &PyDict_Type, &expansions, &mb, &reach, &spec)) return NULL;
-    if (reach < 0) {
-        PyErr_SetString(PyExc_ValueError, "reach must not be negative");
-        PyBuffer_Release(&mb);
+    if (!PyArg_ParseTuple(args, "UOOO!nO", &text, &tobj, &sobj, &PyDict_Type, &expansions, &reach, &spec)) return NULL;
+    if (reach < 0) { PyErr_SetString(PyExc_ValueError, "reach must not be negative"); return NULL; }
+    if (take_table(tobj, &t) < 0) return NULL;
+    if (take_table(sobj, &st) < 0) { PyBuffer_Release(&t.buf); return NULL; }
+    if (st.limit != t.limit || take_grams(spec, &g) < 0) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "stops must be as long as table");
+        PyBuffer_Release(&t.buf);
+        PyBuffer_Release(&st.buf);
         return NULL;
     }
-    if (take_table(tobj, &t) < 0) { PyBuffer_Release(&mb); return NULL; }
-    if (take_grams(spec, &g) < 0) { PyBuffer_Release(&t.buf); PyBuffer_Release(&mb); return NULL; }
-    const int32_t *table = t.table;
-    const Py_ssize_t limit = t.limit, nmarks = mb.len * 8;
-    const uint8_t *marks = (const uint8_t *)mb.buf;
     const int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
@@ -343,20 +332,20 @@ static PyObject *near(PyObject *self, PyObject *args) {
     int r = 0;
     if (reserve((void **)&codes, &cap, len + 1, sizeof(Py_UCS4)) < 0) goto done;
     for (Py_ssize_t from = 0;;) {
-        Fill f = fill_marked(kind, data, from, len, table, limit, marks, nmarks, codes, n, last);
+        Fill f = fill(kind, data, from, len, st.table, st.limit, codes, n, last);
         n = f.n;
         last = f.last;
         if (f.stop >= len) break;
         /* a character that folds to several, or a marked one: put in, then a window around it */
-        Py_UCS4 cp = PyUnicode_READ(kind, data, f.stop);
-        int32_t m = (Py_ssize_t)cp < limit ? table[cp] : -1;
+        Py_UCS4 cp = PyUnicode_READ(kind, data, f.stop);  /* below the limit: it stopped the fill */
+        int32_t m = t.table[cp];
         Py_ssize_t before = n;
         if (m == EXP) {
             if (expand(expansions, cp, &codes, &cap, &n, &last, len - f.stop) < 0) goto done;
         } else if (m >= 0 && (Py_UCS4)m != last) {
             codes[n++] = last = (Py_UCS4)m;
         }
-        if (MARKED(cp)) {
+        if (st.table[cp] == STOP) {
             if (reserve((void **)&win, &capwin, nwin + 1, sizeof(Window)) < 0) goto done;
             win[nwin].lo = before > reach ? before - reach : 0;
             win[nwin++].hi = n + reach;
@@ -376,10 +365,9 @@ done:
     PyMem_Free(win);
     release_grams(&g);
     PyBuffer_Release(&t.buf);
-    PyBuffer_Release(&mb);
+    PyBuffer_Release(&st.buf);
     return result;
 }
-#undef MARKED
 
 /* quick_index(text, table, expansions) -> (codes, index): guard/normalize.py quick_codes_index, the
  * quick view's code points (int32 bytes) and for each the offset of the original character it came
@@ -929,7 +917,7 @@ static PyObject *mtime_ns(PyObject *self, PyObject *path) {
 static PyMethodDef methods[] = {
     {"find", find, METH_VARARGS, "find(text, table, expansions, grams) -> bool"},
     {"occurrences", occurrences, METH_VARARGS, "occurrences(codes, grams) -> [(start, end), ...]"},
-    {"near", near, METH_VARARGS, "near(text, table, expansions, marks, reach, grams) -> bool"},
+    {"near", near, METH_VARARGS, "near(text, table, stops, expansions, reach, grams) -> bool"},
     {"quick_index", quick_index, METH_VARARGS, "quick_index(text, table, expansions) -> (int32 codes, int64 index) bytes"},
     {"gate_table", gate_table, METH_VARARGS, "gate_table(classes, runs) -> bytes"},
     {"gates", gates, METH_VARARGS, "gates(text, table) -> (mask, letters, counts)"},

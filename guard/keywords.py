@@ -245,7 +245,7 @@ def _any_leet(lists: _Lists, text: str, raw) -> bool:
         return _any(prefixes, automaton, text, t.quick_leet, raw)
     grams = prefixes.packed()
     if grams is not None:
-        return fastscan.compiled.near(text, t.quick_leet, t.quick_exp_text[id(t.quick_leet)], t.leet_marks_bits,
+        return fastscan.compiled.near(text, t.quick_leet, t.quick_leet_stops, t.quick_exp_text[id(t.quick_leet)],
                                       prefixes.longest, grams)
     raw = raw_codes(text) if raw is None else raw
     joined = near_windows(*quick_codes_index(raw, t.quick_leet), leet_marked(raw), prefixes.longest)

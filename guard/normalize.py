@@ -32,6 +32,7 @@ __all__ = ["View", "views", "quick_view", "quick_leet_view", "quick_codes", "qui
 _LIMIT = 0x32000
 _DEL = -1
 _EXP = -2  # folds to several characters; see Tables.expansions
+_STOP = -3  # where the compiled scanner stops to look closer (Tables.quick_leet_stops)
 # Not category Cf but invisible all the same: Hangul fillers, braille blank, combining grapheme joiner...
 _INVISIBLE_EXTRA = {0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800, 0x034F, 0x17B4, 0x17B5, 0x180E}
 _CJK_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x2FA1F), (0x30000, 0x3134F))
@@ -112,7 +113,8 @@ class Tables:
         # Where the two quick views can differ: characters they read differently, and those that
         # fold to several in the leet one (guard/keywords.py reads the leet view only around them).
         self.leet_marks = (self.quick != self.quick_leet) | (self.quick_leet == _EXP)
-        self.leet_marks_bits = np.packbits(self.leet_marks, bitorder="little").tobytes()  # for the compiled scanner
+        # For the compiled scanner: the quick leet table with those characters _STOP (guard/_fastscan.c near).
+        self.quick_leet_stops = np.where(self.leet_marks, _STOP, self.quick_leet).astype(np.int32)
 
 
 def _t2s_map() -> dict[str, str]:

@@ -119,6 +119,11 @@ def test_the_compiled_scanner_refuses_broken_gram_tables(kf):
         compiled.find(*args, (t2, t4, bits, keys2, {**keys4, slot: ((99, "bomb"),)}))
     with pytest.raises(TypeError):
         compiled.find(*args, [t2, t4, bits, keys2, keys4])
+    leet = kf._lists.leet_prefixes.packed()
+    with pytest.raises(ValueError):  # the stops table must match the view's table
+        compiled.near("m@ke", t.quick_leet, t.quick_leet_stops[:100], t.quick_exp_text[id(t.quick_leet)], 4, leet)
+    with pytest.raises(ValueError):
+        compiled.near("m@ke", t.quick_leet, t.quick_leet_stops, t.quick_exp_text[id(t.quick_leet)], -1, leet)
 
 
 @needs_compiled
@@ -450,7 +455,7 @@ def test_near_answers_as_the_automaton_over_the_numpy_windows(kf, texts):
         raw = raw_codes(text)
         codes, index = quick_codes_index(raw, t.quick_leet)
         for reach in (0, 3, prefixes.longest):
-            got = compiled.near(text, t.quick_leet, t.quick_exp_text[id(t.quick_leet)], t.leet_marks_bits, reach,
+            got = compiled.near(text, t.quick_leet, t.quick_leet_stops, t.quick_exp_text[id(t.quick_leet)], reach,
                                 prefixes.packed())
             joined = near_windows(codes, index, leet_marked(raw), reach)
             if joined is not None and next(automaton.iter(to_str(joined)), None) is not None:
@@ -482,3 +487,5 @@ def test_an_unmarked_character_reads_the_same_in_both_quick_views():
     for cp in np.flatnonzero(unmarked & (t.quick == -2)).tolist():  # folding to several: the same characters
         assert np.array_equal(rest[0][cp], rest[1][cp]), hex(cp)
     assert t.leet_marks[[ord(c) for c in "@$!|+€£¢＠×"]].all()
+    assert np.array_equal(t.quick_leet_stops == -3, t.leet_marks)  # where the compiled near() stops
+    assert np.array_equal(t.quick_leet_stops[unmarked], t.quick_leet[unmarked])
