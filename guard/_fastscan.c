@@ -576,48 +576,85 @@ static PyObject *gates(PyObject *self, PyObject *args) {
 }
 #undef GATES_STEP
 
-/* class_runs(text, classes, bit, min_len) -> [(start, end), ...]: every maximal run of characters
- * of the class (classes[c] & bit, ASCII only) at least min_len long (decode.py _runs). */
-static PyObject *class_runs(PyObject *self, PyObject *args) {
-    PyObject *text;
-    Py_buffer cls;
-    unsigned bit;
-    Py_ssize_t min_len;
-    (void)self;
-    if (!PyArg_ParseTuple(args, "Uy*In", &text, &cls, &bit, &min_len)) return NULL;
-    uint8_t in[128];
-    if (take_classes(&cls, in) < 0) return NULL;
-    for (int c = 0; c < 128; c++) in[c] = (in[c] & bit) != 0;
-    if (min_len < 1) { PyErr_SetString(PyExc_ValueError, "min_len must be positive"); return NULL; }
-    PyObject *out = PyList_New(0);
-    if (!out) return NULL;
-    const int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
-    const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
-/* Branch-free but where a run reaches min_len (rare): then its end is found and it is added. */
+/* Append (start, end) to list. */
+static int append_span(PyObject *list, Py_ssize_t start, Py_ssize_t end) {
+    PyObject *item = Py_BuildValue("(nn)", start, end);
+    int rc = item ? PyList_Append(list, item) : -1;
+    Py_XDECREF(item);
+    return rc;
+}
+
+/* class_runs(text, table, bits) -> {bit: [(start, end), ...]}: for each class bit in bits (of the
+ * classes gate_table() was made with), every maximal run of its characters (ASCII only) at least
+ * its min_len long (decode.py _runs), all classes in one pass. The lanes count as in gates(), but a
+ * lane that reaches its min_len stays there while the run goes on, so that its end is seen. */
 #define RUNS_LOOP(T)                                                                            \
     {                                                                                           \
         const T *s = data;                                                                      \
-        Py_ssize_t run = 0;                                                                     \
         for (Py_ssize_t i = 0; i < len; i++) {                                                  \
-            Py_ssize_t member = s[i] < 128 ? in[s[i] & 127] : 0;                                \
-            run = (run + 1) & -member;                                                          \
-            if (run != min_len) continue;                                                       \
-            Py_ssize_t start = i + 1 - min_len, e = i + 1;                                      \
-            while (e < len && s[e] < 128 && in[s[e] & 127]) e++;                                \
-            PyObject *item = Py_BuildValue("(nn)", start, e);                                   \
-            if (!item || PyList_Append(out, item) < 0) { Py_XDECREF(item); Py_DECREF(out); return NULL; } \
-            Py_DECREF(item);                                                                    \
-            i = e; /* not of the class (or the end) */                                          \
-            run = 0;                                                                            \
+            uint64_t e = s[i] < 128 ? table[s[i] & 127] & want : 0;                             \
+            runs = (runs + ONES) & e;                                                           \
+            uint64_t over = (runs + add) & HIGH;                                                \
+            runs -= over >> 7;                                                                  \
+            if (over == open) continue;                                                         \
+            for (int r = 0; r < NRUNS; r++) { /* a run reached its min_len, or a long one ended */ \
+                uint64_t bit = (uint64_t)0x80 << (8 * r);                                       \
+                if ((over & bit) && !(open & bit)) start[r] = i + 1 - min_len[r];               \
+                else if (!(over & bit) && (open & bit) && append_span(found[r], start[r], i) < 0) goto done; \
+            }                                                                                   \
+            open = over;                                                                        \
         }                                                                                       \
     }
+
+static PyObject *class_runs(PyObject *self, PyObject *args) {
+    PyObject *text, *result = NULL, *found[NRUNS] = {NULL};
+    Py_buffer tb;
+    unsigned bits;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "Uy*I", &text, &tb, &bits)) return NULL;
+    if (tb.len != (Py_ssize_t)(GATE_WORDS * sizeof(uint64_t))) {
+        PyBuffer_Release(&tb);
+        PyErr_SetString(PyExc_ValueError, "table must be what gate_table() makes");
+        return NULL;
+    }
+    uint64_t table[GATE_WORDS], want = 0;
+    memcpy(table, tb.buf, sizeof(table));
+    PyBuffer_Release(&tb);
+    const uint64_t ONES = 0x0101010101ull, HIGH = 0x8080808080ull, add = table[GATE_ADD];
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
+    Py_ssize_t min_len[NRUNS], start[NRUNS] = {0};
+    uint64_t runs = 0, open = 0;  /* open: the high bit of each lane in a run of its min_len or more */
+    for (int r = 0; r < NRUNS; r++) {
+        min_len[r] = 0x80 - (Py_ssize_t)((add >> (8 * r)) & 0xFF);
+        if (!((bits >> r) & 1)) continue;
+        if (!((table[GATE_USED] >> (8 * r)) & 1)) {
+            PyErr_Format(PyExc_ValueError, "class bit %u was not in the table's runs", 1u << r);
+            goto done;
+        }
+        want |= (uint64_t)0xFF << (8 * r);
+        if (!(found[r] = PyList_New(0))) goto done;
+    }
+    if (bits >> NRUNS) { PyErr_SetString(PyExc_ValueError, "bits must be below 1 << 5"); goto done; }
     if (kind == PyUnicode_1BYTE_KIND) RUNS_LOOP(Py_UCS1)
     else if (kind == PyUnicode_2BYTE_KIND) RUNS_LOOP(Py_UCS2)
     else RUNS_LOOP(Py_UCS4)
-#undef RUNS_LOOP
-    return out;
+    for (int r = 0; r < NRUNS; r++)
+        if (((open >> (8 * r + 7)) & 1) && append_span(found[r], start[r], len) < 0) goto done;
+    if (!(result = PyDict_New())) goto done;
+    for (int r = 0; r < NRUNS; r++) {
+        if (!found[r]) continue;
+        PyObject *key = PyLong_FromUnsignedLong(1u << r);
+        int rc = key ? PyDict_SetItem(result, key, found[r]) : -1;
+        Py_XDECREF(key);
+        if (rc < 0) { Py_CLEAR(result); goto done; }
+    }
+done:
+    for (int r = 0; r < NRUNS; r++) Py_XDECREF(found[r]);
+    return result;
 }
+#undef RUNS_LOOP
 
 /* Decoded bytes, read one at a time, for an exact rejection: could they be text that decode.py's
  * _readable(_utf8_or_gbk(data)) accepts? Not where they are neither UTF-8 (checked for its structure
@@ -773,30 +810,32 @@ static int codes_plausible(int kind, const void *data, Py_ssize_t a, Py_ssize_t 
     return 0;
 }
 
-/* plausible_runs(text, classes, bit, min_len, which) -> [(start, end), ...]: the runs class_runs
- * gives, less those where no match of the decoder's regex could decode to text it accepts (an exact
- * rejection; Python decodes the rest as before). which: 0 base64 (its regex matches only whole
- * '='-free stretches of min_len or more: b64_plausible), 1 hex (hex_plausible; a run holding 'x' is
- * kept), 2 char-codes (codes_plausible). */
+/* plausible_runs(text, runs, min_len, which) -> [(start, end), ...]: the runs (class_runs() gives
+ * them), less those where no match of the decoder's regex could decode to text it accepts (an
+ * exact rejection; Python decodes the rest as before). which: 0 base64 (its regex matches only
+ * whole '='-free stretches of min_len or more: b64_plausible), 1 hex (hex_plausible; a run holding
+ * 'x' is kept), 2 char-codes (codes_plausible). */
 static PyObject *plausible_runs(PyObject *self, PyObject *args) {
-    PyObject *text, *cls;
-    unsigned bit;
+    PyObject *text, *runs;
     Py_ssize_t min_len;
     int which;
-    if (!PyArg_ParseTuple(args, "UOIni", &text, &cls, &bit, &min_len, &which)) return NULL;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "UO!ni", &text, &PyList_Type, &runs, &min_len, &which)) return NULL;
     if (which < 0 || which > 2) { PyErr_SetString(PyExc_ValueError, "which must be 0, 1 or 2"); return NULL; }
-    PyObject *inner = Py_BuildValue("(OOIn)", text, cls, bit, min_len);
-    if (!inner) return NULL;
-    PyObject *runs = class_runs(self, inner);
-    Py_DECREF(inner);
-    if (!runs) return NULL;
     const int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
+    const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
     PyObject *out = PyList_New(0);
-    if (!out) { Py_DECREF(runs); return NULL; }
+    if (!out) return NULL;
     for (Py_ssize_t r = 0; r < PyList_GET_SIZE(runs); r++) {
         PyObject *run = PyList_GET_ITEM(runs, r);
-        Py_ssize_t a = PyLong_AsSsize_t(PyTuple_GET_ITEM(run, 0)), b = PyLong_AsSsize_t(PyTuple_GET_ITEM(run, 1));
+        Py_ssize_t a, b;
+        if (!PyArg_ParseTuple(run, "nn", &a, &b)) { Py_DECREF(out); return NULL; }
+        if (a < 0 || a > b || b > len) {
+            PyErr_SetString(PyExc_ValueError, "a run must lie inside the text");
+            Py_DECREF(out);
+            return NULL;
+        }
         int keep = 0;
         if (which == 0) {
             for (Py_ssize_t s = a; s < b && !keep;) {
@@ -811,9 +850,8 @@ static PyObject *plausible_runs(PyObject *self, PyObject *args) {
         } else {
             keep = codes_plausible(kind, data, a, b);
         }
-        if (keep && PyList_Append(out, run) < 0) { Py_DECREF(out); Py_DECREF(runs); return NULL; }
+        if (keep && PyList_Append(out, run) < 0) { Py_DECREF(out); return NULL; }
     }
-    Py_DECREF(runs);
     return out;
 }
 
@@ -923,9 +961,8 @@ static PyMethodDef methods[] = {
     {"gates", gates, METH_VARARGS, "gates(text, table) -> (mask, letters, counts)"},
     {"letter_fit", letter_fit, METH_VARARGS, "letter_fit(counts, inverse_expected, constant) -> (letters, english)"},
     {"chunk_letter_counts", chunk_letter_counts, METH_VARARGS, "chunk_letter_counts(text, sample, step) -> bytes"},
-    {"plausible_runs", plausible_runs, METH_VARARGS,
-     "plausible_runs(text, classes, bit, min_len, which) -> [(start, end), ...]"},
-    {"class_runs", class_runs, METH_VARARGS, "class_runs(text, classes, bit, min_len) -> [(start, end), ...]"},
+    {"plausible_runs", plausible_runs, METH_VARARGS, "plausible_runs(text, runs, min_len, which) -> [(start, end), ...]"},
+    {"class_runs", class_runs, METH_VARARGS, "class_runs(text, table, bits) -> {bit: [(start, end), ...]}"},
 #if defined(__linux__)
     {"mtime_ns", mtime_ns, METH_O, "mtime_ns(path) -> os.stat(path).st_mtime_ns, or None where that raises OSError"},
 #endif

@@ -428,6 +428,7 @@ _MARKS = {"tag-characters": 0x100, "unicode-escape": 0x200, "byte-escape": 0x400
           "html-entity": 0x1000}
 LEET_MARK = 0x2000  # not a decoder's: the text holds a leet symbol (guard/normalize.py has_leet_symbols)
 _RUN_GATES = tuple((bit, min_len) for _, _, _, bit, min_len in _SUBSTITUTIONS if bit)
+_RUN_BITS = sum(bit for bit, _ in _RUN_GATES)
 _CLS_BYTES = _CLS.tobytes()
 
 
@@ -520,6 +521,7 @@ _PLAUSIBLE = {"base64": 0, "hex": 1, "char-codes": 2}
 
 def _substitutions(text: str, mask: int, arrays: _Arrays) -> Iterator[Decoded]:
     """The escapes and encodings whose gate is open in mask, decoded where their runs are."""
+    runs = None  # with the compiled scanner: every open class's runs, found in one pass
     for name, pattern, decode, bit, min_len in _SUBSTITUTIONS:
         if not mask & (bit or _MARKS[name]):
             continue
@@ -528,12 +530,12 @@ def _substitutions(text: str, mask: int, arrays: _Arrays) -> Iterator[Decoded]:
             windows = [(0, len(text))] if gate is None else _near(arrays.raw, gate)
         else:
             if fastscan.compiled is not None:
+                if runs is None:
+                    runs = fastscan.compiled.class_runs(text, _gate_table(), mask & _RUN_BITS)
+                windows = runs[bit]
                 # Only the runs where a match could decode to text the decoder accepts (an exact rejection).
-                which = _PLAUSIBLE.get(name)
-                if which is None:
-                    windows = fastscan.compiled.class_runs(text, _CLS_BYTES, bit, min_len)
-                else:
-                    windows = fastscan.compiled.plausible_runs(text, _CLS_BYTES, bit, min_len, which)
+                if name in _PLAUSIBLE:
+                    windows = fastscan.compiled.plausible_runs(text, windows, min_len, _PLAUSIBLE[name])
             else:
                 windows = _runs(arrays.classes, arrays.blocks, bit, min_len)
             windows = [(max(a - 1, 0), min(b + 1, len(text))) for a, b in windows]

@@ -137,13 +137,27 @@ def test_gates_equal_the_utf8_tests(texts):
 
 @needs_compiled
 def test_class_runs_equal_the_numpy_runs(texts):
-    for text in texts:
+    """Every class's runs in one pass, as numpy finds them class by class (and for any set of classes)."""
+    table = D._gate_table()
+    long_runs = 0
+    for i, text in enumerate(texts + ["a" * 300 + "=" + "0" * 40, "x" * 16, "1 2" * 20]):
         low = np.minimum(raw_codes(text), 0x7F).astype(np.uint8)
         classes = D._CLS256[low]
         blocks = classes[: len(classes) - len(classes) % 4].view(np.uint32)
+        asked = D._RUN_BITS if i % 2 else D._RUN_GATES[i % 5][0] | D._RUN_GATES[(i + 2) % 5][0]
+        runs = compiled.class_runs(text, table, asked)
+        assert sorted(runs) == sorted(bit for bit, _ in D._RUN_GATES if bit & asked)
         for bit, min_len in D._RUN_GATES:
-            runs = compiled.class_runs(text, D._CLS_BYTES, bit, min_len)
-            assert runs == D._runs(classes, blocks, bit, min_len), (text[:80], bit)
+            if bit & asked:
+                assert runs[bit] == D._runs(classes, blocks, bit, min_len), (text[:80], bit)
+                long_runs += len(runs[bit])
+    assert long_runs > 500
+    with pytest.raises(ValueError):
+        compiled.class_runs("text", table, 1 << 5)
+    with pytest.raises(ValueError):
+        compiled.class_runs("text", b"not a table", 1)
+    with pytest.raises(ValueError):
+        compiled.plausible_runs("abc", [(0, 10)], 16, 0)  # a run beyond the text
 
 
 @needs_compiled
@@ -319,8 +333,8 @@ def test_plausible_runs_drop_only_runs_no_decoder_accepts(texts):
     dropped = kept_and_decoded = 0
     for text in texts + list(_encoded_texts(5, 3000)):
         for name, which, pattern, decode, bit, min_len in _PLAUSIBLE:
-            runs = compiled.class_runs(text, D._CLS_BYTES, bit, min_len)
-            kept = compiled.plausible_runs(text, D._CLS_BYTES, bit, min_len, which)
+            runs = compiled.class_runs(text, D._gate_table(), bit)[bit]
+            kept = compiled.plausible_runs(text, runs, min_len, which)
             assert set(kept) <= set(runs) and kept == [r for r in runs if r in kept], (name, text[:80])
             for a, b in runs:
                 decoded = [decode(m) for m in pattern.finditer(text, max(a - 1, 0), min(b + 1, len(text)))]
