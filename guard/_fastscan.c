@@ -58,7 +58,7 @@ typedef struct {
     Py_UCS4 last;
 } Fill;
 
-#define FILL_LOOP(T)                                                                            \
+#define FILL_LOOP(T, INDEX)                                                                     \
     {                                                                                           \
         const T *s = data;                                                                      \
         for (i = from; i < len; i++) {                                                          \
@@ -68,20 +68,32 @@ typedef struct {
             Py_UCS4 drop = (Py_UCS4)(m >> 31); /* all ones where dropped: then as if a repeat */ \
             Py_UCS4 code = (last & drop) | ((Py_UCS4)m & ~drop);                                \
             codes[n] = code;                                                                    \
+            INDEX;                                                                              \
             n += code != last;                                                                  \
             last = code;                                                                        \
         }                                                                                       \
     }
 
+#define FILL_KINDS(INDEX)                                                                       \
+    Py_ssize_t i;                                                                               \
+    if (kind == PyUnicode_1BYTE_KIND) FILL_LOOP(Py_UCS1, INDEX)                                 \
+    else if (kind == PyUnicode_2BYTE_KIND) FILL_LOOP(Py_UCS2, INDEX)                            \
+    else FILL_LOOP(Py_UCS4, INDEX)                                                              \
+    Fill out = {n, i, last};                                                                    \
+    return out;
+
 static Fill fill(int kind, const void *data, Py_ssize_t from, Py_ssize_t len, const int32_t *table,
                  Py_ssize_t limit, Py_UCS4 *codes, Py_ssize_t n, Py_UCS4 last) {
-    Py_ssize_t i;
-    if (kind == PyUnicode_1BYTE_KIND) FILL_LOOP(Py_UCS1)
-    else if (kind == PyUnicode_2BYTE_KIND) FILL_LOOP(Py_UCS2)
-    else FILL_LOOP(Py_UCS4)
-    Fill out = {n, i, last};
-    return out;
+    FILL_KINDS((void)0)
 }
+
+/* fill(), writing also each kept code's offset in the text to index[] (room as in codes[]; a
+ * code not kept writes the next free slot, which the next kept one overwrites). */
+static Fill fill_index(int kind, const void *data, Py_ssize_t from, Py_ssize_t len, const int32_t *table,
+                       Py_ssize_t limit, Py_UCS4 *codes, int64_t *index, Py_ssize_t n, Py_UCS4 last) {
+    FILL_KINDS(index[n] = i)
+}
+#undef FILL_KINDS
 #undef FILL_LOOP
 
 /* Put in the codes that expansions[cp] (a str) stands for, collapsing repeats; room is kept for
@@ -374,58 +386,40 @@ done:
  * from (int64 bytes): dropped characters removed, repeats collapsed to their first. For a text
  * where the prefilter found something. */
 static PyObject *quick_index(PyObject *self, PyObject *args) {
-    PyObject *text, *expansions, *result = NULL;
-    Py_buffer tb;
+    PyObject *text, *tobj, *expansions, *result = NULL;
+    Table t;
     (void)self;
-    if (!PyArg_ParseTuple(args, "Uy*O!", &text, &tb, &PyDict_Type, &expansions)) return NULL;
-    const int32_t *table = (const int32_t *)tb.buf;
-    const Py_ssize_t limit = tb.len / (Py_ssize_t)sizeof(int32_t);
+    if (!PyArg_ParseTuple(args, "UOO!", &text, &tobj, &PyDict_Type, &expansions)) return NULL;
+    if (take_table(tobj, &t) < 0) return NULL;
     const int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
-    int32_t *codes = NULL;
+    Py_UCS4 *codes = NULL, last = (Py_UCS4)-1;  /* no view code is (Py_UCS4)-1: the first is never a "repeat" */
     int64_t *index = NULL;
     Py_ssize_t n = 0, cap = 0, capi = 0;
-    int64_t last = -1;  /* no view code is negative, so the first is never a "repeat" */
-    if (reserve((void **)&codes, &cap, len + 1, sizeof(int32_t)) < 0 ||
-        reserve((void **)&index, &capi, len + 1, sizeof(int64_t)) < 0)
+    if (reserve((void **)&codes, &cap, len + 1, sizeof(Py_UCS4)) < 0 ||
+        reserve((void **)&index, &capi, cap, sizeof(int64_t)) < 0)
         goto done;
-    for (Py_ssize_t i = 0; i < len; i++) {
-        Py_UCS4 cp = PyUnicode_READ(kind, data, i);
-        int32_t m = (Py_ssize_t)cp < limit ? table[cp] : -1;
-        if (m == EXP) {
-            PyObject *key = PyLong_FromUnsignedLong(cp);
-            if (!key) goto done;
-            PyObject *parts = PyDict_GetItemWithError(expansions, key);
-            Py_DECREF(key);
-            if (!parts) {
-                if (!PyErr_Occurred()) PyErr_Format(PyExc_KeyError, "no expansion for U+%04X", (unsigned)cp);
-                goto done;
-            }
-            if (!PyUnicode_Check(parts)) { PyErr_SetString(PyExc_TypeError, "expansions must be str"); goto done; }
-            Py_ssize_t k = PyUnicode_GET_LENGTH(parts);
-            if (reserve((void **)&codes, &cap, n + k + (len - i) + 1, sizeof(int32_t)) < 0 ||
-                reserve((void **)&index, &capi, n + k + (len - i) + 1, sizeof(int64_t)) < 0)
-                goto done;
-            for (Py_ssize_t j = 0; j < k; j++) {
-                Py_UCS4 c = PyUnicode_READ_CHAR(parts, j);
-                if ((int64_t)c != last) { codes[n] = (int32_t)c; index[n++] = i; last = c; }
-            }
-        } else if (m >= 0 && (int64_t)m != last) {
-            codes[n] = m;
-            index[n++] = i;
-            last = m;
-        }
+    for (Py_ssize_t from = 0;;) {
+        Fill f = fill_index(kind, data, from, len, t.table, t.limit, codes, index, n, last);
+        n = f.n;
+        last = f.last;
+        if (f.stop >= len) break;
+        Py_ssize_t before = n;  /* a character that folds to several: each of its codes comes from it */
+        if (expand(expansions, PyUnicode_READ(kind, data, f.stop), &codes, &cap, &n, &last, len - f.stop) < 0 ||
+            reserve((void **)&index, &capi, cap, sizeof(int64_t)) < 0)
+            goto done;
+        for (Py_ssize_t j = before; j < n; j++) index[j] = f.stop;
+        from = f.stop + 1;
     }
-    result = Py_BuildValue("(y#y#)", (const char *)codes, n * (Py_ssize_t)sizeof(int32_t), (const char *)index,
+    result = Py_BuildValue("(y#y#)", (const char *)codes, n * (Py_ssize_t)sizeof(Py_UCS4), (const char *)index,
                            n * (Py_ssize_t)sizeof(int64_t));
 done:
     PyMem_Free(codes);
     PyMem_Free(index);
-    PyBuffer_Release(&tb);
+    PyBuffer_Release(&t.buf);
     return result;
 }
-
 
 static int is_hex(Py_UCS4 c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');

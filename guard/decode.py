@@ -400,11 +400,24 @@ def _short_cipher_candidates(text: str, counts: bytes) -> dict[tuple[str, int], 
 
 
 def _letter_cipher(kind: str, k: int) -> dict[int, int]:
+    return str.maketrans(*_cipher_letters(kind, k))
+
+
+def _cipher_letters(kind: str, k: int) -> tuple[str, str]:
+    """The letters a letter cipher's decoding maps, and what it maps them to."""
     lower, upper = "abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     if kind == "atbash":
-        return str.maketrans(lower + upper, lower[::-1] + upper[::-1])
+        return lower + upper, lower[::-1] + upper[::-1]
     back = (26 - k) % 26  # undo a shift of k
-    return str.maketrans(lower + upper, lower[back:] + lower[:back] + upper[back:] + upper[:back])
+    return lower + upper, lower[back:] + lower[:back] + upper[back:] + upper[:back]
+
+
+def _deciphered(text: str, kind: str, k: int) -> str:
+    """text.translate(_letter_cipher(kind, k)), done on the UTF-8 bytes: the cipher maps ASCII
+    letters only, which are the bytes below 0x80, and bytes.translate reads a table where
+    str.translate looks a non-ASCII text's characters up in a dict one by one (~100 ns each)."""
+    table = bytes.maketrans(*(letters.encode("ascii") for letters in _cipher_letters(kind, k)))
+    return text.encode("utf-8", "surrogatepass").translate(table).decode("utf-8", "surrogatepass")
 
 
 def raw_codes(text: str) -> np.ndarray:
@@ -553,8 +566,7 @@ def _ciphers(text: str, arrays: _Arrays, counts: bytes) -> Iterator[Decoded]:
     margin = _CHUNK // 4
     for (kind, k), chunks in sorted(ciphers.items()):
         name = "atbash" if kind == "atbash" else f"caesar-{k}"
-        table = _letter_cipher(kind, k)
         for i in chunks:
             a, b = max(i * _CHUNK - margin, 0), min((i + 1) * _CHUNK + margin, len(text))
             index = np.arange(a, b)
-            yield Decoded(name, text[a:b].translate(table), index, index + 1)
+            yield Decoded(name, _deciphered(text[a:b], kind, k), index, index + 1)

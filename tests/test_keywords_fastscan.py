@@ -503,3 +503,10 @@ def test_an_unmarked_character_reads_the_same_in_both_quick_views():
     assert t.leet_marks[[ord(c) for c in "@$!|+€£¢＠×"]].all()
     assert np.array_equal(t.quick_leet_stops == -3, t.leet_marks)  # where the compiled near() stops
     assert np.array_equal(t.quick_leet_stops[unmarked], t.quick_leet[unmarked])
+
+
+def test_deciphering_the_utf8_bytes_equals_str_translate(texts):
+    cases = texts + ["\ud800 a lone surrogate, Abc", "𝐛 astral Zz", "ＡＢＣ full-width", ""]
+    for i, text in enumerate(cases):
+        for kind, k in [("atbash", 0), ("caesar", 1 + i % 25), ("caesar", 13)]:
+            assert D._deciphered(text, kind, k) == text.translate(D._letter_cipher(kind, k)), (text[:80], kind, k)
