@@ -8,11 +8,11 @@
  * occurrences(): the same over a view's codes, every occurrence (Prefixes.matches), for the exact path.
  * near():        find() over the windows of a view around marked characters (the quick leet view
  *                around the characters it reads unlike the quick view, for the leet check).
- * gates():       guard/decode.py's cheap decoder tests: runs of each character class, the gate marks,
- *                tag characters, the letters of the cipher test and their counts (gate_table() makes
- *                its table once).
- * class_runs(), chunk_letter_counts(), letter_fit(): the runs and counts decode.py otherwise gets
- *                from numpy, and its "plainly English" test where it is clear-cut.
+ * gates():       guard/decode.py's cheap decoder tests: where each character class has long runs, the
+ *                gate marks, tag characters, the letters of the cipher test and their counts
+ *                (gate_table() makes its table once).
+ * chunk_letter_counts(), letter_fit(): the counts decode.py otherwise gets from numpy, and its
+ *                "plainly English" test where it is clear-cut.
  * plausible_runs(): the class runs less those where no base64, hex or char-codes match could decode
  *                to text the decoder accepts (an exact rejection: ordinary words and number tables
  *                are no longer decoded in Python just to be refused).
@@ -436,7 +436,7 @@ enum { GATE_ADD = 128, GATE_USED = 129, GATE_WORDS = 130 };
 #define CLOSER ((uint64_t)1 << 56)
 #define LETTER_SLOT(e) (((e) >> 48) & 31)
 
-/* The 128-entry class table of gate_table() and class_runs(), copied out of its buffer (released either way). */
+/* The 128-entry class table of gate_table(), copied out of its buffer (released either way). */
 static int take_classes(Py_buffer *cls, uint8_t out[128]) {
     if (cls->len < 128) {
         PyBuffer_Release(cls);
@@ -485,57 +485,126 @@ static PyObject *gate_table(PyObject *self, PyObject *args) {
     return PyBytes_FromStringAndSize((const char *)table, sizeof(table));
 }
 
-/* The mask bits of a non-ASCII character (tag characters; the leet symbols euro, pound, cent),
- * and in *extra the letters str.lower() makes ASCII (U+212A, U+0130). */
-static unsigned non_ascii_gates(Py_UCS4 c, Py_ssize_t *extra) {
-    if (c - 0xE0000u <= 0xFFFu) return 0x100;
-    if (c == 0x212A || c == 0x130) ++*extra;
-    return (c == 0x20AC) | (c == 0xA3) | (c == 0xA2) ? 0x2000 : 0;
+/* Append (start, end) to list. */
+static int append_span(PyObject *list, Py_ssize_t start, Py_ssize_t end) {
+    PyObject *item = Py_BuildValue("(nn)", start, end);
+    int rc = item ? PyList_Append(list, item) : -1;
+    Py_XDECREF(item);
+    return rc;
 }
 
-/* One code point into gates()'s state: s[] is the text, i the position, len its length.
- * The run lengths of the classes are 8-bit lanes of one word: lane r counts the current run of
- * class bit r; a lane whose class has been found long enough is switched off (alive), so no lane
- * grows past its min_len (<= 127) and none carries into the next. */
-#define GATES_STEP()                                                                            \
+/* Each class's long runs, as gates() finds them: where a lane reaches its class's min_len, the
+ * run's end is found by reading on, the run is noted, and the lane is switched off until that end,
+ * so that the loop over the text does not look at it again (a long run is rare, the loop is not). */
+typedef struct {
+    Py_ssize_t min_len[NRUNS], resume[NRUNS];  /* resume: where a lane switched off comes back */
+    PyObject *found[NRUNS];                     /* each class's runs, made at its first */
+} Runs;
+
+/* The lanes in over reached their min_len at text[i]: note each one's run, to its end (the first
+ * character from i + 1 on that is not of its class, by table), and when its lane comes back.
+ * Returns the class bits found, -1 where there was no memory. */
+static int runs_found(Runs *r, uint64_t over, const uint64_t *table, int kind, const void *data, Py_ssize_t i,
+                      Py_ssize_t len) {
+    int bits = 0;
+    for (int k = 0; k < NRUNS; k++) {
+        if (!((over >> (8 * k + 7)) & 1)) continue;
+        Py_ssize_t end = i + 1;
+        for (Py_UCS4 c; end < len && (c = PyUnicode_READ(kind, data, end)) < 128 && ((table[c] >> (8 * k)) & 1);) end++;
+        if (!r->found[k] && !(r->found[k] = PyList_New(0))) return -1;
+        if (append_span(r->found[k], i + 1 - r->min_len[k], end) < 0) return -1;
+        r->resume[k] = end;
+        bits |= 1 << k;
+    }
+    return bits;
+}
+
+/* The lanes (of bits) in the word's layout: 0xFF in each. */
+static uint64_t lanes_of(int bits) {
+    uint64_t lanes = 0;
+    for (int k = 0; k < NRUNS; k++)
+        if ((bits >> k) & 1) lanes |= (uint64_t)0xFF << (8 * k);
+    return lanes;
+}
+
+/* The nearest place a switched-off lane comes back (len + 1: none). */
+static Py_ssize_t next_resume(const Runs *r, uint64_t alive, uint64_t used, Py_ssize_t len) {
+    Py_ssize_t next = len + 1;
+    for (int k = 0; k < NRUNS; k++)
+        if ((((used & ~alive) >> (8 * k)) & 1) && r->resume[k] < next) next = r->resume[k];
+    return next;
+}
+
+/* gates()'s loop over text[i:], in registers (it calls nothing): until the end, a lane that
+ * reaches its class's min_len (then g->over holds it and text[i] has been read; the caller notes
+ * the run and goes on from i + 1), or stop, where a switched-off lane comes back (text[stop] not
+ * read yet). The run lengths of the classes are 8-bit lanes of one word: lane r counts the current
+ * run of class bit r; a lane whose run reached its min_len (<= 127) stays off (alive) while that
+ * run lasts (runs_found), so no lane grows past its min_len and none carries into the next. */
+typedef struct {
+    uint64_t runs, over;
+    unsigned mask;
+    Py_ssize_t extra;  /* the letters str.lower() makes ASCII (U+212A, U+0130) */
+} Gating;
+
+#define GATES_LOOP(T)                                                                           \
     {                                                                                           \
-        Py_UCS4 c = s[i];                                                                       \
-        if (c >= 128) { /* of no class: every run ends */                                       \
-            runs = 0;                                                                           \
-            if (c >= 0xA2 && (c < 0x2200 || c >= 0xE0000)) mask |= non_ascii_gates(c, &extra);  \
-            continue;                                                                           \
-        }                                                                                       \
-        uint64_t e = table[c];                                                                  \
-        runs = (runs + ONES) & e & alive;                                                       \
-        uint64_t over = (runs + add) & HIGH;                                                    \
-        counts[LETTER_SLOT(e)]++;                                                               \
-        if (over) {                                                                             \
-            for (int r = 0; r < NRUNS; r++)                                                     \
-                if ((over >> (8 * r + 7)) & 1) { mask |= 1u << r; alive &= ~((uint64_t)0xFF << (8 * r)); } \
-        }                                                                                       \
-        if (!(e & CLOSER)) continue;                                                            \
-        if (c != '\\' && c != '&' && c != '%') { mask |= 0x2000; continue; } /* a leet symbol */ \
-        if (i + 1 >= len) continue;                                                             \
-        Py_UCS4 next = s[i + 1];                                                                \
-        if (c == '\\') {                                                                        \
-            if (next == 'u' || next == 'U') mask |= 0x200;                                      \
-            else if (next == 'x') mask |= 0x400;                                                \
-        } else if (c == '&') {                                                                  \
-            if (next == '#') mask |= 0x1000;                                                    \
-        } else if (i + 5 < len && is_hex(next) && is_hex(s[i + 2]) && s[i + 3] == '%'           \
-                   && is_hex(s[i + 4]) && is_hex(s[i + 5])) {                                   \
-            mask |= 0x800;                                                                      \
+        const T *s = data;                                                                      \
+        for (; i < stop; i++) {                                                                 \
+            Py_UCS4 c = s[i];                                                                   \
+            if (c >= 128) { /* of no class: every run ends */                                   \
+                runs = 0;                                                                       \
+                if (c < 0xA2 || (c >= 0x2200 && c < 0xE0000)) continue;                         \
+                if (c - 0xE0000u <= 0xFFFu) mask |= 0x100;                  /* tag characters */ \
+                else if (c == 0x212A || c == 0x130) extra++;                                    \
+                else if (c == 0x20AC || c == 0xA3 || c == 0xA2) mask |= 0x2000; /* leet symbols */ \
+                continue;                                                                       \
+            }                                                                                   \
+            uint64_t e = table[c];                                                              \
+            runs = (runs + ONES) & e & alive;                                                   \
+            over = (runs + add) & HIGH;                                                         \
+            counts[LETTER_SLOT(e)]++;                                                           \
+            if (e & CLOSER) {                                                                   \
+                Py_UCS4 next = i + 1 < len ? s[i + 1] : 0;                                      \
+                if (c != '\\' && c != '&' && c != '%') mask |= 0x2000; /* a leet symbol */      \
+                else if (c == '\\') mask |= next == 'u' || next == 'U' ? 0x200 : next == 'x' ? 0x400 : 0; \
+                else if (c == '&') mask |= next == '#' ? 0x1000 : 0;                            \
+                else if (i + 5 < len && is_hex(next) && is_hex(s[i + 2]) && s[i + 3] == '%'     \
+                         && is_hex(s[i + 4]) && is_hex(s[i + 5]))                               \
+                    mask |= 0x800;                                                              \
+            }                                                                                   \
+            if (over) break;                                                                    \
         }                                                                                       \
     }
 
-/* gates(text, table) -> (mask, letters, counts); table: gate_table()'s.
+static Py_ssize_t gates_run(int kind, const void *data, Py_ssize_t i, Py_ssize_t stop, Py_ssize_t len,
+                            const uint64_t *table, uint64_t add, uint64_t alive, int64_t *counts, Gating *g) {
+    const uint64_t ONES = 0x0101010101ull, HIGH = 0x8080808080ull;
+    uint64_t runs = g->runs, over = 0;
+    unsigned mask = g->mask;
+    Py_ssize_t extra = g->extra;
+    if (stop > len) stop = len;
+    if (kind == PyUnicode_1BYTE_KIND) GATES_LOOP(Py_UCS1)
+    else if (kind == PyUnicode_2BYTE_KIND) GATES_LOOP(Py_UCS2)
+    else GATES_LOOP(Py_UCS4)
+    g->runs = runs;
+    g->over = over;
+    g->mask = mask;
+    g->extra = extra;
+    return i;
+}
+#undef GATES_LOOP
+
+/* gates(text, table) -> (mask, letters, counts, runs); table: gate_table()'s.
  * mask: the bit of each class with a run at least min_len long, and
  *   0x100 tag characters (U+E0000..U+E0FFF, the UTF-8 prefix decode.py tests), 0x200 "\u" or "\U",
  *   0x400 "\x", 0x800 "%HH%HH", 0x1000 "&#", 0x2000 a leet symbol (guard/normalize.py LEET_SYMBOLS).
  * letters: ASCII letters, and U+212A and U+0130 (which str.lower() makes ASCII letters).
- * counts: 26 int64, the ASCII letters a-z of any case. */
+ * counts: 26 int64, the ASCII letters a-z of any case.
+ * runs: {bit: [(start, end), ...]} for each class in mask, its maximal runs (ASCII characters
+ *   only) at least min_len long (decode.py _runs). */
 static PyObject *gates(PyObject *self, PyObject *args) {
-    PyObject *text;
+    PyObject *text, *result = NULL, *found = NULL;
     Py_buffer tb;
     (void)self;
     if (!PyArg_ParseTuple(args, "Uy*", &text, &tb)) return NULL;
@@ -547,108 +616,46 @@ static PyObject *gates(PyObject *self, PyObject *args) {
     uint64_t table[GATE_WORDS];
     memcpy(table, tb.buf, sizeof(table));
     PyBuffer_Release(&tb);
-    const uint64_t ONES = 0x0101010101ull, HIGH = 0x8080808080ull, add = table[GATE_ADD];
+    const uint64_t add = table[GATE_ADD], used = table[GATE_USED];
     const int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
     int64_t counts[32] = {0};  /* 26: not a letter */
-    Py_ssize_t extra = 0, letters = 0;
-    uint64_t runs = 0, alive = table[GATE_USED];
-    unsigned mask = 0;
-    if (kind == PyUnicode_1BYTE_KIND) {
-        const Py_UCS1 *s = data;
-        for (Py_ssize_t i = 0; i < len; i++) GATES_STEP()
-    } else if (kind == PyUnicode_2BYTE_KIND) {
-        const Py_UCS2 *s = data;
-        for (Py_ssize_t i = 0; i < len; i++) GATES_STEP()
-    } else {
-        const Py_UCS4 *s = data;
-        for (Py_ssize_t i = 0; i < len; i++) GATES_STEP()
+    Py_ssize_t letters = 0, resume_at = len + 1;
+    uint64_t alive = used;
+    Gating g = {0, 0, 0, 0};
+    Runs r = {0};
+    for (int k = 0; k < NRUNS; k++) r.min_len[k] = 0x80 - (Py_ssize_t)((add >> (8 * k)) & 0xFF);
+    for (Py_ssize_t i = 0; i < len;) {
+        i = gates_run(kind, data, i, resume_at, len, table, add, alive, counts, &g);
+        if (g.over) { /* a long run at i: noted, and its lane off until it ends */
+            int bits = runs_found(&r, g.over, table, kind, data, i, len);
+            if (bits < 0) goto done;
+            g.mask |= (unsigned)bits;
+            alive &= ~lanes_of(bits);
+            g.runs &= alive;
+            i++;
+        } else if (i < len) { /* at resume_at: the lanes whose long run has ended come back */
+            for (int k = 0; k < NRUNS; k++)
+                if ((((used & ~alive) >> (8 * k)) & 1) && r.resume[k] <= i) alive |= (uint64_t)0xFF << (8 * k);
+        }
+        resume_at = next_resume(&r, alive, used, len);
+    }
+    if (!(found = PyDict_New())) goto done;
+    for (int k = 0; k < NRUNS; k++) {
+        PyObject *key = r.found[k] ? PyLong_FromUnsignedLong(1u << k) : NULL;
+        if (r.found[k] && (!key || PyDict_SetItem(found, key, r.found[k]) < 0)) { Py_XDECREF(key); goto done; }
+        Py_XDECREF(key);
     }
     for (int k = 0; k < 26; k++) letters += counts[k];
-    return Py_BuildValue("Iny#", mask, letters + extra, (const char *)counts, (Py_ssize_t)(26 * sizeof(int64_t)));
-}
-#undef GATES_STEP
-
-/* Append (start, end) to list. */
-static int append_span(PyObject *list, Py_ssize_t start, Py_ssize_t end) {
-    PyObject *item = Py_BuildValue("(nn)", start, end);
-    int rc = item ? PyList_Append(list, item) : -1;
-    Py_XDECREF(item);
-    return rc;
-}
-
-/* class_runs(text, table, bits) -> {bit: [(start, end), ...]}: for each class bit in bits (of the
- * classes gate_table() was made with), every maximal run of its characters (ASCII only) at least
- * its min_len long (decode.py _runs), all classes in one pass. The lanes count as in gates(), but a
- * lane that reaches its min_len stays there while the run goes on, so that its end is seen. */
-#define RUNS_LOOP(T)                                                                            \
-    {                                                                                           \
-        const T *s = data;                                                                      \
-        for (Py_ssize_t i = 0; i < len; i++) {                                                  \
-            uint64_t e = s[i] < 128 ? table[s[i] & 127] & want : 0;                             \
-            runs = (runs + ONES) & e;                                                           \
-            uint64_t over = (runs + add) & HIGH;                                                \
-            runs -= over >> 7;                                                                  \
-            if (over == open) continue;                                                         \
-            for (int r = 0; r < NRUNS; r++) { /* a run reached its min_len, or a long one ended */ \
-                uint64_t bit = (uint64_t)0x80 << (8 * r);                                       \
-                if ((over & bit) && !(open & bit)) start[r] = i + 1 - min_len[r];               \
-                else if (!(over & bit) && (open & bit) && append_span(found[r], start[r], i) < 0) goto done; \
-            }                                                                                   \
-            open = over;                                                                        \
-        }                                                                                       \
-    }
-
-static PyObject *class_runs(PyObject *self, PyObject *args) {
-    PyObject *text, *result = NULL, *found[NRUNS] = {NULL};
-    Py_buffer tb;
-    unsigned bits;
-    (void)self;
-    if (!PyArg_ParseTuple(args, "Uy*I", &text, &tb, &bits)) return NULL;
-    if (tb.len != (Py_ssize_t)(GATE_WORDS * sizeof(uint64_t))) {
-        PyBuffer_Release(&tb);
-        PyErr_SetString(PyExc_ValueError, "table must be what gate_table() makes");
-        return NULL;
-    }
-    uint64_t table[GATE_WORDS], want = 0;
-    memcpy(table, tb.buf, sizeof(table));
-    PyBuffer_Release(&tb);
-    const uint64_t ONES = 0x0101010101ull, HIGH = 0x8080808080ull, add = table[GATE_ADD];
-    const int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
-    const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
-    Py_ssize_t min_len[NRUNS], start[NRUNS] = {0};
-    uint64_t runs = 0, open = 0;  /* open: the high bit of each lane in a run of its min_len or more */
-    for (int r = 0; r < NRUNS; r++) {
-        min_len[r] = 0x80 - (Py_ssize_t)((add >> (8 * r)) & 0xFF);
-        if (!((bits >> r) & 1)) continue;
-        if (!((table[GATE_USED] >> (8 * r)) & 1)) {
-            PyErr_Format(PyExc_ValueError, "class bit %u was not in the table's runs", 1u << r);
-            goto done;
-        }
-        want |= (uint64_t)0xFF << (8 * r);
-        if (!(found[r] = PyList_New(0))) goto done;
-    }
-    if (bits >> NRUNS) { PyErr_SetString(PyExc_ValueError, "bits must be below 1 << 5"); goto done; }
-    if (kind == PyUnicode_1BYTE_KIND) RUNS_LOOP(Py_UCS1)
-    else if (kind == PyUnicode_2BYTE_KIND) RUNS_LOOP(Py_UCS2)
-    else RUNS_LOOP(Py_UCS4)
-    for (int r = 0; r < NRUNS; r++)
-        if (((open >> (8 * r + 7)) & 1) && append_span(found[r], start[r], len) < 0) goto done;
-    if (!(result = PyDict_New())) goto done;
-    for (int r = 0; r < NRUNS; r++) {
-        if (!found[r]) continue;
-        PyObject *key = PyLong_FromUnsignedLong(1u << r);
-        int rc = key ? PyDict_SetItem(result, key, found[r]) : -1;
-        Py_XDECREF(key);
-        if (rc < 0) { Py_CLEAR(result); goto done; }
-    }
+    result = Py_BuildValue("Iny#O", g.mask, letters + g.extra, (const char *)counts, (Py_ssize_t)(26 * sizeof(int64_t)),
+                           found);
 done:
-    for (int r = 0; r < NRUNS; r++) Py_XDECREF(found[r]);
+    Py_XDECREF(found);
+    for (int k = 0; k < NRUNS; k++) Py_XDECREF(r.found[k]);
     return result;
 }
-#undef RUNS_LOOP
+
 
 /* Decoded bytes, read one at a time, for an exact rejection: could they be text that decode.py's
  * _readable(_utf8_or_gbk(data)) accepts? Not where they are neither UTF-8 (checked for its structure
@@ -804,7 +811,7 @@ static int codes_plausible(int kind, const void *data, Py_ssize_t a, Py_ssize_t 
     return 0;
 }
 
-/* plausible_runs(text, runs, min_len, which) -> [(start, end), ...]: the runs (class_runs() gives
+/* plausible_runs(text, runs, min_len, which) -> [(start, end), ...]: the runs (gates() gives
  * them), less those where no match of the decoder's regex could decode to text it accepts (an
  * exact rejection; Python decodes the rest as before). which: 0 base64 (its regex matches only
  * whole '='-free stretches of min_len or more: b64_plausible), 1 hex (hex_plausible; a run holding
@@ -952,11 +959,10 @@ static PyMethodDef methods[] = {
     {"near", near, METH_VARARGS, "near(text, table, stops, expansions, reach, grams) -> bool"},
     {"quick_index", quick_index, METH_VARARGS, "quick_index(text, table, expansions) -> (int32 codes, int64 index) bytes"},
     {"gate_table", gate_table, METH_VARARGS, "gate_table(classes, runs) -> bytes"},
-    {"gates", gates, METH_VARARGS, "gates(text, table) -> (mask, letters, counts)"},
+    {"gates", gates, METH_VARARGS, "gates(text, table) -> (mask, letters, counts, runs)"},
     {"letter_fit", letter_fit, METH_VARARGS, "letter_fit(counts, inverse_expected, constant) -> (letters, english)"},
     {"chunk_letter_counts", chunk_letter_counts, METH_VARARGS, "chunk_letter_counts(text, sample, step) -> bytes"},
     {"plausible_runs", plausible_runs, METH_VARARGS, "plausible_runs(text, runs, min_len, which) -> [(start, end), ...]"},
-    {"class_runs", class_runs, METH_VARARGS, "class_runs(text, table, bits) -> {bit: [(start, end), ...]}"},
 #if defined(__linux__)
     {"mtime_ns", mtime_ns, METH_O, "mtime_ns(path) -> os.stat(path).st_mtime_ns, or None where that raises OSError"},
 #endif

@@ -441,14 +441,14 @@ _MARKS = {"tag-characters": 0x100, "unicode-escape": 0x200, "byte-escape": 0x400
           "html-entity": 0x1000}
 LEET_MARK = 0x2000  # not a decoder's: the text holds a leet symbol (guard/normalize.py has_leet_symbols)
 _RUN_GATES = tuple((bit, min_len) for _, _, _, bit, min_len in _SUBSTITUTIONS if bit)
-_RUN_BITS = sum(bit for bit, _ in _RUN_GATES)
 _CLS_BYTES = _CLS.tobytes()
 
 
-def gates(text: str) -> tuple[int, int, bytes]:
-    """(mask, letters, counts): which decoders' cheap tests pass, the letters the cipher test counts
-    (ASCII letters, and the two letters str.lower() makes ASCII), and the ASCII letters a-z of any
-    case one by one (26 int64, for the cipher test of a short text).
+def gates(text: str) -> tuple[int, int, bytes, dict | None]:
+    """(mask, letters, counts, runs): which decoders' cheap tests pass, the letters the cipher test
+    counts (ASCII letters, and the two letters str.lower() makes ASCII), the ASCII letters a-z of
+    any case one by one (26 int64, for the cipher test of a short text), and the runs of the
+    classes in mask ({bit: _runs}; None where numpy finds them later).
 
     mask: the class bit of each class with a run long enough to decode, the _MARKS bit of each
     decoder whose mark is present, and LEET_MARK where a leet symbol is. The compiled scanner does
@@ -465,7 +465,7 @@ def _gate_table() -> bytes:
     return fastscan.compiled.gate_table(_CLS_BYTES, _RUN_GATES)
 
 
-def _gates_utf8(text: str) -> tuple[int, int, bytes]:
+def _gates_utf8(text: str) -> tuple[int, int, bytes, None]:
     """gates() from the UTF-8 bytes: substring tests and bytes.translate calls, at C speed each."""
     utf8 = text.encode("utf-8", "surrogatepass")
     mask = _MARKS["tag-characters"] if _TAG_PREFIX in utf8 else 0
@@ -480,10 +480,10 @@ def _gates_utf8(text: str) -> tuple[int, int, bytes]:
     # Letters as _WORDS counts them after str.lower() (which also makes these two ASCII letters).
     letters = len(utf8) - len(utf8.translate(None, _LETTER_BYTES)) + text.count("\u212a") + text.count("\u0130")
     counts = np.bincount(_LETTER[np.frombuffer(utf8, dtype=np.uint8)], minlength=256)[:26]  # UTF-8: no ASCII byte inside a character
-    return mask, letters, counts.astype(np.int64).tobytes()
+    return mask, letters, counts.astype(np.int64).tobytes(), None
 
 
-def decodings(text: str, raw: np.ndarray | None = None, gate: tuple[int, int, bytes] | None = None) -> Iterator[Decoded]:
+def decodings(text: str, raw: np.ndarray | None = None, gate: tuple | None = None) -> Iterator[Decoded]:
     """Every decoded form of the text worth scanning again (none for ordinary text).
 
     Each decoder is tried only where a cheap test (gates) says it could apply: its gate character
@@ -492,10 +492,10 @@ def decodings(text: str, raw: np.ndarray | None = None, gate: tuple[int, int, by
     """
     if not text:
         return
-    mask, letters, counts = gates(text) if gate is None else gate
+    mask, letters, counts, runs = gates(text) if gate is None else gate
     arrays = _Arrays(text, raw)
     if mask & ~LEET_MARK:
-        yield from _substitutions(text, mask, arrays)
+        yield from _substitutions(text, mask, runs, arrays)
     if len(text) <= _CHUNK:
         if letters < 4 or (2 * letters < len(text) and 2 * letters < len(text.strip())):
             return  # fewer than 4 words, or mostly not letters: no cipher (see _short_cipher_candidates)
@@ -532,9 +532,9 @@ class _Arrays:
 _PLAUSIBLE = {"base64": 0, "hex": 1, "char-codes": 2}
 
 
-def _substitutions(text: str, mask: int, arrays: _Arrays) -> Iterator[Decoded]:
-    """The escapes and encodings whose gate is open in mask, decoded where their runs are."""
-    runs = None  # with the compiled scanner: every open class's runs, found in one pass
+def _substitutions(text: str, mask: int, runs: dict | None, arrays: _Arrays) -> Iterator[Decoded]:
+    """The escapes and encodings whose gate is open in mask, decoded where their runs are (runs:
+    gates' runs, or None to find them with numpy)."""
     for name, pattern, decode, bit, min_len in _SUBSTITUTIONS:
         if not mask & (bit or _MARKS[name]):
             continue
@@ -542,15 +542,13 @@ def _substitutions(text: str, mask: int, arrays: _Arrays) -> Iterator[Decoded]:
             gate = _GATES[name]
             windows = [(0, len(text))] if gate is None else _near(arrays.raw, gate)
         else:
-            if fastscan.compiled is not None:
-                if runs is None:
-                    runs = fastscan.compiled.class_runs(text, _gate_table(), mask & _RUN_BITS)
-                windows = runs[bit]
-                # Only the runs where a match could decode to text the decoder accepts (an exact rejection).
-                if name in _PLAUSIBLE:
-                    windows = fastscan.compiled.plausible_runs(text, windows, min_len, _PLAUSIBLE[name])
-            else:
+            if runs is None:
                 windows = _runs(arrays.classes, arrays.blocks, bit, min_len)
+            elif name in _PLAUSIBLE:
+                # Only the runs where a match could decode to text the decoder accepts (an exact rejection).
+                windows = fastscan.compiled.plausible_runs(text, runs[bit], min_len, _PLAUSIBLE[name])
+            else:
+                windows = runs[bit]
             windows = [(max(a - 1, 0), min(b + 1, len(text))) for a, b in windows]
         if windows:
             yield from _substituted(name, text, pattern, decode, windows)

@@ -130,32 +130,25 @@ def test_the_compiled_scanner_refuses_broken_gram_tables(kf):
 def test_gates_equal_the_utf8_tests(texts):
     masks = 0
     for text in texts:
-        assert D.gates(text) == D._gates_utf8(text), text[:80]
+        assert D.gates(text)[:3] == D._gates_utf8(text)[:3], text[:80]
         masks |= D.gates(text)[0]
     assert masks == 0x1F | sum(D._MARKS.values()) | D.LEET_MARK  # every gate was seen open
 
 
 @needs_compiled
-def test_class_runs_equal_the_numpy_runs(texts):
-    """Every class's runs in one pass, as numpy finds them class by class (and for any set of classes)."""
-    table = D._gate_table()
+def test_the_runs_gates_finds_equal_the_numpy_runs(texts):
+    """gates() finds every class's long runs in its one pass, as numpy finds them class by class."""
     long_runs = 0
-    for i, text in enumerate(texts + ["a" * 300 + "=" + "0" * 40, "x" * 16, "1 2" * 20]):
+    for text in texts + ["a" * 300 + "=" + "0" * 40, "x" * 16, "1 2" * 20, "é" + "ab" * 10 + "é", "0" * 200]:
         low = np.minimum(raw_codes(text), 0x7F).astype(np.uint8)
         classes = D._CLS256[low]
         blocks = classes[: len(classes) - len(classes) % 4].view(np.uint32)
-        asked = D._RUN_BITS if i % 2 else D._RUN_GATES[i % 5][0] | D._RUN_GATES[(i + 2) % 5][0]
-        runs = compiled.class_runs(text, table, asked)
-        assert sorted(runs) == sorted(bit for bit, _ in D._RUN_GATES if bit & asked)
+        mask, _, _, runs = D.gates(text)
+        assert sorted(runs) == sorted(bit for bit, _ in D._RUN_GATES if bit & mask)
         for bit, min_len in D._RUN_GATES:
-            if bit & asked:
-                assert runs[bit] == D._runs(classes, blocks, bit, min_len), (text[:80], bit)
-                long_runs += len(runs[bit])
+            assert runs.get(bit, []) == D._runs(classes, blocks, bit, min_len), (text[:80], bit)
+            long_runs += len(runs.get(bit, []))
     assert long_runs > 500
-    with pytest.raises(ValueError):
-        compiled.class_runs("text", table, 1 << 5)
-    with pytest.raises(ValueError):
-        compiled.class_runs("text", b"not a table", 1)
     with pytest.raises(ValueError):
         compiled.plausible_runs("abc", [(0, 10)], 16, 0)  # a run beyond the text
 
@@ -333,7 +326,7 @@ def test_plausible_runs_drop_only_runs_no_decoder_accepts(texts):
     dropped = kept_and_decoded = 0
     for text in texts + list(_encoded_texts(5, 3000)):
         for name, which, pattern, decode, bit, min_len in _PLAUSIBLE:
-            runs = compiled.class_runs(text, D._gate_table(), bit)[bit]
+            runs = D.gates(text)[3].get(bit, [])
             kept = compiled.plausible_runs(text, runs, min_len, which)
             assert set(kept) <= set(runs) and kept == [r for r in runs if r in kept], (name, text[:80])
             for a, b in runs:
