@@ -196,17 +196,30 @@ _PERCENT_PAIR = re.compile(r"%[0-9a-fA-F]{2}%[0-9a-fA-F]{2}")
 _GATE_TESTS = {"unicode-escape": lambda t: "\\u" in t or "\\U" in t, "byte-escape": lambda t: "\\x" in t,
                "percent": lambda t: _PERCENT_PAIR.search(t) is not None, "html-entity": lambda t: "&#" in t}
 _GATE_REACH = 16  # two marks this close are one cluster; a run is looked for up to this far after a mark
+_FEW_MARKS = 64  # up to this many marks, _near finds them one by one
 
 
-def _near(raw: np.ndarray, mark: str) -> list[tuple[int, int]]:
-    """Windows around the places where mark occurs."""
-    at = np.flatnonzero(raw == ord(mark))
-    if not len(at):
-        return []
+def _near(text: str, mark: str, raw: Callable[[], np.ndarray]) -> list[tuple[int, int]]:
+    """Windows around the places where mark occurs: marks this close (_GATE_REACH) are one cluster,
+    and a window reaches _GATE_REACH past its cluster's last mark. raw() gives the text's code points.
+
+    A few marks are found with str.find (making the array costs more than finding them); many with numpy.
+    """
+    if text.count(mark) <= _FEW_MARKS:
+        out: list[tuple[int, int]] = []
+        at = text.find(mark)
+        while at >= 0:
+            first = last = at
+            at = text.find(mark, last + 1)
+            while 0 <= at <= last + _GATE_REACH:
+                last, at = at, text.find(mark, at + 1)
+            out.append((first, min(last + _GATE_REACH, len(text))))
+        return out
+    at = np.flatnonzero(raw() == ord(mark))
     breaks = np.flatnonzero(np.diff(at) > _GATE_REACH)
     firsts = np.concatenate(([at[0]], at[breaks + 1]))
     lasts = np.concatenate((at[breaks], [at[-1]]))
-    return [(int(a), min(int(b) + _GATE_REACH, len(raw))) for a, b in zip(firsts, lasts)]
+    return [(int(a), min(int(b) + _GATE_REACH, len(text))) for a, b in zip(firsts, lasts)]
 
 
 def _runs(classes: np.ndarray, blocks: np.ndarray, bit: int, min_len: int) -> list[tuple[int, int]]:
@@ -349,7 +362,7 @@ def _english_share(text: str) -> float:
 
 
 def _share(words: list[str]) -> float:
-    return sum(w in _COMMON for w in words) / len(words) if len(words) >= 4 else 1.0
+    return sum(map(_COMMON.__contains__, words)) / len(words) if len(words) >= 4 else 1.0
 
 
 _INVERSE_EXPECTED = np.concatenate((1.0 / _SHIFTS, 1.0 / _ATBASH[None, :])).T  # 26 x 27
@@ -540,7 +553,7 @@ def _substitutions(text: str, mask: int, runs: dict | None, arrays: _Arrays) -> 
             continue
         if bit == 0:
             gate = _GATES[name]
-            windows = [(0, len(text))] if gate is None else _near(arrays.raw, gate)
+            windows = [(0, len(text))] if gate is None else _near(text, gate, lambda: arrays.raw)
         else:
             if runs is None:
                 windows = _runs(arrays.classes, arrays.blocks, bit, min_len)

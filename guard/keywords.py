@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, replace
+from operator import attrgetter
 from pathlib import Path
 from typing import Sequence
 
@@ -184,7 +185,7 @@ class KeywordFilter:
             for m in _scan(lists, text[start:start + BLOCK + OVERLAP], 0):
                 m = replace(m, start=m.start + start, end=m.end + start)
                 found.setdefault((m.start, m.end, m.category), m)
-        return sorted(found.values(), key=lambda m: (m.start, m.end, m.category))
+        return sorted(found.values(), key=_ORDER)
 
     def check(self, conversation: Sequence[tuple[str, str]]) -> Verdict:
         """Judge the last message of the conversation; a broken list file blocks (fail closed)."""
@@ -318,8 +319,13 @@ def _scan(lists: _Lists, text: str, depth: int) -> list[Match]:
             for m in _scan(lists, d.text, depth + 1):
                 o0, o1 = d.span(m.start, m.end)
                 matches.append(Match(m.category, m.term, o0, o1, f"{d.name}/{m.view}", m.list))
+    if not matches:
+        return matches  # the common case: nothing to order
     unique = {(m.start, m.end, m.category): m for m in reversed(matches)}
-    return sorted(unique.values(), key=lambda m: (m.start, m.end, m.category))
+    return sorted(unique.values(), key=_ORDER)
+
+
+_ORDER = attrgetter("start", "end", "category")  # matches are reported in this order
 
 
 def _exact(lists: _Lists, text: str) -> list[Match]:

@@ -503,3 +503,22 @@ def test_deciphering_the_utf8_bytes_equals_str_translate(texts):
     for i, text in enumerate(cases):
         for kind, k in [("atbash", 0), ("caesar", 1 + i % 25), ("caesar", 13)]:
             assert D._deciphered(text, kind, k) == text.translate(D._letter_cipher(kind, k)), (text[:80], kind, k)
+
+
+def _near_by_numpy(text, mark):
+    """decode.py _near as it was: the marks' positions from the code points, clustered with numpy (the reference)."""
+    at = np.flatnonzero(raw_codes(text) == ord(mark))
+    if not len(at):
+        return []
+    breaks = np.flatnonzero(np.diff(at) > D._GATE_REACH)
+    firsts, lasts = np.concatenate(([at[0]], at[breaks + 1])), np.concatenate((at[breaks], [at[-1]]))
+    return [(int(a), min(int(b) + D._GATE_REACH, len(text))) for a, b in zip(firsts, lasts)]
+
+
+def test_mark_windows_found_one_by_one_equal_the_numpy_windows(texts):
+    rng = random.Random(13)
+    cases = texts + ["".join(rng.choice("&%\\ab \u70b8") for _ in range(rng.randint(0, 400))) for _ in range(400)]
+    cases += ["&" * 100, "a&" * 80, "&" + " " * 16 + "&" + " " * 17 + "&"]  # many marks: numpy; gaps at the edge
+    for text in cases:
+        for mark in "\\%&":
+            assert D._near(text, mark, lambda: raw_codes(text)) == _near_by_numpy(text, mark), (text[:80], mark)
