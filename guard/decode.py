@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cache, cached_property
 from typing import Callable, Iterator
@@ -33,13 +34,47 @@ _SAMPLE = 4
 
 @dataclass(frozen=True)
 class Decoded:
+    """A decoded form of a text, and where each of its characters came from, told by segments:
+    (start in text, start and end in the original, decoded), in order. A decoded segment's
+    characters all come from [start, end) of the original; a plain one's one by one from start on.
+    (Segments, not arrays: most decoded texts hold no match, and span() needs only two lookups.)"""
+
     name: str
     text: str
-    starts: np.ndarray  # starts[i], ends[i]: the original span decoded character i came from
-    ends: np.ndarray
+    segments: tuple[tuple[int, int, int, bool], ...]
 
     def span(self, start: int, end: int) -> tuple[int, int]:
-        return int(self.starts[start]), int(self.ends[end - 1])
+        """The original span of decoded characters [start, end)."""
+        return self._origin(start)[0], self._origin(end - 1)[1]
+
+    def _origin(self, i: int) -> tuple[int, int]:
+        at, o0, o1, decoded = self.segments[bisect_right(self._segment_starts, i) - 1]
+        return (o0, o1) if decoded else (o0 + i - at, o0 + i - at + 1)
+
+    @cached_property
+    def _segment_starts(self) -> list[int]:
+        return [segment[0] for segment in self.segments]
+
+    @cached_property
+    def starts(self) -> np.ndarray:
+        """starts[i], ends[i]: the original span decoded character i came from."""
+        return self._arrays()[0]
+
+    @cached_property
+    def ends(self) -> np.ndarray:
+        return self._arrays()[1]
+
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        starts, ends = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+        bounds = self._segment_starts[1:] + [len(self.text)]
+        for (at, o0, o1, decoded), stop in zip(self.segments, bounds):
+            if decoded:
+                starts.append(np.full(stop - at, o0))
+                ends.append(np.full(stop - at, o1))
+            else:
+                starts.append(np.arange(o0, o0 + stop - at))
+                ends.append(np.arange(o0 + 1, o0 + stop - at + 1))
+        return np.concatenate(starts), np.concatenate(ends)
 
 
 def _readable(s: str | None, min_letters: int = 3) -> str | None:
@@ -277,17 +312,21 @@ def _substituted(name: str, text: str, pattern: re.Pattern, decode, windows) -> 
             clusters.append([run])
     for cluster in clusters:
         pos = max(cluster[0][0] - _MARGIN, 0)
-        pieces, starts, ends = [], [], []
+        pieces: list[str] = []
+        segments: list[tuple[int, int, int, bool]] = []
+        at = 0  # where the next piece starts in the decoded text
         for s, e, decoded in cluster:
+            if s > pos:
+                segments.append((at, pos, s, False))
+            segments.append((at + s - pos, s, e, True))
             pieces += [text[pos:s], decoded]
-            starts += [np.arange(pos, s), np.full(len(decoded), s)]
-            ends += [np.arange(pos, s) + 1, np.full(len(decoded), e)]
+            at += s - pos + len(decoded)
             pos = e
         stop = min(cluster[-1][1] + _MARGIN, len(text))
+        if stop > pos:
+            segments.append((at, pos, stop, False))
         pieces.append(text[pos:stop])
-        starts.append(np.arange(pos, stop))
-        ends.append(np.arange(pos, stop) + 1)
-        yield Decoded(name, "".join(pieces), np.concatenate(starts), np.concatenate(ends))
+        yield Decoded(name, "".join(pieces), tuple(segments))
 
 
 # English letter frequencies (a..z), for telling plain English letters from shifted ones.
@@ -579,5 +618,4 @@ def _ciphers(text: str, arrays: _Arrays, counts: bytes) -> Iterator[Decoded]:
         name = "atbash" if kind == "atbash" else f"caesar-{k}"
         for i in chunks:
             a, b = max(i * _CHUNK - margin, 0), min((i + 1) * _CHUNK + margin, len(text))
-            index = np.arange(a, b)
-            yield Decoded(name, _deciphered(text[a:b], kind, k), index, index + 1)
+            yield Decoded(name, _deciphered(text[a:b], kind, k), ((0, a, b, False),))

@@ -522,3 +522,16 @@ def test_mark_windows_found_one_by_one_equal_the_numpy_windows(texts):
     for text in cases:
         for mark in "\\%&":
             assert D._near(text, mark, lambda: raw_codes(text)) == _near_by_numpy(text, mark), (text[:80], mark)
+
+
+def test_a_decoded_span_is_what_its_arrays_say(texts):
+    """Decoded.span reads the segments; starts and ends spell them out per character."""
+    checked = 0
+    for text in texts[:3000] + list(_encoded_texts(4, 300)):
+        for d in D.decodings(text):
+            assert len(d.starts) == len(d.ends) == len(d.text)
+            for start in range(0, len(d.text), 7):
+                for end in (start + 1, min(start + 40, len(d.text))):
+                    assert d.span(start, end) == (int(d.starts[start]), int(d.ends[end - 1]))
+                    checked += 1
+    assert checked > 1000
