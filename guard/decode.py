@@ -410,12 +410,13 @@ _FIT_CONSTANT = float(_ENGLISH.sum()) - 2.0
 _CLEARLY_ENGLISH = 200  # letters: from this many on, letter frequencies alone tell English apart
 
 
-def _short_cipher_candidates(text: str, counts: bytes) -> dict[tuple[str, int], list[int]]:
+def _short_cipher_candidates(text: str, counts) -> dict[tuple[str, int], list[int]]:
     """For a short text: the letter cipher, if any, whose decoding reads more like English.
 
     Only a text made mostly of Latin letters can be a letter cipher; the tries decode its words
     alone (not the whole text). Ordinary text costs a count of its letters (Chinese text stops
-    there) and, for English, a letter-frequency test. counts: the text's letters (gates).
+    there) and, for English, a letter-frequency test. counts: the text's letters a-z (26 int64:
+    gates' bytes, or an array).
     """
     if fastscan.compiled is not None:
         # The English test where it is clear-cut; where it is close, numpy decides below.
@@ -496,11 +497,11 @@ _RUN_GATES = tuple((bit, min_len) for _, _, _, bit, min_len in _SUBSTITUTIONS if
 _CLS_BYTES = _CLS.tobytes()
 
 
-def gates(text: str) -> tuple[int, int, bytes, dict | None]:
+def gates(text: str) -> tuple[int, int, bytes | None, dict | None]:
     """(mask, letters, counts, runs): which decoders' cheap tests pass, the letters the cipher test
     counts (ASCII letters, and the two letters str.lower() makes ASCII), the ASCII letters a-z of
     any case one by one (26 int64, for the cipher test of a short text), and the runs of the
-    classes in mask ({bit: _runs}; None where numpy finds them later).
+    classes in mask ({bit: _runs}). The numpy gates leave counts and runs None: found where needed.
 
     mask: the class bit of each class with a run long enough to decode, the _MARKS bit of each
     decoder whose mark is present, and LEET_MARK where a leet symbol is. The compiled scanner does
@@ -517,7 +518,7 @@ def _gate_table() -> bytes:
     return fastscan.compiled.gate_table(_CLS_BYTES, _RUN_GATES)
 
 
-def _gates_utf8(text: str) -> tuple[int, int, bytes, None]:
+def _gates_utf8(text: str) -> tuple[int, int, None, None]:
     """gates() from the UTF-8 bytes: substring tests and bytes.translate calls, at C speed each."""
     utf8 = text.encode("utf-8", "surrogatepass")
     mask = _MARKS["tag-characters"] if _TAG_PREFIX in utf8 else 0
@@ -531,8 +532,7 @@ def _gates_utf8(text: str) -> tuple[int, int, bytes, None]:
             mask |= bit
     # Letters as _WORDS counts them after str.lower() (which also makes these two ASCII letters).
     letters = len(utf8) - len(utf8.translate(None, _LETTER_BYTES)) + text.count("\u212a") + text.count("\u0130")
-    counts = np.bincount(_LETTER[np.frombuffer(utf8, dtype=np.uint8)], minlength=256)[:26]  # UTF-8: no ASCII byte inside a character
-    return mask, letters, counts.astype(np.int64).tobytes(), None
+    return mask, letters, None, None
 
 
 def decodings(text: str, raw: np.ndarray | None = None, gate: tuple | None = None) -> Iterator[Decoded]:
@@ -606,10 +606,12 @@ def _substitutions(text: str, mask: int, runs: dict | None, arrays: _Arrays) -> 
             yield from _substituted(name, text, pattern, decode, windows)
 
 
-def _ciphers(text: str, arrays: _Arrays, counts: bytes) -> Iterator[Decoded]:
+def _ciphers(text: str, arrays: _Arrays, counts: bytes | None) -> Iterator[Decoded]:
     """The letter ciphers that fit some chunk of the text better than English, decoded there.
-    counts: the text's letters (gates)."""
+    counts: the text's letters (gates), or None to count them here."""
     if len(text) <= _CHUNK:
+        if counts is None:
+            counts = np.bincount(_LETTER[arrays.low], minlength=256)[:26]
         ciphers = _short_cipher_candidates(text, counts)
     else:
         ciphers = _cipher_candidates(text, None if fastscan.compiled else arrays.low)

@@ -21,9 +21,9 @@ import numpy as np
 
 from guard import fastscan
 from guard.decode import LEET_MARK, decodings, gates, raw_codes
-from guard.normalize import (has_leet_symbols, is_latin_word, leet_marked, quick_codes, quick_codes_index, tables,
-                             term_forms, to_str, views)
-from guard.prefilter import Prefixes, near_windows
+from guard.normalize import (has_leet_symbols, is_latin_word, quick_codes, quick_codes_index, tables, term_forms,
+                             to_str, views)
+from guard.prefilter import Prefixes
 from guard.verdict import Match, Verdict
 from guard.listfiles import ALLOW, WordListError, list_files, read_terms
 
@@ -239,18 +239,15 @@ def _any_leet(lists: _Lists, text: str, raw) -> bool:
     in either, a copy of what it gives), so a leet term read from unmarked characters only would be
     in the quick view too, holding a quick term. A term whose span in the text holds the marked
     character at p lies within [v - n, w + n) of the leet view: v and w its length before and after
-    p, n the longest term.
+    p, n the longest term. guard/_fastscan.c near() reads those windows; guard/prefilter.py
+    near_windows is its reference (numpy reads the whole view: the same answer).
     """
     t, prefixes, automaton = tables(), lists.leet_prefixes, lists.deny["leet"]
-    if not lists.leet_in_quick:
-        return _any(prefixes, automaton, text, t.quick_leet, raw)
     grams = prefixes.packed()
-    if grams is not None:
-        return fastscan.compiled.near(text, t.quick_leet, t.quick_leet_stops, t.quick_exp_text[id(t.quick_leet)],
-                                      prefixes.longest, grams)
-    raw = raw_codes(text) if raw is None else raw
-    joined = near_windows(*quick_codes_index(raw, t.quick_leet), leet_marked(raw), prefixes.longest)
-    return joined is not None and next(automaton.iter(to_str(joined)), None) is not None
+    if grams is None or not lists.leet_in_quick:  # numpy reads the whole leet view, faster there than the windows
+        return _any(prefixes, automaton, text, t.quick_leet, raw)
+    return fastscan.compiled.near(text, t.quick_leet, t.quick_leet_stops, t.quick_exp_text[id(t.quick_leet)],
+                                  prefixes.longest, grams)
 
 
 # Where the prefilter finds a term, the views are built for this much text around it, not the whole.

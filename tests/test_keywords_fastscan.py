@@ -130,7 +130,7 @@ def test_the_compiled_scanner_refuses_broken_gram_tables(kf):
 def test_gates_equal_the_utf8_tests(texts):
     masks = 0
     for text in texts:
-        assert D.gates(text)[:3] == D._gates_utf8(text)[:3], text[:80]
+        assert D.gates(text)[:2] == D._gates_utf8(text)[:2], text[:80]
         masks |= D.gates(text)[0]
     assert masks == 0x1F | sum(D._MARKS.values()) | D.LEET_MARK  # every gate was seen open
 
@@ -176,7 +176,10 @@ def test_letter_counts_and_the_english_test_equal_numpy(texts, monkeypatch):
         found.append(D._short_cipher_candidates(text, gate_counts))
     assert decided > 100
     monkeypatch.setattr(fastscan, "compiled", None)
-    assert found == [D._short_cipher_candidates(text, D.gates(text)[2]) for text in cases]
+    assert D._gates_utf8(SENTENCE)[2] is None  # numpy counts where the cipher test needs them
+    low = [np.minimum(raw_codes(text), 0x7F).astype(np.uint8) for text in cases]
+    assert found == [D._short_cipher_candidates(text, np.bincount(D._LETTER[lo], minlength=256)[:26])
+                     for text, lo in zip(cases, low)]
     with pytest.raises(ValueError):
         compiled.letter_fit(b"short", D._INVERSE_EXPECTED_C, D._FIT_CONSTANT)
 

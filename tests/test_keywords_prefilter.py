@@ -12,7 +12,8 @@ import pytest
 from guard import KeywordFilter
 from guard import keywords as K
 from guard.decode import raw_codes
-from guard.normalize import has_leet_symbols, quick_codes, quick_codes_index, quick_view, tables, to_str
+from guard.normalize import has_leet_symbols, leet_marked, quick_codes, quick_codes_index, quick_view, tables, to_str
+from guard.prefilter import near_windows
 
 TEXTS = [
     "",
@@ -116,22 +117,22 @@ def _leet_texts(seed: int, n: int):
         yield rng.choice([" ", "", "!"]).join(parts)
 
 
-@pytest.mark.parametrize("numpy_only", [False, True])
-def test_the_leet_check_near_marked_characters_decides_as_the_whole_leet_view(kf, numpy_only, monkeypatch):
-    """_any_leet reads the leet view only around the characters it reads unlike the quick view;
-    where the quick view holds no term, it says what the whole leet view says."""
-    from guard import fastscan
-
-    if numpy_only:
-        monkeypatch.setattr(fastscan, "compiled", None)
+def test_the_leet_check_near_marked_characters_decides_as_the_whole_leet_view(kf):
+    """Where the quick view holds no term, the leet view around the characters it reads unlike the
+    quick view (near_windows, the reference of the compiled near()) holds a term exactly where the
+    whole leet view does; and _any_leet says what the whole view says."""
     lists, t = kf._lists, tables()
     assert lists.leet_in_quick
     asked = found = 0
     for text in list(_leet_texts(3, 1500)) + TEXTS + list(_long_texts(6, 4)):
         if not has_leet_symbols(text) or K._any(lists.quick_prefixes, lists.quick, text, t.quick, None):
             continue
-        whole = lists.leet_prefixes.any_match(quick_codes(raw_codes(text), t.quick_leet), lists.deny["leet"], to_str)
-        assert K._any_leet(lists, text, None) == whole, text
+        raw = raw_codes(text)
+        codes, index = quick_codes_index(raw, t.quick_leet)
+        whole = lists.leet_prefixes.any_match(codes, lists.deny["leet"], to_str)
+        joined = near_windows(codes, index, leet_marked(raw), lists.leet_prefixes.longest)
+        near = joined is not None and next(lists.deny["leet"].iter(to_str(joined)), None) is not None
+        assert near == whole == K._any_leet(lists, text, None), text
         asked += 1
         found += whole
     assert asked > 300 and found > 100
