@@ -50,7 +50,9 @@ static int reserve(void **buf, Py_ssize_t *cap, Py_ssize_t need, size_t size) {
 /* The codes of a view of text[from:] (a table lookup per character: dropped characters removed,
  * repeats collapsed), appended to codes[n:], until the end or a character to stop at (stop): one
  * that folds to several (EXP), or, in near()'s table, a marked one (STOP). Kept without branches
- * (ordinary text, a space every few letters, would mispredict them); n and last stay in registers. */
+ * (ordinary text, a space every few letters, would mispredict them); n and last stay in registers.
+ * (m >> 31 shifts arithmetically on every compiler CPython builds with; 0u - (m < 0), the portable
+ * spelling, measured 9% slower.) */
 #define STOP (-3)
 
 typedef struct {
@@ -263,7 +265,7 @@ static int grams_in(const Grams *g, const Py_UCS4 *codes, Py_ssize_t n, Py_ssize
 #undef SLOT
 #undef IS_SET
 
-/* Parse the table and expansions arguments common to find() and near(). */
+/* A view's table (see Table) from the object find(), near() and quick_index() are given. */
 static int take_table(PyObject *obj, Table *t) {
     if (PyObject_GetBuffer(obj, &t->buf, PyBUF_SIMPLE) < 0) return -1;
     t->table = (const int32_t *)t->buf.buf;
