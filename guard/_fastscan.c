@@ -246,9 +246,9 @@ static Py_ssize_t next_set(const Py_UCS4 *codes, Py_ssize_t c, Py_ssize_t end, c
  * (confirm(): 1 at the first where out is NULL, 0, or -1). A set bit is rare in ordinary text. */
 static int grams_in(const Grams *g, const Py_UCS4 *codes, Py_ssize_t n, Py_ssize_t lo, Py_ssize_t hi, PyObject *out) {
     const uint8_t *t2 = (const uint8_t *)g->t2.buf, *t4 = (const uint8_t *)g->t4.buf;
-    const Py_ssize_t end2 = hi < n - 1 ? hi : n - 1, end4 = hi < n - 3 ? hi : n - 3;  /* last starts + 1 */
-    Py_ssize_t c = lo < 0 ? 0 : lo;
+    Py_ssize_t c = lo < 0 ? 0 : lo, end2 = hi < n - 1 ? hi : n - 1, end4 = hi < n - 3 ? hi : n - 3;  /* last starts + 1 */
     int r;
+    if (end4 < c) end4 = c;  /* a view too short for a 4-gram: none (next_set never goes back) */
     while ((c = next_set(codes, c, end4, t2, t4)) < end4) {
         uint32_t i2 = SLOT(GRAM2(c)), i4 = SLOT(GRAM2(c) * K1 ^ GRAM2(c + 2));
         if (IS_SET(t2, i2) && (r = confirm(g->keys2, i2, codes, n, c, out)) != 0) return r;
