@@ -1,14 +1,18 @@
 /* The keyword filter's hot paths, each one pass over a str's code points (an optional extension;
  * guard/fastscan.py loads it, and the numpy code paths run where it was not built).
  *
- * quick():       the prefilter view (guard/normalize.py quick_codes: table lookup, dropped characters
- *                removed, repeats collapsed) fused with guard/prefilter.py's gram hashes and table
- *                lookups. Returns False (no candidate) or the merged candidate windows joined by NUL,
- *                exactly what Prefixes.windows gives the automaton.
- * gates():       guard/decode.py's cheap decoder tests: runs of each character class, the gate marks,
- *                tag characters, the letters of the cipher test.
- * class_runs(), letter_counts(), chunk_letter_counts(), letter_fit(): the runs and counts decode.py
- *                otherwise gets from numpy, and its "plainly English" test where it is clear-cut.
+ * find():        the prefilter's question, does a term occur in this view of the text (guard/normalize.py
+ *                quick_codes: table lookup, dropped characters removed, repeats collapsed)? The view's
+ *                grams hashed and looked up in guard/prefilter.py's tables, a set bit confirmed
+ *                against the terms keyed on it: Prefixes.any_match's answer without the automaton.
+ * occurrences(): the same over a view's codes, every occurrence (Prefixes.matches), for the exact path.
+ * near():        find() over the windows of a view around marked characters (the quick leet view
+ *                around the characters it reads unlike the quick view, for the leet check).
+ * gates():       guard/decode.py's cheap decoder tests: where each character class has long runs, the
+ *                gate marks, tag characters, the letters of the cipher test and their counts
+ *                (gate_table() makes its table once).
+ * chunk_letter_counts(), letter_fit(): the counts decode.py otherwise gets from numpy, and its
+ *                "plainly English" test where it is clear-cut.
  * plausible_runs(): the class runs less those where no base64, hex or char-codes match could decode
  *                to text the decoder accepts (an exact rejection: ordinary words and number tables
  *                are no longer decoded in Python just to be refused).
@@ -28,29 +32,8 @@
 #define EXP (-2)
 
 typedef struct {
-    Py_buffer table, t2, t4;
-} Tables;
-
-static void release(Tables *t) {
-    if (t->table.obj) PyBuffer_Release(&t->table);
-    if (t->t2.obj) PyBuffer_Release(&t->t2);
-    if (t->t4.obj) PyBuffer_Release(&t->t4);
-}
-
-typedef struct {
     Py_ssize_t lo, hi;
 } Window;
-
-static int cmp_window(const void *a, const void *b) {
-    Py_ssize_t x = ((const Window *)a)->lo, y = ((const Window *)b)->lo;
-    return (x > y) - (x < y);
-}
-
-/* [start - before, start + after) within [0, n). */
-static Window window(Py_ssize_t start, Py_ssize_t before, Py_ssize_t after, Py_ssize_t n) {
-    Window w = {start - before < 0 ? 0 : start - before, start + after > n ? n : start + after};
-    return w;
-}
 
 /* Grow *buf (of *cap items of size) to hold need items. */
 static int reserve(void **buf, Py_ssize_t *cap, Py_ssize_t need, size_t size) {
@@ -64,37 +47,55 @@ static int reserve(void **buf, Py_ssize_t *cap, Py_ssize_t need, size_t size) {
     return 0;
 }
 
-/* Pass 1 of quick(): the quick view's codes of text[from:], appended to codes[n:], until the end
- * or a character that folds to several (stop). Kept unless dropped or a repeat, without branches
- * (ordinary text, a space every few letters, would mispredict them); n and last stay in registers. */
+/* The codes of a view of text[from:] (a table lookup per character: dropped characters removed,
+ * repeats collapsed), appended to codes[n:], until the end or a character to stop at (stop): one
+ * that folds to several (EXP), or, in near()'s table, a marked one (STOP). Kept without branches
+ * (ordinary text, a space every few letters, would mispredict them); n and last stay in registers.
+ * (m >> 31 shifts arithmetically on every compiler CPython builds with; 0u - (m < 0), the portable
+ * spelling, measured 9% slower.) */
+#define STOP (-3)
+
 typedef struct {
     Py_ssize_t n, stop;
     Py_UCS4 last;
 } Fill;
 
-#define FILL_LOOP(T)                                                                            \
+#define FILL_LOOP(T, INDEX)                                                                     \
     {                                                                                           \
         const T *s = data;                                                                      \
         for (i = from; i < len; i++) {                                                          \
             Py_UCS4 cp = s[i];                                                                  \
             int32_t m = (Py_ssize_t)cp < limit ? table[cp] : -1;                                \
-            if (m == EXP) break;                                                                \
-            int keep = (m >= 0) & ((Py_UCS4)m != last);                                         \
-            codes[n] = (Py_UCS4)m;                                                              \
-            n += keep;                                                                          \
-            last = keep ? (Py_UCS4)m : last;                                                    \
+            if (m <= EXP) break;                                                                \
+            Py_UCS4 drop = (Py_UCS4)(m >> 31); /* all ones where dropped: then as if a repeat */ \
+            Py_UCS4 code = (last & drop) | ((Py_UCS4)m & ~drop);                                \
+            codes[n] = code;                                                                    \
+            INDEX;                                                                              \
+            n += code != last;                                                                  \
+            last = code;                                                                        \
         }                                                                                       \
     }
 
+#define FILL_KINDS(INDEX)                                                                       \
+    Py_ssize_t i;                                                                               \
+    if (kind == PyUnicode_1BYTE_KIND) FILL_LOOP(Py_UCS1, INDEX)                                 \
+    else if (kind == PyUnicode_2BYTE_KIND) FILL_LOOP(Py_UCS2, INDEX)                            \
+    else FILL_LOOP(Py_UCS4, INDEX)                                                              \
+    Fill out = {n, i, last};                                                                    \
+    return out;
+
 static Fill fill(int kind, const void *data, Py_ssize_t from, Py_ssize_t len, const int32_t *table,
                  Py_ssize_t limit, Py_UCS4 *codes, Py_ssize_t n, Py_UCS4 last) {
-    Py_ssize_t i;
-    if (kind == PyUnicode_1BYTE_KIND) FILL_LOOP(Py_UCS1)
-    else if (kind == PyUnicode_2BYTE_KIND) FILL_LOOP(Py_UCS2)
-    else FILL_LOOP(Py_UCS4)
-    Fill out = {n, i, last};
-    return out;
+    FILL_KINDS((void)0)
 }
+
+/* fill(), writing also each kept code's offset in the text to index[] (room as in codes[]; a
+ * code not kept writes the next free slot, which the next kept one overwrites). */
+static Fill fill_index(int kind, const void *data, Py_ssize_t from, Py_ssize_t len, const int32_t *table,
+                       Py_ssize_t limit, Py_UCS4 *codes, int64_t *index, Py_ssize_t n, Py_UCS4 last) {
+    FILL_KINDS(index[n] = i)
+}
+#undef FILL_KINDS
 #undef FILL_LOOP
 
 /* Put in the codes that expansions[cp] (a str) stands for, collapsing repeats; room is kept for
@@ -119,95 +120,266 @@ static int expand(PyObject *expansions, Py_UCS4 cp, Py_UCS4 **codes, Py_ssize_t 
     return 0;
 }
 
-/* quick(text, table, expansions, t2, t4, bits, (before2, after2, before4, after4), whole) -> False | str
- * table: int32 per code point (the quick view's, guard/normalize.py; -2: see expansions);
- * expansions: {code point: str} for the characters that fold to several; t2, t4: the gram tables
- * of guard/prefilter.py packed 8 to a byte (bit i of the table is bit i % 8 of byte i / 8). */
-static PyObject *quick(PyObject *self, PyObject *args) {
-    PyObject *text, *expansions, *result = NULL;
-    Tables t = {0};
-    int bits, whole;
-    Py_ssize_t before2, after2, before4, after4;
-    (void)self;
-    if (!PyArg_ParseTuple(args, "Uy*Oy*y*i(nnnn)p", &text, &t.table, &expansions, &t.t2, &t.t4, &bits, &before2,
-                          &after2, &before4, &after4, &whole)) {
-        release(&t);
-        return NULL;
-    }
-    const int32_t *table = (const int32_t *)t.table.buf;
-    const Py_ssize_t limit = t.table.len / (Py_ssize_t)sizeof(int32_t);
-    const uint8_t *t2 = (const uint8_t *)t.t2.buf, *t4 = (const uint8_t *)t.t4.buf;
-    if (bits < 4 || bits > 31 || t.t2.len < ((Py_ssize_t)1 << (bits - 3)) || t.t4.len < ((Py_ssize_t)1 << (bits - 3))) {
-        PyErr_SetString(PyExc_ValueError, "gram tables are smaller than 2**bits bits");
-        release(&t);
-        return NULL;
-    }
-    const unsigned shift = 32u - (unsigned)bits;
+/* A view's table, as find() and near() take it: int32 per code point (guard/normalize.py
+ * Tables.quick or quick_leet; -1 dropped, EXP see expansions, {code point: str}; in near()'s stops
+ * table also STOP). */
+typedef struct {
+    Py_buffer buf;
+    const int32_t *table;
+    Py_ssize_t limit;
+} Table;
+
+/* The view of text under t (guard/normalize.py quick_codes), in PyMem memory (NULL: an error);
+ * *n its length. */
+static Py_UCS4 *view_codes(PyObject *text, const Table *t, PyObject *expansions, Py_ssize_t *n) {
     const int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
-    if (!PyDict_Check(expansions)) {
-        PyErr_SetString(PyExc_TypeError, "expansions must be a dict");
-        release(&t);
+    Py_UCS4 *codes = NULL, last = (Py_UCS4)-1;  /* no view code is (Py_UCS4)-1: the first is never a "repeat" */
+    Py_ssize_t cap = 0;
+    *n = 0;
+    if (reserve((void **)&codes, &cap, len + 1, sizeof(Py_UCS4)) < 0) return NULL;
+    for (Py_ssize_t from = 0;;) {
+        Fill f = fill(kind, data, from, len, t->table, t->limit, codes, *n, last);
+        *n = f.n;
+        last = f.last;
+        if (f.stop >= len) return codes;
+        if (expand(expansions, PyUnicode_READ(kind, data, f.stop), &codes, &cap, n, &last, len - f.stop) < 0) {
+            PyMem_Free(codes);
+            return NULL;
+        }
+        from = f.stop + 1;
+    }
+}
+
+/* The gram tables of guard/prefilter.py Prefixes.packed(): (t2, t4, bits, keys2, keys4). t2, t4:
+ * the 2- and 4-gram tables, 2**bits bits each (bits: GRAM_BITS, prefilter.py _BITS, fixed so that
+ * the hash's shift is a constant), packed 8 to a byte (bit i is bit i % 8 of byte i / 8); keys2,
+ * keys4: {slot: ((at, term), ...)}, the terms keyed on a gram that hashes to slot, with where in
+ * the term that gram starts. */
+#define GRAM_BITS 20
+#define GRAM_SHIFT (32 - GRAM_BITS)
+
+typedef struct {
+    Py_buffer t2, t4;
+    PyObject *keys2, *keys4;  /* borrowed from the tuple */
+} Grams;
+
+static void release_grams(Grams *g) {
+    if (g->t2.obj) PyBuffer_Release(&g->t2);
+    if (g->t4.obj) PyBuffer_Release(&g->t4);
+}
+
+static int take_grams(PyObject *spec, Grams *g) {
+    int bits;
+    memset(g, 0, sizeof *g);
+    if (!PyTuple_Check(spec)) { PyErr_SetString(PyExc_TypeError, "grams must be a tuple"); return -1; }
+    if (!PyArg_ParseTuple(spec, "y*y*iO!O!", &g->t2, &g->t4, &bits, &PyDict_Type, &g->keys2, &PyDict_Type,
+                          &g->keys4))
+        return -1;
+    if (bits != GRAM_BITS || g->t2.len < (1 << (GRAM_BITS - 3)) || g->t4.len < (1 << (GRAM_BITS - 3))) {
+        release_grams(g);
+        PyErr_SetString(PyExc_ValueError, "gram tables must be 2**20 bits");
+        return -1;
+    }
+    return 0;
+}
+
+/* The terms keyed on slot of keys (see Grams) that occur in codes[:n] with their gram at c: each
+ * one's [start, end) is appended to out, or, where out is NULL, 1 is returned at the first.
+ * 0: none; -1: an error (a slot that the table sets but no term is keyed on is one). */
+static int confirm(PyObject *keys, uint32_t slot, const Py_UCS4 *codes, Py_ssize_t n, Py_ssize_t c, PyObject *out) {
+    PyObject *key = PyLong_FromUnsignedLong(slot);
+    if (!key) return -1;
+    PyObject *entries = PyDict_GetItemWithError(keys, key);
+    Py_DECREF(key);
+    if (!entries) {
+        if (!PyErr_Occurred()) PyErr_Format(PyExc_KeyError, "no term is keyed on gram slot %u", (unsigned)slot);
+        return -1;
+    }
+    if (!PyTuple_Check(entries)) { PyErr_SetString(PyExc_TypeError, "keyed terms must be a tuple"); return -1; }
+    for (Py_ssize_t e = 0; e < PyTuple_GET_SIZE(entries); e++) {
+        PyObject *entry = PyTuple_GET_ITEM(entries, e);
+        if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 2 || !PyUnicode_Check(PyTuple_GET_ITEM(entry, 1))) {
+            PyErr_SetString(PyExc_TypeError, "a keyed term must be (at, str)");
+            return -1;
+        }
+        PyObject *term = PyTuple_GET_ITEM(entry, 1);
+        Py_ssize_t at = PyLong_AsSsize_t(PyTuple_GET_ITEM(entry, 0)), len = PyUnicode_GET_LENGTH(term);
+        if (at == -1 && PyErr_Occurred()) return -1;
+        if (at < 0 || at >= len) { PyErr_SetString(PyExc_ValueError, "a term's gram must start inside it"); return -1; }
+        Py_ssize_t start = c - at, k = 0;
+        if (start < 0 || start + len > n) continue;
+        const int kind = PyUnicode_KIND(term);
+        const void *data = PyUnicode_DATA(term);
+        while (k < len && codes[start + k] == PyUnicode_READ(kind, data, k)) k++;
+        if (k < len) continue;
+        if (!out) return 1;
+        PyObject *span = Py_BuildValue("(nn)", start, start + len);
+        if (!span || PyList_Append(out, span) < 0) { Py_XDECREF(span); return -1; }
+        Py_DECREF(span);
+    }
+    return 0;
+}
+
+#define GRAM2(i) (codes[i] * K1 ^ codes[(i) + 1])  /* as prefilter.py _hashes, before the table's hash */
+#define SLOT(h) (((h) * K2) >> GRAM_SHIFT)
+static const uint8_t BIT[8] = {1, 2, 4, 8, 16, 32, 64, 128};
+#define IS_SET(t, i) (t[(i) >> 3] & BIT[(i) & 7])
+
+/* The first c in [c, end) where the 2-gram or the 4-gram starting at c has its bit set (end where
+ * none; end <= n - 3). The loop that reads every position: kept small, so that it stays in registers. */
+static Py_ssize_t next_set(const Py_UCS4 *codes, Py_ssize_t c, Py_ssize_t end, const uint8_t *t2, const uint8_t *t4) {
+    if (c >= end) return end;
+    uint32_t ga = GRAM2(c), gb = GRAM2(c + 1);  /* the 2-gram hashes at c and c + 1 */
+    for (; c < end; c++) {
+        uint32_t gn = GRAM2(c + 2), i2 = SLOT(ga), i4 = SLOT(ga * K1 ^ gn);
+        if (IS_SET(t2, i2) | IS_SET(t4, i4)) return c;
+        ga = gb;
+        gb = gn;
+    }
+    return end;
+}
+
+/* The terms of g whose gram starts in [lo, hi) of codes[:n], each gram hashed as guard/prefilter.py
+ * _hashes does and looked up in its table; a set bit is confirmed against the terms keyed there
+ * (confirm(): 1 at the first where out is NULL, 0, or -1). A set bit is rare in ordinary text. */
+static int grams_in(const Grams *g, const Py_UCS4 *codes, Py_ssize_t n, Py_ssize_t lo, Py_ssize_t hi, PyObject *out) {
+    const uint8_t *t2 = (const uint8_t *)g->t2.buf, *t4 = (const uint8_t *)g->t4.buf;
+    Py_ssize_t c = lo < 0 ? 0 : lo, end2 = hi < n - 1 ? hi : n - 1, end4 = hi < n - 3 ? hi : n - 3;  /* last starts + 1 */
+    int r;
+    if (end4 < c) end4 = c;  /* a view too short for a 4-gram: none (next_set never goes back) */
+    while ((c = next_set(codes, c, end4, t2, t4)) < end4) {
+        uint32_t i2 = SLOT(GRAM2(c)), i4 = SLOT(GRAM2(c) * K1 ^ GRAM2(c + 2));
+        if (IS_SET(t2, i2) && (r = confirm(g->keys2, i2, codes, n, c, out)) != 0) return r;
+        if (IS_SET(t4, i4) && (r = confirm(g->keys4, i4, codes, n, c, out)) != 0) return r;
+        c++;
+    }
+    for (; c < end2; c++) {  /* the last starts, too near the end for a 4-gram */
+        uint32_t i2 = SLOT(GRAM2(c));
+        if (IS_SET(t2, i2) && (r = confirm(g->keys2, i2, codes, n, c, out)) != 0) return r;
+    }
+    return 0;
+}
+#undef GRAM2
+#undef SLOT
+#undef IS_SET
+
+/* A view's table (see Table) from the object find(), near() and quick_index() are given. */
+static int take_table(PyObject *obj, Table *t) {
+    if (PyObject_GetBuffer(obj, &t->buf, PyBUF_SIMPLE) < 0) return -1;
+    t->table = (const int32_t *)t->buf.buf;
+    t->limit = t->buf.len / (Py_ssize_t)sizeof(int32_t);
+    return 0;
+}
+
+/* find(text, table, expansions, grams) -> bool: does a term of grams (Prefixes.packed()) occur in
+ * the view of text under table? Prefixes.any_match's answer, in one pass over text and one over
+ * the view, without the automaton: a gram's set bit is confirmed against the terms keyed on it. */
+static PyObject *find(PyObject *self, PyObject *args) {
+    PyObject *text, *tobj, *expansions, *spec, *result = NULL;
+    Table t;
+    Grams g;
+    Py_ssize_t n;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "UOO!O", &text, &tobj, &PyDict_Type, &expansions, &spec)) return NULL;
+    if (take_table(tobj, &t) < 0) return NULL;
+    if (take_grams(spec, &g) == 0) {
+        Py_UCS4 *codes = view_codes(text, &t, expansions, &n);
+        int r = codes ? grams_in(&g, codes, n, 0, n, NULL) : -1;
+        if (r >= 0) result = PyBool_FromLong(r);
+        PyMem_Free(codes);
+        release_grams(&g);
+    }
+    PyBuffer_Release(&t.buf);
+    return result;
+}
+
+/* occurrences(codes, grams) -> [(start, end), ...]: every occurrence of a term of grams in a view's
+ * codes (int32 bytes, guard/normalize.py quick_codes_index), sorted: Prefixes.matches. */
+static PyObject *occurrences(PyObject *self, PyObject *args) {
+    PyObject *spec, *out = NULL;
+    Py_buffer cb;
+    Grams g;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*O", &cb, &spec)) return NULL;
+    if (cb.len % (Py_ssize_t)sizeof(Py_UCS4)) {
+        PyErr_SetString(PyExc_ValueError, "codes must be int32");
+    } else if (take_grams(spec, &g) == 0) {
+        const Py_ssize_t n = cb.len / (Py_ssize_t)sizeof(Py_UCS4);
+        out = PyList_New(0);
+        if (out && (grams_in(&g, (const Py_UCS4 *)cb.buf, n, 0, n, out) < 0 || PyList_Sort(out) < 0)) Py_CLEAR(out);
+        release_grams(&g);
+    }
+    PyBuffer_Release(&cb);
+    return out;
+}
+
+/* near(text, table, stops, expansions, reach, grams) -> bool: does a term of grams occur in the
+ * view of text under table with its gram inside the windows [v - reach, w + reach) around each
+ * marked character, v and w the view's length before and after it? stops: table with the marked
+ * characters STOP. Every term that spans a marked character and is at most reach long does
+ * (guard/keywords.py _any_leet); a True is always a term that occurs. guard/prefilter.py
+ * near_windows and the automaton are the reference. */
+static PyObject *near(PyObject *self, PyObject *args) {
+    PyObject *text, *tobj, *sobj, *expansions, *spec, *result = NULL;
+    Py_ssize_t reach;
+    Table t, st;
+    Grams g;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "UOOO!nO", &text, &tobj, &sobj, &PyDict_Type, &expansions, &reach, &spec)) return NULL;
+    if (reach < 0) { PyErr_SetString(PyExc_ValueError, "reach must not be negative"); return NULL; }
+    if (take_table(tobj, &t) < 0) return NULL;
+    if (take_table(sobj, &st) < 0) { PyBuffer_Release(&t.buf); return NULL; }
+    if (st.limit != t.limit || take_grams(spec, &g) < 0) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "stops must be as long as table");
+        PyBuffer_Release(&t.buf);
+        PyBuffer_Release(&st.buf);
         return NULL;
     }
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
     Py_UCS4 *codes = NULL, last = (Py_UCS4)-1;
-    Window *cand = NULL;
-    Py_ssize_t ncand = 0, capcand = 0, n = 0, cap = 0;
-    if (reserve((void **)&codes, &cap, len + 1, sizeof(Py_UCS4)) < 0) { release(&t); return NULL; }
-    /* Pass 1: the quick view's code points (no view code is (Py_UCS4)-1, so the first is never a "repeat"). */
+    Window *win = NULL;
+    Py_ssize_t n = 0, cap = 0, nwin = 0, capwin = 0;
+    int r = 0;
+    if (reserve((void **)&codes, &cap, len + 1, sizeof(Py_UCS4)) < 0) goto done;
     for (Py_ssize_t from = 0;;) {
-        Fill f = fill(kind, data, from, len, table, limit, codes, n, last);
+        Fill f = fill(kind, data, from, len, st.table, st.limit, codes, n, last);
         n = f.n;
         last = f.last;
         if (f.stop >= len) break;
-        if (expand(expansions, PyUnicode_READ(kind, data, f.stop), &codes, &cap, &n, &last, len - f.stop) < 0)
-            goto done;
+        /* a character that folds to several, or a marked one: put in, then a window around it */
+        Py_UCS4 cp = PyUnicode_READ(kind, data, f.stop);  /* below the limit: it stopped the fill */
+        int32_t m = t.table[cp];
+        Py_ssize_t before = n;
+        if (m == EXP) {
+            if (expand(expansions, cp, &codes, &cap, &n, &last, len - f.stop) < 0) goto done;
+        } else if (m >= 0 && (Py_UCS4)m != last) {
+            codes[n++] = last = (Py_UCS4)m;
+        }
+        if (st.table[cp] == STOP) {
+            if (reserve((void **)&win, &capwin, nwin + 1, sizeof(Window)) < 0) goto done;
+            win[nwin].lo = before > reach ? before - reach : 0;
+            win[nwin++].hi = n + reach;
+        }
         from = f.stop + 1;
     }
-    /* Pass 2: the 2-gram starting at j - 1 and the 4-gram starting at j - 3 (prefilter.py _hashes);
-     * each hit is a window [start - before, start + after) for its gram size. */
-    if (!whole) {
-        uint32_t h1 = 0, h2 = 0; /* 2-gram hashes at j - 3 and j - 2 */
-        for (Py_ssize_t j = 1; j < n; j++) {
-            uint32_t g = codes[j - 1] * K1 ^ codes[j];
-            uint32_t i2 = (g * K2) >> shift, i4 = ((h1 * K1 ^ g) * K2) >> shift;
-            int hit2 = (t2[i2 >> 3] >> (i2 & 7)) & 1;
-            int hit4 = j >= 3 && ((t4[i4 >> 3] >> (i4 & 7)) & 1);
-            h1 = h2;
-            h2 = g;
-            if (hit2 | hit4) {
-                if (reserve((void **)&cand, &capcand, ncand + 2, sizeof(Window)) < 0) goto done;
-                if (hit2) cand[ncand++] = window(j - 1, before2, after2, n);
-                if (hit4) cand[ncand++] = window(j - 3, before4, after4, n);
-            }
-        }
+    /* The windows merged (in order of their starts already), then their grams read. */
+    for (Py_ssize_t k = 0; k < nwin && r == 0;) {
+        Py_ssize_t lo = win[k].lo, hi = win[k].hi;
+        for (k++; k < nwin && win[k].lo <= hi; k++)
+            if (win[k].hi > hi) hi = win[k].hi;
+        r = grams_in(&g, codes, n, lo, hi < n ? hi : n, NULL);
     }
-    if (whole) {  /* a one-character term: every text is a candidate, read whole */
-        result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, codes, n);
-        goto done;
-    }
-    if (!ncand) { result = Py_NewRef(Py_False); goto done; }
-    qsort(cand, (size_t)ncand, sizeof(Window), cmp_window);
-    /* The windows merged (sorted by start, a new one where a window starts after all earlier ones
-     * end), each followed by NUL. */
-    Py_UCS4 *out = NULL;
-    Py_ssize_t nout = 0, capout = 0, k = 0;
-    while (k < ncand) {
-        Py_ssize_t lo = cand[k].lo, hi = cand[k].hi;
-        for (k++; k < ncand && cand[k].lo <= hi; k++)
-            if (cand[k].hi > hi) hi = cand[k].hi;
-        if (reserve((void **)&out, &capout, nout + (hi - lo) + 1, sizeof(Py_UCS4)) < 0) { PyMem_Free(out); goto done; }
-        memcpy(out + nout, codes + lo, (size_t)(hi - lo) * sizeof(Py_UCS4));
-        nout += hi - lo;
-        out[nout++] = 0;
-    }
-    result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out, nout);
-    PyMem_Free(out);
+    if (r >= 0) result = PyBool_FromLong(r);
 done:
     PyMem_Free(codes);
-    PyMem_Free(cand);
-    release(&t);
+    PyMem_Free(win);
+    release_grams(&g);
+    PyBuffer_Release(&t.buf);
+    PyBuffer_Release(&st.buf);
     return result;
 }
 
@@ -216,55 +388,38 @@ done:
  * from (int64 bytes): dropped characters removed, repeats collapsed to their first. For a text
  * where the prefilter found something. */
 static PyObject *quick_index(PyObject *self, PyObject *args) {
-    PyObject *text, *expansions, *result = NULL;
-    Py_buffer tb;
+    PyObject *text, *tobj, *expansions, *result = NULL;
+    Table t;
     (void)self;
-    if (!PyArg_ParseTuple(args, "Uy*O!", &text, &tb, &PyDict_Type, &expansions)) return NULL;
-    const int32_t *table = (const int32_t *)tb.buf;
-    const Py_ssize_t limit = tb.len / (Py_ssize_t)sizeof(int32_t);
+    if (!PyArg_ParseTuple(args, "UOO!", &text, &tobj, &PyDict_Type, &expansions)) return NULL;
+    if (take_table(tobj, &t) < 0) return NULL;
     const int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
-    int32_t *codes = NULL;
+    Py_UCS4 *codes = NULL, last = (Py_UCS4)-1;  /* no view code is (Py_UCS4)-1: the first is never a "repeat" */
     int64_t *index = NULL;
     Py_ssize_t n = 0, cap = 0, capi = 0;
-    int64_t last = -1;  /* no view code is negative, so the first is never a "repeat" */
-    if (reserve((void **)&codes, &cap, len + 1, sizeof(int32_t)) < 0 ||
-        reserve((void **)&index, &capi, len + 1, sizeof(int64_t)) < 0)
+    if (reserve((void **)&codes, &cap, len + 1, sizeof(Py_UCS4)) < 0 ||
+        reserve((void **)&index, &capi, cap, sizeof(int64_t)) < 0)
         goto done;
-    for (Py_ssize_t i = 0; i < len; i++) {
-        Py_UCS4 cp = PyUnicode_READ(kind, data, i);
-        int32_t m = (Py_ssize_t)cp < limit ? table[cp] : -1;
-        if (m == EXP) {
-            PyObject *key = PyLong_FromUnsignedLong(cp);
-            if (!key) goto done;
-            PyObject *parts = PyDict_GetItemWithError(expansions, key);
-            Py_DECREF(key);
-            if (!parts) {
-                if (!PyErr_Occurred()) PyErr_Format(PyExc_KeyError, "no expansion for U+%04X", (unsigned)cp);
-                goto done;
-            }
-            if (!PyUnicode_Check(parts)) { PyErr_SetString(PyExc_TypeError, "expansions must be str"); goto done; }
-            Py_ssize_t k = PyUnicode_GET_LENGTH(parts);
-            if (reserve((void **)&codes, &cap, n + k + (len - i) + 1, sizeof(int32_t)) < 0 ||
-                reserve((void **)&index, &capi, n + k + (len - i) + 1, sizeof(int64_t)) < 0)
-                goto done;
-            for (Py_ssize_t j = 0; j < k; j++) {
-                Py_UCS4 c = PyUnicode_READ_CHAR(parts, j);
-                if ((int64_t)c != last) { codes[n] = (int32_t)c; index[n++] = i; last = c; }
-            }
-        } else if (m >= 0 && (int64_t)m != last) {
-            codes[n] = m;
-            index[n++] = i;
-            last = m;
-        }
+    for (Py_ssize_t from = 0;;) {
+        Fill f = fill_index(kind, data, from, len, t.table, t.limit, codes, index, n, last);
+        n = f.n;
+        last = f.last;
+        if (f.stop >= len) break;
+        Py_ssize_t before = n;  /* a character that folds to several: each of its codes comes from it */
+        if (expand(expansions, PyUnicode_READ(kind, data, f.stop), &codes, &cap, &n, &last, len - f.stop) < 0 ||
+            reserve((void **)&index, &capi, cap, sizeof(int64_t)) < 0)
+            goto done;
+        for (Py_ssize_t j = before; j < n; j++) index[j] = f.stop;
+        from = f.stop + 1;
     }
-    result = Py_BuildValue("(y#y#)", (const char *)codes, n * (Py_ssize_t)sizeof(int32_t), (const char *)index,
+    result = Py_BuildValue("(y#y#)", (const char *)codes, n * (Py_ssize_t)sizeof(Py_UCS4), (const char *)index,
                            n * (Py_ssize_t)sizeof(int64_t));
 done:
     PyMem_Free(codes);
     PyMem_Free(index);
-    PyBuffer_Release(&tb);
+    PyBuffer_Release(&t.buf);
     return result;
 }
 
@@ -274,46 +429,16 @@ static int is_hex(Py_UCS4 c) {
 
 enum { NRUNS = 5 };
 
-/* One code point into gates()'s state: s[] is the text, i the position, len its length.
- * The run lengths of the classes are 8-bit lanes of one word: lane r counts the current run of
- * class bit r; a lane whose class has been found long enough is switched off (alive), so no lane
- * grows past its min_len (<= 127) and none carries into the next. */
-#define GATES_STEP()                                                                            \
-    {                                                                                           \
-        Py_UCS4 c = s[i];                                                                       \
-        uint64_t in = c < 128 ? lanes[c & 127] : 0;                                             \
-        runs = (runs + ONES) & in & alive;                                                      \
-        uint64_t over = (runs + add) & HIGH;                                                    \
-        letters += c < 128 ? isletter[c & 127] : 0;                                             \
-        if (over) {                                                                             \
-            for (int r = 0; r < NRUNS; r++)                                                     \
-                if ((over >> (8 * r + 7)) & 1) { mask |= 1u << r; alive &= ~((uint64_t)0xFF << (8 * r)); } \
-        }                                                                                       \
-        if (!(c < 128 ? special[c & 127]                                                        \
-                      : (c - 0xE0000u <= 0xFFFu) | (c == 0x212A) | (c == 0x130) | (c == 0x20AC) | (c == 0xA3) \
-                            | (c == 0xA2)))                                                     \
-            continue;                                                                           \
-        if (c >= 128) {                                                                         \
-            if (c - 0xE0000u <= 0xFFFu) mask |= 0x100;                                          \
-            else if (c == 0x212A || c == 0x130) letters++;                                      \
-            else mask |= 0x2000; /* a leet symbol: euro, pound, cent */                         \
-            continue;                                                                           \
-        }                                                                                       \
-        if (special[c] == 2) { mask |= 0x2000; continue; }                                      \
-        if (i + 1 >= len) continue;                                                             \
-        Py_UCS4 next = s[i + 1];                                                                \
-        if (c == '\\') {                                                                        \
-            if (next == 'u' || next == 'U') mask |= 0x200;                                      \
-            else if (next == 'x') mask |= 0x400;                                                \
-        } else if (c == '&') {                                                                  \
-            if (next == '#') mask |= 0x1000;                                                    \
-        } else if (i + 5 < len && is_hex(next) && is_hex(s[i + 2]) && s[i + 3] == '%'           \
-                   && is_hex(s[i + 4]) && is_hex(s[i + 5])) {                                   \
-            mask |= 0x800;                                                                      \
-        }                                                                                       \
-    }
+/* gates()'s table: per ASCII character one word, made once by gate_table() (guard/decode.py):
+ * bits 0..39 the 8-bit lanes of its classes (lane r is 0xFF where it is of class bit r, and a lane
+ * in use), bits 48..52 the letter it is (0..25 for a-z of any case, 26 for none), and CLOSER where
+ * gates() looks at it again (\ & % and the leet symbols); then ADD (per lane in use, 0x80 - its
+ * min_len) and USED (the lanes in use). */
+enum { GATE_ADD = 128, GATE_USED = 129, GATE_WORDS = 130 };
+#define CLOSER ((uint64_t)1 << 56)
+#define LETTER_SLOT(e) (((e) >> 48) & 31)
 
-/* The 128-entry class table of gates() and class_runs(), copied out of its buffer (released either way). */
+/* The 128-entry class table of gate_table(), copied out of its buffer (released either way). */
 static int take_classes(Py_buffer *cls, uint8_t out[128]) {
     if (cls->len < 128) {
         PyBuffer_Release(cls);
@@ -325,22 +450,17 @@ static int take_classes(Py_buffer *cls, uint8_t out[128]) {
     return 0;
 }
 
-/* gates(text, classes, runs) -> (mask, letters)
- * classes: 128 bytes, the class bits of each ASCII character; runs: ((bit, min_len), ...), at most
- * 5 classes, each bit one of 1 << 0 .. 1 << 4, each min_len 1..127.
- * mask: the bit of each class with a run at least min_len long, and
- *   0x100 tag characters (U+E0000..U+E0FFF, the UTF-8 prefix decode.py tests), 0x200 "\u" or "\U",
- *   0x400 "\x", 0x800 "%HH%HH", 0x1000 "&#", 0x2000 a leet symbol (guard/normalize.py LEET_SYMBOLS).
- * letters: ASCII letters, and U+212A and U+0130 (which str.lower() makes ASCII letters). */
-static PyObject *gates(PyObject *self, PyObject *args) {
-    PyObject *text, *spec;
+/* gate_table(classes, runs) -> bytes: the table gates() reads. classes: 128 bytes, the class bits
+ * of each ASCII character; runs: ((bit, min_len), ...), at most 5 classes, each bit one of
+ * 1 << 0 .. 1 << 4, each min_len 1..127. */
+static PyObject *gate_table(PyObject *self, PyObject *args) {
+    PyObject *spec;
     Py_buffer cls;
+    uint8_t classes[128];
+    uint64_t table[GATE_WORDS] = {0};
     (void)self;
-    if (!PyArg_ParseTuple(args, "Uy*O!", &text, &cls, &PyTuple_Type, &spec)) return NULL;
-    uint8_t classes[128], isletter[128], special[128] = {0};
+    if (!PyArg_ParseTuple(args, "y*O!", &cls, &PyTuple_Type, &spec)) return NULL;
     if (take_classes(&cls, classes) < 0) return NULL;
-    const uint64_t ONES = 0x0101010101ull, HIGH = 0x8080808080ull;
-    uint64_t add = 0, used = 0, lanes[128];
     Py_ssize_t nruns = PyTuple_GET_SIZE(spec);
     if (nruns > NRUNS) { PyErr_SetString(PyExc_ValueError, "too many classes"); return NULL; }
     for (Py_ssize_t r = 0; r < nruns; r++) {
@@ -353,113 +473,191 @@ static PyObject *gates(PyObject *self, PyObject *args) {
             PyErr_SetString(PyExc_ValueError, "each class must be one bit below 1 << 5, its run 1..127 long");
             return NULL;
         }
-        add |= (uint64_t)(0x80 - min_len) << (8 * lane);
-        used |= (uint64_t)0xFF << (8 * lane);
+        table[GATE_ADD] |= (uint64_t)(0x80 - min_len) << (8 * lane);
+        table[GATE_USED] |= (uint64_t)0xFF << (8 * lane);
     }
     for (int c = 0; c < 128; c++) {
         int low = c | 0x20;
-        isletter[c] = low >= 'a' && low <= 'z';
-        lanes[c] = 0;
         for (int r = 0; r < NRUNS; r++)
-            if ((classes[c] >> r) & 1) lanes[c] |= (uint64_t)0xFF << (8 * r);
-        lanes[c] &= used;
+            if ((classes[c] >> r) & 1) table[c] |= (uint64_t)0xFF << (8 * r);
+        table[c] &= table[GATE_USED];
+        table[c] |= (uint64_t)(low >= 'a' && low <= 'z' ? low - 'a' : 26) << 48;
+        if (c && strchr("\\&%@$!|+", c)) table[c] |= CLOSER;  /* to look at again */
     }
-    special['\\'] = special['&'] = special['%'] = 1;
-    special['@'] = special['$'] = special['!'] = special['|'] = special['+'] = 2;  /* leet symbols */
-    const int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
-    const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
-    Py_ssize_t letters = 0;
-    uint64_t runs = 0, alive = used;
-    unsigned mask = 0;
-    if (kind == PyUnicode_1BYTE_KIND) {
-        const Py_UCS1 *s = data;
-        for (Py_ssize_t i = 0; i < len; i++) GATES_STEP()
-    } else if (kind == PyUnicode_2BYTE_KIND) {
-        const Py_UCS2 *s = data;
-        for (Py_ssize_t i = 0; i < len; i++) GATES_STEP()
-    } else {
-        const Py_UCS4 *s = data;
-        for (Py_ssize_t i = 0; i < len; i++) GATES_STEP()
-    }
-    return Py_BuildValue("In", mask, letters);
+    return PyBytes_FromStringAndSize((const char *)table, sizeof(table));
 }
 
-/* counts[k]: how often ASCII letter k (a-z, any case) occurs in text. */
-static int count_letters(PyObject *text, int64_t counts[26]) {
-    if (!PyUnicode_Check(text)) { PyErr_SetString(PyExc_TypeError, "text must be a str"); return -1; }
-    int64_t sets[4][27] = {{0}};  /* four sets, so that neighbouring letters do not wait on each other */
-    uint8_t index[128];
-    for (int c = 0; c < 128; c++) {
-        int low = c | 0x20;
-        index[c] = (low >= 'a' && low <= 'z') ? (uint8_t)(low - 'a') : 26;
+/* Append (start, end) to list. */
+static int append_span(PyObject *list, Py_ssize_t start, Py_ssize_t end) {
+    PyObject *item = Py_BuildValue("(nn)", start, end);
+    int rc = item ? PyList_Append(list, item) : -1;
+    Py_XDECREF(item);
+    return rc;
+}
+
+/* Each class's long runs, as gates() finds them: where a lane reaches its class's min_len, the
+ * run's end is found by reading on, the run is noted, and the lane is switched off until that end,
+ * so that the loop over the text does not look at it again (a long run is rare, the loop is not). */
+typedef struct {
+    Py_ssize_t min_len[NRUNS], resume[NRUNS];  /* resume: where a lane switched off comes back */
+    PyObject *found[NRUNS];                     /* each class's runs, made at its first */
+} Runs;
+
+/* The lanes in over reached their min_len at text[i]: note each one's run, to its end (the first
+ * character from i + 1 on that is not of its class, by table), and when its lane comes back.
+ * Returns the class bits found, -1 where there was no memory. */
+static int runs_found(Runs *r, uint64_t over, const uint64_t *table, int kind, const void *data, Py_ssize_t i,
+                      Py_ssize_t len) {
+    int bits = 0;
+    for (int k = 0; k < NRUNS; k++) {
+        if (!((over >> (8 * k + 7)) & 1)) continue;
+        Py_ssize_t end = i + 1;
+        for (Py_UCS4 c; end < len && (c = PyUnicode_READ(kind, data, end)) < 128 && ((table[c] >> (8 * k)) & 1);) end++;
+        if (!r->found[k] && !(r->found[k] = PyList_New(0))) return -1;
+        if (append_span(r->found[k], i + 1 - r->min_len[k], end) < 0) return -1;
+        r->resume[k] = end;
+        bits |= 1 << k;
     }
-    const int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
-    const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
-#define COUNT_LOOP(T)                                                                           \
+    return bits;
+}
+
+/* The lanes (of bits) in the word's layout: 0xFF in each. */
+static uint64_t lanes_of(int bits) {
+    uint64_t lanes = 0;
+    for (int k = 0; k < NRUNS; k++)
+        if ((bits >> k) & 1) lanes |= (uint64_t)0xFF << (8 * k);
+    return lanes;
+}
+
+/* The nearest place a switched-off lane comes back (len + 1: none). */
+static Py_ssize_t next_resume(const Runs *r, uint64_t alive, uint64_t used, Py_ssize_t len) {
+    Py_ssize_t next = len + 1;
+    for (int k = 0; k < NRUNS; k++)
+        if ((((used & ~alive) >> (8 * k)) & 1) && r->resume[k] < next) next = r->resume[k];
+    return next;
+}
+
+/* gates()'s loop over text[i:], in registers (it calls nothing): until the end, a lane that
+ * reaches its class's min_len (then g->over holds it and text[i] has been read; the caller notes
+ * the run and goes on from i + 1), or stop, where a switched-off lane comes back (text[stop] not
+ * read yet). The run lengths of the classes are 8-bit lanes of one word: lane r counts the current
+ * run of class bit r; a lane whose run reached its min_len (<= 127) stays off (alive) while that
+ * run lasts (runs_found), so no lane grows past its min_len and none carries into the next. */
+typedef struct {
+    uint64_t runs, over;
+    unsigned mask;
+    Py_ssize_t extra;  /* the letters str.lower() makes ASCII (U+212A, U+0130) */
+} Gating;
+
+#define GATES_LOOP(T)                                                                           \
     {                                                                                           \
         const T *s = data;                                                                      \
-        for (Py_ssize_t i = 0; i < len; i++) sets[i & 3][s[i] < 128 ? index[s[i] & 127] : 26]++; \
-    }
-    if (kind == PyUnicode_1BYTE_KIND) COUNT_LOOP(Py_UCS1)
-    else if (kind == PyUnicode_2BYTE_KIND) COUNT_LOOP(Py_UCS2)
-    else COUNT_LOOP(Py_UCS4)
-#undef COUNT_LOOP
-    for (int k = 0; k < 26; k++) counts[k] = sets[0][k] + sets[1][k] + sets[2][k] + sets[3][k];
-    return 0;
-}
-
-/* letter_counts(text) -> bytes: 26 int64, the ASCII letters a-z of any case (decode.py's cipher test). */
-static PyObject *letter_counts(PyObject *self, PyObject *text) {
-    (void)self;
-    int64_t counts[26];
-    if (count_letters(text, counts) < 0) return NULL;
-    return PyBytes_FromStringAndSize((const char *)counts, sizeof(counts));
-}
-
-/* class_runs(text, classes, bit, min_len) -> [(start, end), ...]: every maximal run of characters
- * of the class (classes[c] & bit, ASCII only) at least min_len long (decode.py _runs). */
-static PyObject *class_runs(PyObject *self, PyObject *args) {
-    PyObject *text;
-    Py_buffer cls;
-    unsigned bit;
-    Py_ssize_t min_len;
-    (void)self;
-    if (!PyArg_ParseTuple(args, "Uy*In", &text, &cls, &bit, &min_len)) return NULL;
-    uint8_t in[128];
-    if (take_classes(&cls, in) < 0) return NULL;
-    for (int c = 0; c < 128; c++) in[c] = (in[c] & bit) != 0;
-    if (min_len < 1) { PyErr_SetString(PyExc_ValueError, "min_len must be positive"); return NULL; }
-    PyObject *out = PyList_New(0);
-    if (!out) return NULL;
-    const int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
-    const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
-/* Branch-free but where a run reaches min_len (rare): then its end is found and it is added. */
-#define RUNS_LOOP(T)                                                                            \
-    {                                                                                           \
-        const T *s = data;                                                                      \
-        Py_ssize_t run = 0;                                                                     \
-        for (Py_ssize_t i = 0; i < len; i++) {                                                  \
-            Py_ssize_t member = s[i] < 128 ? in[s[i] & 127] : 0;                                \
-            run = (run + 1) & -member;                                                          \
-            if (run != min_len) continue;                                                       \
-            Py_ssize_t start = i + 1 - min_len, e = i + 1;                                      \
-            while (e < len && s[e] < 128 && in[s[e] & 127]) e++;                                \
-            PyObject *item = Py_BuildValue("(nn)", start, e);                                   \
-            if (!item || PyList_Append(out, item) < 0) { Py_XDECREF(item); Py_DECREF(out); return NULL; } \
-            Py_DECREF(item);                                                                    \
-            i = e; /* not of the class (or the end) */                                          \
-            run = 0;                                                                            \
+        for (; i < stop; i++) {                                                                 \
+            Py_UCS4 c = s[i];                                                                   \
+            if (c >= 128) { /* of no class: every run ends */                                   \
+                runs = 0;                                                                       \
+                if (c < 0xA2 || (c >= 0x2200 && c < 0xE0000)) continue;                         \
+                if (c - 0xE0000u <= 0xFFFu) mask |= 0x100;                  /* tag characters */ \
+                else if (c == 0x212A || c == 0x130) extra++;                                    \
+                else if (c == 0x20AC || c == 0xA3 || c == 0xA2) mask |= 0x2000; /* leet symbols */ \
+                continue;                                                                       \
+            }                                                                                   \
+            uint64_t e = table[c];                                                              \
+            runs = (runs + ONES) & e & alive;                                                   \
+            over = (runs + add) & HIGH;                                                         \
+            counts[LETTER_SLOT(e)]++;                                                           \
+            if (e & CLOSER) {                                                                   \
+                Py_UCS4 next = i + 1 < len ? s[i + 1] : 0;                                      \
+                if (c != '\\' && c != '&' && c != '%') mask |= 0x2000; /* a leet symbol */      \
+                else if (c == '\\') mask |= next == 'u' || next == 'U' ? 0x200 : next == 'x' ? 0x400 : 0; \
+                else if (c == '&') mask |= next == '#' ? 0x1000 : 0;                            \
+                else if (i + 5 < len && is_hex(next) && is_hex(s[i + 2]) && s[i + 3] == '%'     \
+                         && is_hex(s[i + 4]) && is_hex(s[i + 5]))                               \
+                    mask |= 0x800;                                                              \
+            }                                                                                   \
+            if (over) break;                                                                    \
         }                                                                                       \
     }
-    if (kind == PyUnicode_1BYTE_KIND) RUNS_LOOP(Py_UCS1)
-    else if (kind == PyUnicode_2BYTE_KIND) RUNS_LOOP(Py_UCS2)
-    else RUNS_LOOP(Py_UCS4)
-#undef RUNS_LOOP
-    return out;
+
+static Py_ssize_t gates_run(int kind, const void *data, Py_ssize_t i, Py_ssize_t stop, Py_ssize_t len,
+                            const uint64_t *table, uint64_t add, uint64_t alive, int64_t *counts, Gating *g) {
+    const uint64_t ONES = 0x0101010101ull, HIGH = 0x8080808080ull;
+    uint64_t runs = g->runs, over = 0;
+    unsigned mask = g->mask;
+    Py_ssize_t extra = g->extra;
+    if (stop > len) stop = len;
+    if (kind == PyUnicode_1BYTE_KIND) GATES_LOOP(Py_UCS1)
+    else if (kind == PyUnicode_2BYTE_KIND) GATES_LOOP(Py_UCS2)
+    else GATES_LOOP(Py_UCS4)
+    g->runs = runs;
+    g->over = over;
+    g->mask = mask;
+    g->extra = extra;
+    return i;
 }
+#undef GATES_LOOP
+
+/* gates(text, table) -> (mask, letters, counts, runs); table: gate_table()'s.
+ * mask: the bit of each class with a run at least min_len long, and
+ *   0x100 tag characters (U+E0000..U+E0FFF, the UTF-8 prefix decode.py tests), 0x200 "\u" or "\U",
+ *   0x400 "\x", 0x800 "%HH%HH", 0x1000 "&#", 0x2000 a leet symbol (guard/normalize.py LEET_SYMBOLS).
+ * letters: ASCII letters, and U+212A and U+0130 (which str.lower() makes ASCII letters).
+ * counts: 26 int64, the ASCII letters a-z of any case.
+ * runs: {bit: [(start, end), ...]} for each class in mask, its maximal runs (ASCII characters
+ *   only) at least min_len long (decode.py _runs). */
+static PyObject *gates(PyObject *self, PyObject *args) {
+    PyObject *text, *result = NULL, *found = NULL;
+    Py_buffer tb;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "Uy*", &text, &tb)) return NULL;
+    if (tb.len != (Py_ssize_t)(GATE_WORDS * sizeof(uint64_t))) {
+        PyBuffer_Release(&tb);
+        PyErr_SetString(PyExc_ValueError, "table must be what gate_table() makes");
+        return NULL;
+    }
+    uint64_t table[GATE_WORDS];
+    memcpy(table, tb.buf, sizeof(table));
+    PyBuffer_Release(&tb);
+    const uint64_t add = table[GATE_ADD], used = table[GATE_USED];
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
+    int64_t counts[32] = {0};  /* 26: not a letter */
+    Py_ssize_t letters = 0, resume_at = len + 1;
+    uint64_t alive = used;
+    Gating g = {0, 0, 0, 0};
+    Runs r = {0};
+    for (int k = 0; k < NRUNS; k++) r.min_len[k] = 0x80 - (Py_ssize_t)((add >> (8 * k)) & 0xFF);
+    for (Py_ssize_t i = 0; i < len;) {
+        i = gates_run(kind, data, i, resume_at, len, table, add, alive, counts, &g);
+        if (g.over) { /* a long run at i: noted, and its lane off until it ends */
+            int bits = runs_found(&r, g.over, table, kind, data, i, len);
+            if (bits < 0) goto done;
+            g.mask |= (unsigned)bits;
+            alive &= ~lanes_of(bits);
+            g.runs &= alive;
+            i++;
+        } else if (i < len) { /* at resume_at: the lanes whose long run has ended come back */
+            for (int k = 0; k < NRUNS; k++)
+                if ((((used & ~alive) >> (8 * k)) & 1) && r.resume[k] <= i) alive |= (uint64_t)0xFF << (8 * k);
+        }
+        resume_at = next_resume(&r, alive, used, len);
+    }
+    if (!(found = PyDict_New())) goto done;
+    for (int k = 0; k < NRUNS; k++) {
+        PyObject *key = r.found[k] ? PyLong_FromUnsignedLong(1u << k) : NULL;
+        if (r.found[k] && (!key || PyDict_SetItem(found, key, r.found[k]) < 0)) { Py_XDECREF(key); goto done; }
+        Py_XDECREF(key);
+    }
+    for (int k = 0; k < 26; k++) letters += counts[k];
+    result = Py_BuildValue("Iny#O", g.mask, letters + g.extra, (const char *)counts, (Py_ssize_t)(26 * sizeof(int64_t)),
+                           found);
+done:
+    Py_XDECREF(found);
+    for (int k = 0; k < NRUNS; k++) Py_XDECREF(r.found[k]);
+    return result;
+}
+
 
 /* Decoded bytes, read one at a time, for an exact rejection: could they be text that decode.py's
  * _readable(_utf8_or_gbk(data)) accepts? Not where they are neither UTF-8 (checked for its structure
@@ -615,30 +813,32 @@ static int codes_plausible(int kind, const void *data, Py_ssize_t a, Py_ssize_t 
     return 0;
 }
 
-/* plausible_runs(text, classes, bit, min_len, which) -> [(start, end), ...]: the runs class_runs
- * gives, less those where no match of the decoder's regex could decode to text it accepts (an exact
- * rejection; Python decodes the rest as before). which: 0 base64 (its regex matches only whole
- * '='-free stretches of min_len or more: b64_plausible), 1 hex (hex_plausible; a run holding 'x' is
- * kept), 2 char-codes (codes_plausible). */
+/* plausible_runs(text, runs, min_len, which) -> [(start, end), ...]: the runs (gates() gives
+ * them), less those where no match of the decoder's regex could decode to text it accepts (an
+ * exact rejection; Python decodes the rest as before). which: 0 base64 (its regex matches only
+ * whole '='-free stretches of min_len or more: b64_plausible), 1 hex (hex_plausible; a run holding
+ * 'x' is kept), 2 char-codes (codes_plausible). */
 static PyObject *plausible_runs(PyObject *self, PyObject *args) {
-    PyObject *text, *cls;
-    unsigned bit;
+    PyObject *text, *runs;
     Py_ssize_t min_len;
     int which;
-    if (!PyArg_ParseTuple(args, "UOIni", &text, &cls, &bit, &min_len, &which)) return NULL;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "UO!ni", &text, &PyList_Type, &runs, &min_len, &which)) return NULL;
     if (which < 0 || which > 2) { PyErr_SetString(PyExc_ValueError, "which must be 0, 1 or 2"); return NULL; }
-    PyObject *inner = Py_BuildValue("(OOIn)", text, cls, bit, min_len);
-    if (!inner) return NULL;
-    PyObject *runs = class_runs(self, inner);
-    Py_DECREF(inner);
-    if (!runs) return NULL;
     const int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
+    const Py_ssize_t len = PyUnicode_GET_LENGTH(text);
     PyObject *out = PyList_New(0);
-    if (!out) { Py_DECREF(runs); return NULL; }
+    if (!out) return NULL;
     for (Py_ssize_t r = 0; r < PyList_GET_SIZE(runs); r++) {
         PyObject *run = PyList_GET_ITEM(runs, r);
-        Py_ssize_t a = PyLong_AsSsize_t(PyTuple_GET_ITEM(run, 0)), b = PyLong_AsSsize_t(PyTuple_GET_ITEM(run, 1));
+        Py_ssize_t a, b;
+        if (!PyArg_ParseTuple(run, "nn", &a, &b)) { Py_DECREF(out); return NULL; }
+        if (a < 0 || a > b || b > len) {
+            PyErr_SetString(PyExc_ValueError, "a run must lie inside the text");
+            Py_DECREF(out);
+            return NULL;
+        }
         int keep = 0;
         if (which == 0) {
             for (Py_ssize_t s = a; s < b && !keep;) {
@@ -653,32 +853,33 @@ static PyObject *plausible_runs(PyObject *self, PyObject *args) {
         } else {
             keep = codes_plausible(kind, data, a, b);
         }
-        if (keep && PyList_Append(out, run) < 0) { Py_DECREF(out); Py_DECREF(runs); return NULL; }
+        if (keep && PyList_Append(out, run) < 0) { Py_DECREF(out); return NULL; }
     }
-    Py_DECREF(runs);
     return out;
 }
 
-/* letter_fit(text, inverse_expected, constant) -> (letters, english)
- * letters: ASCII letters of any case; english: True where decode.py's test that the letter
+/* letter_fit(counts, inverse_expected, constant) -> (letters, english)
+ * counts: 26 int64, the ASCII letters a-z of any case (gates()); letters: their
+ * sum; english: True where decode.py's test that the letter
  * frequencies fit unshifted English better than twice any shift or Atbash,
  *     2 * fits[0] < fits[1:].min(), fits = (freq * freq) @ inverse_expected + constant,
  * holds by a margin far beyond rounding (False: undecided here, numpy decides).
  * inverse_expected: 26 x n float64, row-major (n = 27: 26 shifts and Atbash). */
 static PyObject *letter_fit(PyObject *self, PyObject *args) {
-    PyObject *text;
-    Py_buffer inv;
+    Py_buffer cb, inv;
     double constant;
+    int64_t counts[26];
     (void)self;
-    if (!PyArg_ParseTuple(args, "Uy*d", &text, &inv, &constant)) return NULL;
+    if (!PyArg_ParseTuple(args, "y*y*d", &cb, &inv, &constant)) return NULL;
     const Py_ssize_t cols = inv.len / (Py_ssize_t)(26 * sizeof(double));
-    if (cols < 2 || inv.len != cols * 26 * (Py_ssize_t)sizeof(double)) {
+    int ok = cb.len == (Py_ssize_t)sizeof(counts) && cols >= 2 && inv.len == cols * 26 * (Py_ssize_t)sizeof(double);
+    if (ok) memcpy(counts, cb.buf, sizeof(counts));
+    PyBuffer_Release(&cb);
+    if (!ok) {
         PyBuffer_Release(&inv);
-        PyErr_SetString(PyExc_ValueError, "inverse_expected must be 26 rows of float64");
+        PyErr_SetString(PyExc_ValueError, "counts must be 26 int64 and inverse_expected 26 rows of float64");
         return NULL;
     }
-    int64_t counts[26];
-    if (count_letters(text, counts) < 0) { PyBuffer_Release(&inv); return NULL; }
     int64_t letters = 0;
     for (int k = 0; k < 26; k++) letters += counts[k];
     int english = 0;
@@ -755,15 +956,15 @@ static PyObject *mtime_ns(PyObject *self, PyObject *path) {
 #endif
 
 static PyMethodDef methods[] = {
-    {"quick", quick, METH_VARARGS, "quick(text, table, expansions, t2, t4, bits, reach, whole) -> False | str"},
+    {"find", find, METH_VARARGS, "find(text, table, expansions, grams) -> bool"},
+    {"occurrences", occurrences, METH_VARARGS, "occurrences(codes, grams) -> [(start, end), ...]"},
+    {"near", near, METH_VARARGS, "near(text, table, stops, expansions, reach, grams) -> bool"},
     {"quick_index", quick_index, METH_VARARGS, "quick_index(text, table, expansions) -> (int32 codes, int64 index) bytes"},
-    {"gates", gates, METH_VARARGS, "gates(text, classes, runs) -> (mask, letters)"},
-    {"letter_counts", letter_counts, METH_O, "letter_counts(text) -> bytes of 26 int64"},
-    {"letter_fit", letter_fit, METH_VARARGS, "letter_fit(text, inverse_expected, constant) -> (letters, english)"},
+    {"gate_table", gate_table, METH_VARARGS, "gate_table(classes, runs) -> bytes"},
+    {"gates", gates, METH_VARARGS, "gates(text, table) -> (mask, letters, counts, runs)"},
+    {"letter_fit", letter_fit, METH_VARARGS, "letter_fit(counts, inverse_expected, constant) -> (letters, english)"},
     {"chunk_letter_counts", chunk_letter_counts, METH_VARARGS, "chunk_letter_counts(text, sample, step) -> bytes"},
-    {"plausible_runs", plausible_runs, METH_VARARGS,
-     "plausible_runs(text, classes, bit, min_len, which) -> [(start, end), ...]"},
-    {"class_runs", class_runs, METH_VARARGS, "class_runs(text, classes, bit, min_len) -> [(start, end), ...]"},
+    {"plausible_runs", plausible_runs, METH_VARARGS, "plausible_runs(text, runs, min_len, which) -> [(start, end), ...]"},
 #if defined(__linux__)
     {"mtime_ns", mtime_ns, METH_O, "mtime_ns(path) -> os.stat(path).st_mtime_ns, or None where that raises OSError"},
 #endif

@@ -13,8 +13,9 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Callable, Iterator
 
 import numpy as np
@@ -33,13 +34,47 @@ _SAMPLE = 4
 
 @dataclass(frozen=True)
 class Decoded:
+    """A decoded form of a text, and where each of its characters came from, told by segments:
+    (start in text, start and end in the original, decoded), in order. A decoded segment's
+    characters all come from [start, end) of the original; a plain one's one by one from start on.
+    (Segments, not arrays: most decoded texts hold no match, and span() needs only two lookups.)"""
+
     name: str
     text: str
-    starts: np.ndarray  # starts[i], ends[i]: the original span decoded character i came from
-    ends: np.ndarray
+    segments: tuple[tuple[int, int, int, bool], ...]
 
     def span(self, start: int, end: int) -> tuple[int, int]:
-        return int(self.starts[start]), int(self.ends[end - 1])
+        """The original span of decoded characters [start, end)."""
+        return self._origin(start)[0], self._origin(end - 1)[1]
+
+    def _origin(self, i: int) -> tuple[int, int]:
+        at, o0, o1, decoded = self.segments[bisect_right(self._segment_starts, i) - 1]
+        return (o0, o1) if decoded else (o0 + i - at, o0 + i - at + 1)
+
+    @cached_property
+    def _segment_starts(self) -> list[int]:
+        return [segment[0] for segment in self.segments]
+
+    @cached_property
+    def starts(self) -> np.ndarray:
+        """starts[i], ends[i]: the original span decoded character i came from."""
+        return self._arrays()[0]
+
+    @cached_property
+    def ends(self) -> np.ndarray:
+        return self._arrays()[1]
+
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        starts, ends = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+        bounds = self._segment_starts[1:] + [len(self.text)]
+        for (at, o0, o1, decoded), stop in zip(self.segments, bounds):
+            if decoded:
+                starts.append(np.full(stop - at, o0))
+                ends.append(np.full(stop - at, o1))
+            else:
+                starts.append(np.arange(o0, o0 + stop - at))
+                ends.append(np.arange(o0 + 1, o0 + stop - at + 1))
+        return np.concatenate(starts), np.concatenate(ends)
 
 
 def _readable(s: str | None, min_letters: int = 3) -> str | None:
@@ -196,17 +231,30 @@ _PERCENT_PAIR = re.compile(r"%[0-9a-fA-F]{2}%[0-9a-fA-F]{2}")
 _GATE_TESTS = {"unicode-escape": lambda t: "\\u" in t or "\\U" in t, "byte-escape": lambda t: "\\x" in t,
                "percent": lambda t: _PERCENT_PAIR.search(t) is not None, "html-entity": lambda t: "&#" in t}
 _GATE_REACH = 16  # two marks this close are one cluster; a run is looked for up to this far after a mark
+_FEW_MARKS = 64  # up to this many marks, _near finds them one by one
 
 
-def _near(raw: np.ndarray, mark: str) -> list[tuple[int, int]]:
-    """Windows around the places where mark occurs."""
-    at = np.flatnonzero(raw == ord(mark))
-    if not len(at):
-        return []
+def _near(text: str, mark: str, raw: Callable[[], np.ndarray]) -> list[tuple[int, int]]:
+    """Windows around the places where mark occurs: marks this close (_GATE_REACH) are one cluster,
+    and a window reaches _GATE_REACH past its cluster's last mark. raw() gives the text's code points.
+
+    A few marks are found with str.find (making the array costs more than finding them); many with numpy.
+    """
+    if text.count(mark) <= _FEW_MARKS:
+        out: list[tuple[int, int]] = []
+        at = text.find(mark)
+        while at >= 0:
+            first = last = at
+            at = text.find(mark, last + 1)
+            while 0 <= at <= last + _GATE_REACH:
+                last, at = at, text.find(mark, at + 1)
+            out.append((first, min(last + _GATE_REACH, len(text))))
+        return out
+    at = np.flatnonzero(raw() == ord(mark))
     breaks = np.flatnonzero(np.diff(at) > _GATE_REACH)
     firsts = np.concatenate(([at[0]], at[breaks + 1]))
     lasts = np.concatenate((at[breaks], [at[-1]]))
-    return [(int(a), min(int(b) + _GATE_REACH, len(raw))) for a, b in zip(firsts, lasts)]
+    return [(int(a), min(int(b) + _GATE_REACH, len(text))) for a, b in zip(firsts, lasts)]
 
 
 def _runs(classes: np.ndarray, blocks: np.ndarray, bit: int, min_len: int) -> list[tuple[int, int]]:
@@ -264,17 +312,21 @@ def _substituted(name: str, text: str, pattern: re.Pattern, decode, windows) -> 
             clusters.append([run])
     for cluster in clusters:
         pos = max(cluster[0][0] - _MARGIN, 0)
-        pieces, starts, ends = [], [], []
+        pieces: list[str] = []
+        segments: list[tuple[int, int, int, bool]] = []
+        at = 0  # where the next piece starts in the decoded text
         for s, e, decoded in cluster:
+            if s > pos:
+                segments.append((at, pos, s, False))
+            segments.append((at + s - pos, s, e, True))
             pieces += [text[pos:s], decoded]
-            starts += [np.arange(pos, s), np.full(len(decoded), s)]
-            ends += [np.arange(pos, s) + 1, np.full(len(decoded), e)]
+            at += s - pos + len(decoded)
             pos = e
         stop = min(cluster[-1][1] + _MARGIN, len(text))
+        if stop > pos:
+            segments.append((at, pos, stop, False))
         pieces.append(text[pos:stop])
-        starts.append(np.arange(pos, stop))
-        ends.append(np.arange(pos, stop) + 1)
-        yield Decoded(name, "".join(pieces), np.concatenate(starts), np.concatenate(ends))
+        yield Decoded(name, "".join(pieces), tuple(segments))
 
 
 # English letter frequencies (a..z), for telling plain English letters from shifted ones.
@@ -349,7 +401,7 @@ def _english_share(text: str) -> float:
 
 
 def _share(words: list[str]) -> float:
-    return sum(w in _COMMON for w in words) / len(words) if len(words) >= 4 else 1.0
+    return sum(map(_COMMON.__contains__, words)) / len(words) if len(words) >= 4 else 1.0
 
 
 _INVERSE_EXPECTED = np.concatenate((1.0 / _SHIFTS, 1.0 / _ATBASH[None, :])).T  # 26 x 27
@@ -358,19 +410,20 @@ _FIT_CONSTANT = float(_ENGLISH.sum()) - 2.0
 _CLEARLY_ENGLISH = 200  # letters: from this many on, letter frequencies alone tell English apart
 
 
-def _short_cipher_candidates(text: str, low: np.ndarray | None = None) -> dict[tuple[str, int], list[int]]:
+def _short_cipher_candidates(text: str, counts) -> dict[tuple[str, int], list[int]]:
     """For a short text: the letter cipher, if any, whose decoding reads more like English.
 
     Only a text made mostly of Latin letters can be a letter cipher; the tries decode its words
     alone (not the whole text). Ordinary text costs a count of its letters (Chinese text stops
-    there) and, for English, a letter-frequency test.
+    there) and, for English, a letter-frequency test. counts: the text's letters a-z (26 int64:
+    gates' bytes, or an array).
     """
-    if low is None and fastscan.compiled is not None:
-        # The same count and English test in one pass; where the test is close, numpy decides below.
-        letters, english = fastscan.compiled.letter_fit(text, _INVERSE_EXPECTED_C, _FIT_CONSTANT)
+    if fastscan.compiled is not None:
+        # The English test where it is clear-cut; where it is close, numpy decides below.
+        letters, english = fastscan.compiled.letter_fit(counts, _INVERSE_EXPECTED_C, _FIT_CONSTANT)
         if 2 * letters < len(text) // 2 or (letters >= _CLEARLY_ENGLISH and english):
             return {}
-    counts = _letter_counts(text, low)
+    counts = np.frombuffer(counts, dtype=np.int64)
     letters = int(counts.sum())
     if 2 * letters < len(text) // 2:
         return {}  # far too few letters (the exact test below uses the stripped text and words)
@@ -399,22 +452,25 @@ def _short_cipher_candidates(text: str, low: np.ndarray | None = None) -> dict[t
     return {(kind, k): [0]} if best >= max(0.2, 2 * share) else {}
 
 
-def _letter_counts(text: str, low: np.ndarray | None) -> np.ndarray:
-    """How often each ASCII letter a-z occurs, of any case (int64, as np.bincount counts)."""
-    if low is None and fastscan.compiled is not None:
-        return np.frombuffer(fastscan.compiled.letter_counts(text), dtype=np.int64)
-    if low is None:
-        low = raw_codes(text)
-        low = low if low.dtype == np.uint8 else np.minimum(low, 0x7F).astype(np.uint8)
-    return np.bincount(_LETTER[low], minlength=256)[:26]
-
-
 def _letter_cipher(kind: str, k: int) -> dict[int, int]:
+    return str.maketrans(*_cipher_letters(kind, k))
+
+
+def _cipher_letters(kind: str, k: int) -> tuple[str, str]:
+    """The letters a letter cipher's decoding maps, and what it maps them to."""
     lower, upper = "abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     if kind == "atbash":
-        return str.maketrans(lower + upper, lower[::-1] + upper[::-1])
+        return lower + upper, lower[::-1] + upper[::-1]
     back = (26 - k) % 26  # undo a shift of k
-    return str.maketrans(lower + upper, lower[back:] + lower[:back] + upper[back:] + upper[:back])
+    return lower + upper, lower[back:] + lower[:back] + upper[back:] + upper[:back]
+
+
+def _deciphered(text: str, kind: str, k: int) -> str:
+    """text.translate(_letter_cipher(kind, k)), done on the UTF-8 bytes: the cipher maps ASCII
+    letters only, which are the bytes below 0x80, and bytes.translate reads a table where
+    str.translate looks a non-ASCII text's characters up in a dict one by one (~100 ns each)."""
+    table = bytes.maketrans(*(letters.encode("ascii") for letters in _cipher_letters(kind, k)))
+    return text.encode("utf-8", "surrogatepass").translate(table).decode("utf-8", "surrogatepass")
 
 
 def raw_codes(text: str) -> np.ndarray:
@@ -441,20 +497,28 @@ _RUN_GATES = tuple((bit, min_len) for _, _, _, bit, min_len in _SUBSTITUTIONS if
 _CLS_BYTES = _CLS.tobytes()
 
 
-def gates(text: str) -> tuple[int, int]:
-    """(mask, letters): which decoders' cheap tests pass, and the letters the cipher test counts
-    (ASCII letters, and the two letters str.lower() makes ASCII).
+def gates(text: str) -> tuple[int, int, bytes | None, dict | None]:
+    """(mask, letters, counts, runs): which decoders' cheap tests pass, the letters the cipher test
+    counts (ASCII letters, and the two letters str.lower() makes ASCII), the ASCII letters a-z of
+    any case one by one (26 int64, for the cipher test of a short text), and the runs of the
+    classes in mask ({bit: _runs}). The numpy gates leave counts and runs None: found where needed.
 
     mask: the class bit of each class with a run long enough to decode, the _MARKS bit of each
     decoder whose mark is present, and LEET_MARK where a leet symbol is. The compiled scanner does
     it in one pass where it was built.
     """
     if fastscan.compiled is not None:
-        return fastscan.compiled.gates(text, _CLS_BYTES, _RUN_GATES)
+        return fastscan.compiled.gates(text, _gate_table())
     return _gates_utf8(text)
 
 
-def _gates_utf8(text: str) -> tuple[int, int]:
+@cache
+def _gate_table() -> bytes:
+    """The compiled gates()'s table of the character classes and runs, made once."""
+    return fastscan.compiled.gate_table(_CLS_BYTES, _RUN_GATES)
+
+
+def _gates_utf8(text: str) -> tuple[int, int, None, None]:
     """gates() from the UTF-8 bytes: substring tests and bytes.translate calls, at C speed each."""
     utf8 = text.encode("utf-8", "surrogatepass")
     mask = _MARKS["tag-characters"] if _TAG_PREFIX in utf8 else 0
@@ -468,10 +532,10 @@ def _gates_utf8(text: str) -> tuple[int, int]:
             mask |= bit
     # Letters as _WORDS counts them after str.lower() (which also makes these two ASCII letters).
     letters = len(utf8) - len(utf8.translate(None, _LETTER_BYTES)) + text.count("\u212a") + text.count("\u0130")
-    return mask, letters
+    return mask, letters, None, None
 
 
-def decodings(text: str, raw: np.ndarray | None = None, gate: tuple[int, int] | None = None) -> Iterator[Decoded]:
+def decodings(text: str, raw: np.ndarray | None = None, gate: tuple | None = None) -> Iterator[Decoded]:
     """Every decoded form of the text worth scanning again (none for ordinary text).
 
     Each decoder is tried only where a cheap test (gates) says it could apply: its gate character
@@ -480,16 +544,16 @@ def decodings(text: str, raw: np.ndarray | None = None, gate: tuple[int, int] | 
     """
     if not text:
         return
-    mask, letters = gates(text) if gate is None else gate
+    mask, letters, counts, runs = gates(text) if gate is None else gate
     arrays = _Arrays(text, raw)
     if mask & ~LEET_MARK:
-        yield from _substitutions(text, mask, arrays)
+        yield from _substitutions(text, mask, runs, arrays)
     if len(text) <= _CHUNK:
         if letters < 4 or (2 * letters < len(text) and 2 * letters < len(text.strip())):
             return  # fewer than 4 words, or mostly not letters: no cipher (see _short_cipher_candidates)
     elif letters < _MIN_LETTERS:
         return  # no chunk has enough letters to test (see _cipher_candidates)
-    yield from _ciphers(text, arrays)
+    yield from _ciphers(text, arrays, counts)
 
 
 class _Arrays:
@@ -520,38 +584,40 @@ class _Arrays:
 _PLAUSIBLE = {"base64": 0, "hex": 1, "char-codes": 2}
 
 
-def _substitutions(text: str, mask: int, arrays: _Arrays) -> Iterator[Decoded]:
-    """The escapes and encodings whose gate is open in mask, decoded where their runs are."""
+def _substitutions(text: str, mask: int, runs: dict | None, arrays: _Arrays) -> Iterator[Decoded]:
+    """The escapes and encodings whose gate is open in mask, decoded where their runs are (runs:
+    gates' runs, or None to find them with numpy)."""
     for name, pattern, decode, bit, min_len in _SUBSTITUTIONS:
         if not mask & (bit or _MARKS[name]):
             continue
         if bit == 0:
             gate = _GATES[name]
-            windows = [(0, len(text))] if gate is None else _near(arrays.raw, gate)
+            windows = [(0, len(text))] if gate is None else _near(text, gate, lambda: arrays.raw)
         else:
-            if fastscan.compiled is not None:
-                # Only the runs where a match could decode to text the decoder accepts (an exact rejection).
-                which = _PLAUSIBLE.get(name)
-                if which is None:
-                    windows = fastscan.compiled.class_runs(text, _CLS_BYTES, bit, min_len)
-                else:
-                    windows = fastscan.compiled.plausible_runs(text, _CLS_BYTES, bit, min_len, which)
-            else:
+            if runs is None:
                 windows = _runs(arrays.classes, arrays.blocks, bit, min_len)
+            elif name in _PLAUSIBLE:
+                # Only the runs where a match could decode to text the decoder accepts (an exact rejection).
+                windows = fastscan.compiled.plausible_runs(text, runs[bit], min_len, _PLAUSIBLE[name])
+            else:
+                windows = runs[bit]
             windows = [(max(a - 1, 0), min(b + 1, len(text))) for a, b in windows]
         if windows:
             yield from _substituted(name, text, pattern, decode, windows)
 
 
-def _ciphers(text: str, arrays: _Arrays) -> Iterator[Decoded]:
-    """The letter ciphers that fit some chunk of the text better than English, decoded there."""
-    low = None if fastscan.compiled else arrays.low
-    ciphers = _short_cipher_candidates(text, low) if len(text) <= _CHUNK else _cipher_candidates(text, low)
+def _ciphers(text: str, arrays: _Arrays, counts: bytes | None) -> Iterator[Decoded]:
+    """The letter ciphers that fit some chunk of the text better than English, decoded there.
+    counts: the text's letters (gates), or None to count them here."""
+    if len(text) <= _CHUNK:
+        if counts is None:
+            counts = np.bincount(_LETTER[arrays.low], minlength=256)[:26]
+        ciphers = _short_cipher_candidates(text, counts)
+    else:
+        ciphers = _cipher_candidates(text, None if fastscan.compiled else arrays.low)
     margin = _CHUNK // 4
     for (kind, k), chunks in sorted(ciphers.items()):
         name = "atbash" if kind == "atbash" else f"caesar-{k}"
-        table = _letter_cipher(kind, k)
         for i in chunks:
             a, b = max(i * _CHUNK - margin, 0), min((i + 1) * _CHUNK + margin, len(text))
-            index = np.arange(a, b)
-            yield Decoded(name, text[a:b].translate(table), index, index + 1)
+            yield Decoded(name, _deciphered(text[a:b], kind, k), ((0, a, b, False),))

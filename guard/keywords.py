@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, replace
+from operator import attrgetter
 from pathlib import Path
 from typing import Sequence
 
@@ -62,6 +63,7 @@ class _Lists:
         self.quick = ahocorasick.Automaton()  # prefilter: any deny term, in the quick view
         self.quick_prefixes = Prefixes()  # where a term of self.quick can start
         self.leet_prefixes = Prefixes()  # where a term of self.deny["leet"] can start
+        self.leet_in_quick = False  # every term of self.deny["leet"] holds a term of self.quick (see _any_leet)
         self.terms = 0
         self.problems: list[str] = []
 
@@ -92,6 +94,8 @@ class _Lists:
         for auto in (*self.deny.values(), *self.allow.values(), self.quick):
             if len(auto):
                 auto.make_automaton()
+        self.leet_in_quick = len(self.quick) > 0 and all(next(self.quick.iter(term), None) is not None
+                                                         for term in self.deny["leet"].keys())
 
 
 class KeywordFilter:
@@ -181,7 +185,7 @@ class KeywordFilter:
             for m in _scan(lists, text[start:start + BLOCK + OVERLAP], 0):
                 m = replace(m, start=m.start + start, end=m.end + start)
                 found.setdefault((m.start, m.end, m.category), m)
-        return sorted(found.values(), key=lambda m: (m.start, m.end, m.category))
+        return sorted(found.values(), key=_ORDER)
 
     def check(self, conversation: Sequence[tuple[str, str]]) -> Verdict:
         """Judge the last message of the conversation; a broken list file blocks (fail closed)."""
@@ -212,16 +216,38 @@ def _maybe(lists: _Lists, text: str, raw, leet: bool | None = None) -> bool:
     if _any(lists.quick_prefixes, lists.quick, text, t.quick, raw):
         return True
     if (has_leet_symbols(text) if leet is None else leet) and len(lists.deny["leet"]):
-        return _any(lists.leet_prefixes, lists.deny["leet"], text, t.quick_leet, raw)
+        return _any_leet(lists, text, raw)
     return False
 
 
 def _any(prefixes: Prefixes, automaton, text: str, table, raw) -> bool:
-    """Prefixes.any_match over the quick view of text: compiled in one pass where built, else numpy."""
-    found = prefixes.windows_text(text, table, tables().quick_exp_text[id(table)])
-    if found is None:
+    """Prefixes.any_match over the quick view of text: compiled where built, else numpy. (The
+    compiled scanner confirms against the prefixes' own terms, which are the automaton's.)"""
+    grams = prefixes.packed()
+    if grams is None:
         return prefixes.any_match(quick_codes(raw_codes(text) if raw is None else raw, table), automaton, to_str)
-    return found is not False and next(automaton.iter(found), None) is not None
+    return fastscan.compiled.find(text, table, tables().quick_exp_text[id(table)], grams)
+
+
+def _any_leet(lists: _Lists, text: str, raw) -> bool:
+    """Whether a term of lists.deny["leet"] occurs in the quick leet view of a text whose quick view
+    holds no term of lists.quick (what _maybe asks next).
+
+    Where every leet term holds a quick term (lists.leet_in_quick), only the leet view around the
+    characters the two quick views read differently (Tables.leet_marks) is read: away from them the
+    views are the same (unmarked text gives the same codes in both, and collapsing repeats leaves,
+    in either, a copy of what it gives), so a leet term read from unmarked characters only would be
+    in the quick view too, holding a quick term. A term whose span in the text holds the marked
+    character at p lies within [v - n, w + n) of the leet view: v and w its length before and after
+    p, n the longest term. guard/_fastscan.c near() reads those windows; guard/prefilter.py
+    near_windows is its reference (numpy reads the whole view: the same answer).
+    """
+    t, prefixes, automaton = tables(), lists.leet_prefixes, lists.deny["leet"]
+    grams = prefixes.packed()
+    if grams is None or not lists.leet_in_quick:  # numpy reads the whole leet view, faster there than the windows
+        return _any(prefixes, automaton, text, t.quick_leet, raw)
+    return fastscan.compiled.near(text, t.quick_leet, t.quick_leet_stops, t.quick_exp_text[id(t.quick_leet)],
+                                  prefixes.longest, grams)
 
 
 # Where the prefilter finds a term, the views are built for this much text around it, not the whole.
@@ -230,19 +256,23 @@ EDGE = 128  # a match this close to where such a window cuts the text is an arte
 
 
 def _near_hits(lists: _Lists, text: str, raw) -> list[tuple[int, int]]:
-    """Original spans of the prefilter's hits (quick view, and quick leet view for leet symbols)."""
+    """Original spans of the prefilter's hits (quick view, and quick leet view for leet symbols).
+    raw: raw_codes(text), or None (made only if needed)."""
     t = tables()
     found = []
     for table, prefixes, automaton in ((t.quick, lists.quick_prefixes, lists.quick),
                                        (t.quick_leet, lists.leet_prefixes, lists.deny["leet"])):
         if table is t.quick_leet and not (has_leet_symbols(text) and len(automaton)):
             continue
-        if fastscan.compiled is not None:
+        grams = prefixes.packed()
+        if grams is not None:
             codes, index = fastscan.compiled.quick_index(text, table, t.quick_exp_text[id(table)])
-            codes, index = np.frombuffer(codes, dtype=np.int32), np.frombuffer(index, dtype=np.int64)
+            spans, index = fastscan.compiled.occurrences(codes, grams), np.frombuffer(index, dtype=np.int64)
         else:
+            raw = raw_codes(text) if raw is None else raw
             codes, index = quick_codes_index(raw, table)
-        found += [(int(index[a]), int(index[b - 1]) + 1) for a, b in prefixes.matches(codes, automaton, to_str)]
+            spans = prefixes.matches(codes, automaton, to_str)
+        found += [(int(index[a]), int(index[b - 1]) + 1) for a, b in spans]
     return found
 
 
@@ -280,14 +310,19 @@ def _scan(lists: _Lists, text: str, depth: int) -> list[Match]:
     # The decoders' gates, taken once: they also say whether the text holds a leet symbol.
     gate = gates(text) if depth < MAX_DEPTH else None
     if _maybe(lists, text, raw, None if gate is None else bool(gate[0] & LEET_MARK)):
-        matches = _exact_near(lists, text, raw_codes(text) if raw is None else raw)
+        matches = _exact_near(lists, text, raw)
     if depth < MAX_DEPTH:
         for d in decodings(text, raw, gate):
             for m in _scan(lists, d.text, depth + 1):
                 o0, o1 = d.span(m.start, m.end)
                 matches.append(Match(m.category, m.term, o0, o1, f"{d.name}/{m.view}", m.list))
+    if not matches:
+        return matches  # the common case: nothing to order
     unique = {(m.start, m.end, m.category): m for m in reversed(matches)}
-    return sorted(unique.values(), key=lambda m: (m.start, m.end, m.category))
+    return sorted(unique.values(), key=_ORDER)
+
+
+_ORDER = attrgetter("start", "end", "category")  # matches are reported in this order
 
 
 def _exact(lists: _Lists, text: str) -> list[Match]:

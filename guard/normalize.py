@@ -25,13 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["View", "views", "quick_view", "quick_leet_view", "quick_codes", "quick_codes_index", "to_str", "has_leet_symbols", "term_forms", "is_cjk", "is_latin_word", "tables",
-           "LEET_SYMBOLS"]
+__all__ = ["View", "views", "quick_view", "quick_leet_view", "quick_codes", "quick_codes_index", "to_str", "has_leet_symbols",
+           "leet_marked", "term_forms", "is_cjk", "is_latin_word", "tables", "LEET_SYMBOLS"]
 
 # Code points from here on are dropped: tag characters, variation selectors supplement, private use.
 _LIMIT = 0x32000
 _DEL = -1
 _EXP = -2  # folds to several characters; see Tables.expansions
+_STOP = -3  # where the compiled scanner stops to look closer (Tables.quick_leet_stops)
 # Not category Cf but invisible all the same: Hangul fillers, braille blank, combining grapheme joiner...
 _INVISIBLE_EXTRA = {0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800, 0x034F, 0x17B4, 0x17B5, 0x180E}
 _CJK_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x2FA1F), (0x30000, 0x3134F))
@@ -109,6 +110,11 @@ class Tables:
         # The same, as text, for the compiled scanner (guard/prefilter.py Prefixes.windows_text).
         self.quick_exp_text = {id(table): {cp: _to_str(kept) for cp, kept in self.quick_exp[id(table)].items()}
                                for table in (self.quick, self.quick_leet)}
+        # Where the two quick views can differ: characters they read differently, and those that
+        # fold to several in the leet one (guard/keywords.py reads the leet view only around them).
+        self.leet_marks = (self.quick != self.quick_leet) | (self.quick_leet == _EXP)
+        # For the compiled scanner: the quick leet table with those characters _STOP (guard/_fastscan.c near).
+        self.quick_leet_stops = np.where(self.leet_marks, _STOP, self.quick_leet).astype(np.int32)
 
 
 def _t2s_map() -> dict[str, str]:
@@ -339,6 +345,14 @@ def _full(table: np.ndarray) -> np.ndarray:
         full[:_LIMIT] = table
         _full_tables[id(table)] = full
     return full
+
+
+def leet_marked(raw: np.ndarray) -> np.ndarray:
+    """Positions of the characters of raw code points (see quick_codes) in Tables.leet_marks."""
+    marks = tables().leet_marks
+    if raw.dtype == np.uint8:
+        return np.flatnonzero(marks[raw])
+    return np.flatnonzero(marks[np.minimum(raw, _LIMIT - 1)] & (raw < _LIMIT))
 
 
 def has_leet_symbols(text: str) -> bool:

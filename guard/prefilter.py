@@ -5,9 +5,10 @@ Every deny term, in the prefilter view (guard/normalize.py, `quick_codes`), cont
 (rare English letters; the quick view drops spaces, so 'make a bomb' keys on 'abom', not 'make').
 The grams are hashed into a table; the text's prefilter view is hashed at every position the same
 way, so one table lookup per position and gram size finds every place a term can be.
-Hash collisions only add candidates: each candidate is confirmed by running the term automaton over
-a window as long as the longest term, so the answer is exact, not probabilistic. Ordinary text
-has no candidate at all and never reaches the automaton, which costs about 50 ns a character.
+Hash collisions only add candidates: each candidate is confirmed, so the answer is exact, not
+probabilistic. Here the term automaton reads a window around it (the automaton costs about 50 ns a
+character); the compiled scanner (guard/_fastscan.c find) compares the view there with the terms
+keyed on the candidate's table slot, which needs no automaton. Ordinary text has no candidate at all.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 
 from guard import fastscan
 
-__all__ = ["Prefixes"]
+__all__ = ["Prefixes", "near_windows", "spans_in"]
 
 _BITS = 20  # 1M-entry table: a few hundred grams give about one false candidate per 2,000 positions
 _K1 = np.uint32(0x9E3779B1)
@@ -56,7 +57,9 @@ class Prefixes:
         self.reach = {size: (0, 0) for size in SIZES}
         self.count = 0
         self.short = False  # a term of one character: every text is a candidate
-        self._packed: tuple | None = None  # the tables 8 bits a byte and the reaches, for the compiled scanner
+        # Per gram size: table slot -> the (start of the gram in the term, term) of each term keyed there.
+        self.keyed: dict[int, dict[int, list[tuple[int, str]]]] = {size: {} for size in SIZES}
+        self._packed: tuple | None = None  # what packed() gives, made once
 
     def add(self, term: str) -> None:
         """A term as it reads in the prefilter view."""
@@ -69,7 +72,11 @@ class Prefixes:
             return
         size = 2 if len(codes) < 4 else 4
         at = min(range(len(term) - size + 1), key=lambda i: _commonness(term[i:i + size]))
-        self.table[size][int(_hashes(codes[at:at + size])[size][0])] = True
+        slot = int(_hashes(codes[at:at + size])[size][0])
+        self.table[size][slot] = True
+        keyed = self.keyed[size].setdefault(slot, [])
+        if (at, term) not in keyed:
+            keyed.append((at, term))
         before, after = self.reach[size]
         self.reach[size] = (max(before, at), max(after, len(codes) - at))
 
@@ -127,21 +134,18 @@ class Prefixes:
             pieces += [codes[a:b], _NUL]
         return np.concatenate(pieces)
 
-    def windows_text(self, text: str, table: np.ndarray, expansions: dict[int, str]) -> str | bool | None:
-        """What any_match hands the automaton, from the compiled scanner in one pass over text:
-        False when there is no candidate, else the merged windows joined by NUL; None where the
-        scanner was not built (use any_match then).
-
-        table, expansions: the quick view's table and what its characters that fold to several
-        stand for (guard/normalize.py Tables.quick or quick_leet, and Tables.quick_exp_text).
+    def packed(self) -> tuple | None:
+        """What the compiled scanner reads (guard/_fastscan.c Grams): the gram tables packed 8 bits a
+        byte (128 KiB each, so they stay in the CPU's cache, which a bool a byte would not), the bits
+        of a slot, and per size the terms keyed on each slot. None where it cannot be used: not
+        built, or a term of one character, which any text may hold (any_match reads those whole).
         """
-        if fastscan.compiled is None:
+        if fastscan.compiled is None or self.short:
             return None
-        if self._packed is None:  # 128 KiB a table: they stay in the CPU's cache, a bool a byte would not
-            self._packed = (*(np.packbits(self.table[size], bitorder="little") for size in SIZES),
-                            (*self.reach[2], *self.reach[4]))
-        t2, t4, reach = self._packed
-        return fastscan.compiled.quick(text, table, expansions, t2, t4, _BITS, reach, self.short)
+        if self._packed is None:
+            self._packed = (*(np.packbits(self.table[size], bitorder="little") for size in SIZES), _BITS,
+                            *({slot: tuple(terms) for slot, terms in self.keyed[size].items()} for size in SIZES))
+        return self._packed
 
     def matches(self, codes: np.ndarray, automaton, to_str) -> list[tuple[int, int]]:
         """[start, end) in codes of every term of the automaton (for a text any_match said yes to)."""
@@ -158,6 +162,26 @@ class Prefixes:
                 else:
                     windows.append((a, b))
         return spans_in(windows, codes, automaton, to_str)
+
+
+def near_windows(codes: np.ndarray, index: np.ndarray, marked: np.ndarray, reach: int) -> np.ndarray | None:
+    """The windows [v - reach, w + reach) of a view around marked characters, merged and each
+    followed by NUL as Prefixes.windows gives them (None: nothing marked).
+
+    codes, index: the view and each code's original offset (guard/normalize.py quick_codes_index);
+    marked: original offsets, in order; v and w: the view's length before and after each (equal
+    where the character added nothing). guard/_fastscan.c near() gives the same in one pass.
+    """
+    if not len(marked):
+        return None
+    lo = np.maximum(np.searchsorted(index, marked, "left") - reach, 0)
+    hi = np.minimum(np.searchsorted(index, marked, "right") + reach, len(codes))
+    new = np.concatenate(([True], lo[1:] > np.maximum.accumulate(hi)[:-1]))
+    first = np.flatnonzero(new)
+    pieces = []
+    for a, b in zip(lo[first].tolist(), np.maximum.reduceat(hi, first).tolist()):
+        pieces += [codes[a:b], _NUL]
+    return np.concatenate(pieces)
 
 
 def spans_in(windows, codes: np.ndarray, automaton, to_str) -> list[tuple[int, int]]:

@@ -16,12 +16,13 @@ import pytest
 
 from conftest import DATA
 from guard import KeywordFilter, fastscan
+from guard import keywords as K
 from guard import decode as D
 from guard.decode import raw_codes
-from guard.normalize import quick_codes, tables, to_str
-from guard.prefilter import spans_in
+from guard.normalize import leet_marked, quick_codes, quick_codes_index, tables, to_str
+from guard.prefilter import near_windows, spans_in
 from test_keywords import ENCODED, EVASIONS, SENTENCE
-from test_keywords_prefilter import TEXTS, _long_texts
+from test_keywords_prefilter import TEXTS, _leet_texts, _long_texts
 
 compiled = fastscan.compiled
 needs_compiled = pytest.mark.skipif(compiled is None, reason="guard/_fastscan.c was not built (no C compiler?)")
@@ -66,7 +67,8 @@ def texts():
     joined = "\n\n".join(news[:150] + prompts[:400])
     pieces = [joined[i:i + 2000] for i in range(0, len(joined), 2000)]
     cases = [e[1] for e in EVASIONS] + ["Answer this: " + e[1] + " thanks" for e in ENCODED] + list(TEXTS)
-    return cases + list(_random_texts(7, 1500)) + list(_long_texts(5, 3)) + news + prompts + pieces
+    return (cases + list(_random_texts(7, 1500)) + list(_leet_texts(8, 500)) + list(_long_texts(5, 3)) + news + prompts
+            + pieces)
 
 
 @pytest.fixture(scope="module")
@@ -75,61 +77,124 @@ def kf():
 
 
 @needs_compiled
-def test_quick_windows_equal_the_numpy_windows(kf, texts):
+def test_find_answers_as_the_automaton_over_the_windows(kf, texts):
+    """find() confirms a gram's set bit against the terms keyed on it; any_match runs the automaton."""
     lists, t = kf._lists, tables()
     hits = 0
     for prefixes, automaton, table in ((lists.quick_prefixes, lists.quick, t.quick),
                                        (lists.leet_prefixes, lists.deny["leet"], t.quick_leet)):
         for text in texts:
-            got = prefixes.windows_text(text, table, t.quick_exp_text[id(table)])
-            codes = quick_codes(raw_codes(text), table)
-            joined = prefixes.windows(codes)
-            assert got == (False if joined is None else to_str(joined)), text[:80]
-            found = got is not False and next(automaton.iter(got), None) is not None
-            assert found == prefixes.any_match(codes, automaton, to_str), text[:80]
+            found = compiled.find(text, table, t.quick_exp_text[id(table)], prefixes.packed())
+            assert found == prefixes.any_match(quick_codes(raw_codes(text), table), automaton, to_str), text[:80]
             hits += found
-    assert hits > 50  # the texts do reach the automaton
+    assert hits > 50  # the texts do hold terms
+
+
+@needs_compiled
+def test_occurrences_equal_the_numpy_matches(kf, texts):
+    lists, t = kf._lists, tables()
+    found = 0
+    for text in texts + ["\n".join(texts[:300])]:
+        for prefixes, automaton, table in ((lists.quick_prefixes, lists.quick, t.quick),
+                                           (lists.leet_prefixes, lists.deny["leet"], t.quick_leet)):
+            codes, _ = compiled.quick_index(text, table, t.quick_exp_text[id(table)])
+            got = compiled.occurrences(codes, prefixes.packed())
+            assert got == prefixes.matches(np.frombuffer(codes, dtype=np.int32), automaton, to_str), text[:80]
+            found += len(got)
+    assert found > 100
+
+
+@needs_compiled
+def test_the_compiled_scanner_refuses_broken_gram_tables(kf):
+    lists, t = kf._lists, tables()
+    t2, t4, bits, keys2, keys4 = lists.quick_prefixes.packed()
+    slot = next(slot for slot, terms in keys4.items() if any(term == "howtomakeabomb" for _, term in terms))
+    args = ("how to make a bomb", t.quick, t.quick_exp_text[id(t.quick)])
+    assert compiled.find(*args, (t2, t4, bits, keys2, keys4))
+    with pytest.raises(KeyError):  # a set bit with no term keyed on it: fail, never pass the text
+        compiled.find(*args, (t2, t4, bits, keys2, {k: v for k, v in keys4.items() if k != slot}))
+    with pytest.raises(ValueError):
+        compiled.find(*args, (t2[:100], t4, bits, keys2, keys4))
+    with pytest.raises(ValueError):
+        compiled.find(*args, (t2, t4, bits, keys2, {**keys4, slot: ((99, "bomb"),)}))
+    with pytest.raises(TypeError):
+        compiled.find(*args, [t2, t4, bits, keys2, keys4])
+    leet = kf._lists.leet_prefixes.packed()
+    with pytest.raises(ValueError):  # the stops table must match the view's table
+        compiled.near("m@ke", t.quick_leet, t.quick_leet_stops[:100], t.quick_exp_text[id(t.quick_leet)], 4, leet)
+    with pytest.raises(ValueError):
+        compiled.near("m@ke", t.quick_leet, t.quick_leet_stops, t.quick_exp_text[id(t.quick_leet)], -1, leet)
 
 
 @needs_compiled
 def test_gates_equal_the_utf8_tests(texts):
     masks = 0
     for text in texts:
-        assert D.gates(text) == D._gates_utf8(text), text[:80]
+        assert D.gates(text)[:2] == D._gates_utf8(text)[:2], text[:80]
         masks |= D.gates(text)[0]
     assert masks == 0x1F | sum(D._MARKS.values()) | D.LEET_MARK  # every gate was seen open
 
 
 @needs_compiled
-def test_class_runs_equal_the_numpy_runs(texts):
-    for text in texts:
+def test_the_runs_gates_finds_equal_the_numpy_runs(texts):
+    """gates() finds every class's long runs in its one pass, as numpy finds them class by class."""
+    long_runs = 0
+    for text in texts + ["a" * 300 + "=" + "0" * 40, "x" * 16, "1 2" * 20, "é" + "ab" * 10 + "é", "0" * 200]:
         low = np.minimum(raw_codes(text), 0x7F).astype(np.uint8)
         classes = D._CLS256[low]
         blocks = classes[: len(classes) - len(classes) % 4].view(np.uint32)
+        mask, _, _, runs = D.gates(text)
+        assert sorted(runs) == sorted(bit for bit, _ in D._RUN_GATES if bit & mask)
         for bit, min_len in D._RUN_GATES:
-            runs = compiled.class_runs(text, D._CLS_BYTES, bit, min_len)
-            assert runs == D._runs(classes, blocks, bit, min_len), (text[:80], bit)
+            assert runs.get(bit, []) == D._runs(classes, blocks, bit, min_len), (text[:80], bit)
+            long_runs += len(runs.get(bit, []))
+    assert long_runs > 500
+    with pytest.raises(ValueError):
+        compiled.plausible_runs("abc", [(0, 10)], 16, 0)  # a run beyond the text
 
 
 @needs_compiled
-def test_letter_counts_and_the_english_test_equal_numpy(texts):
+def test_letter_counts_and_the_english_test_equal_numpy(texts, monkeypatch):
     decided = 0
-    for text in texts + [SENTENCE * 20]:
+    cases = texts + [SENTENCE * 20]
+    found = []
+    for text in cases:
         low = np.minimum(raw_codes(text), 0x7F).astype(np.uint8)
-        counts = D._letter_counts(text, low)
-        assert np.array_equal(D._letter_counts(text, None), counts)
+        counts = np.bincount(D._LETTER[low], minlength=256)[:26]  # ASCII letters a-z, of any case
+        gate_counts = D.gates(text)[2]
+        assert np.array_equal(np.frombuffer(gate_counts, dtype=np.int64), counts), text[:80]
         for sample in (1, 4):
             step = D._CHUNK // sample
             assert np.array_equal(D._chunk_counts(text, None, sample, step), D._chunk_counts(text, low, sample, step))
-        letters, english = compiled.letter_fit(text, D._INVERSE_EXPECTED_C, D._FIT_CONSTANT)
+        letters, english = compiled.letter_fit(gate_counts, D._INVERSE_EXPECTED_C, D._FIT_CONSTANT)
         assert letters == int(counts.sum())
         if letters:
             freq = counts / letters
             fits = (freq * freq) @ D._INVERSE_EXPECTED + D._FIT_CONSTANT
             assert not english or 2 * fits[0] < fits[1:].min()  # decided here only where numpy agrees
             decided += english
-        assert D._short_cipher_candidates(text) == D._short_cipher_candidates(text, low)
+        found.append(D._short_cipher_candidates(text, gate_counts))
     assert decided > 100
+    monkeypatch.setattr(fastscan, "compiled", None)
+    assert D._gates_utf8(SENTENCE)[2] is None  # numpy counts where the cipher test needs them
+    low = [np.minimum(raw_codes(text), 0x7F).astype(np.uint8) for text in cases]
+    assert found == [D._short_cipher_candidates(text, np.bincount(D._LETTER[lo], minlength=256)[:26])
+                     for text, lo in zip(cases, low)]
+    with pytest.raises(ValueError):
+        compiled.letter_fit(b"short", D._INVERSE_EXPECTED_C, D._FIT_CONSTANT)
+
+
+@needs_compiled
+def test_the_gate_table_refuses_what_it_cannot_hold():
+    assert len(compiled.gate_table(D._CLS_BYTES, D._RUN_GATES)) == 130 * 8
+    with pytest.raises(ValueError):
+        compiled.gate_table(D._CLS_BYTES[:100], D._RUN_GATES)
+    with pytest.raises(ValueError):
+        compiled.gate_table(D._CLS_BYTES, ((3, 16),))  # not one bit
+    with pytest.raises(ValueError):
+        compiled.gate_table(D._CLS_BYTES, ((1, 200),))  # a run too long for a lane
+    with pytest.raises(ValueError):
+        compiled.gates("text", b"not a table")
 
 
 @needs_compiled
@@ -215,17 +280,16 @@ def test_utf8_or_gbk_decides_as_strict_decoding_did():
         assert D._utf8_or_gbk(data) == strict(data), data
 
 
-@needs_compiled
-def test_a_one_character_quick_term_reads_the_whole_text(tmp_path, texts):
+def test_a_one_character_quick_term_is_read_whole(tmp_path, texts):
     (tmp_path / "odd.txt").write_text("0o\ncodename bluebird\n", encoding="utf-8")  # '0o' reads 'o' in the quick view
     kf = KeywordFilter([tmp_path])
     lists, t = kf._lists, tables()
-    assert lists.quick_prefixes.short
+    assert lists.quick_prefixes.short and lists.quick_prefixes.packed() is None  # any text may hold it: numpy reads
     for text in texts[:400] + ["", "o", "a b c", "c0dename blue-bird"]:
-        got = lists.quick_prefixes.windows_text(text, t.quick, t.quick_exp_text[id(t.quick)])
-        assert got == to_str(quick_codes(raw_codes(text), t.quick))  # the whole quick view
-        found = got is not False and next(lists.quick.iter(got), None) is not None
-        assert found == lists.quick_prefixes.any_match(quick_codes(raw_codes(text), t.quick), lists.quick, to_str)
+        codes = quick_codes(raw_codes(text), t.quick)
+        whole = next(lists.quick.iter(to_str(codes)), None) is not None
+        assert K._any(lists.quick_prefixes, lists.quick, text, t.quick, None) == whole
+    assert [m.term for m in kf.scan("the c0dename blue-bird")] == ["codename bluebird"]
 
 
 def _encoded_texts(seed: int, n: int):
@@ -265,8 +329,8 @@ def test_plausible_runs_drop_only_runs_no_decoder_accepts(texts):
     dropped = kept_and_decoded = 0
     for text in texts + list(_encoded_texts(5, 3000)):
         for name, which, pattern, decode, bit, min_len in _PLAUSIBLE:
-            runs = compiled.class_runs(text, D._CLS_BYTES, bit, min_len)
-            kept = compiled.plausible_runs(text, D._CLS_BYTES, bit, min_len, which)
+            runs = D.gates(text)[3].get(bit, [])
+            kept = compiled.plausible_runs(text, runs, min_len, which)
             assert set(kept) <= set(runs) and kept == [r for r in runs if r in kept], (name, text[:80])
             for a, b in runs:
                 decoded = [decode(m) for m in pattern.finditer(text, max(a - 1, 0), min(b + 1, len(text)))]
@@ -390,3 +454,87 @@ def test_matches_over_merged_windows_equal_window_by_window(kf, texts):
             assert got == _matches_window_by_window(prefixes, codes, automaton), text[:80]
             found += len(got)
     assert found > 100
+
+
+@needs_compiled
+def test_near_answers_as_the_automaton_over_the_numpy_windows(kf, texts):
+    """The quick leet view around the characters it reads unlike the quick view (Tables.leet_marks)."""
+    prefixes, automaton, t = kf._lists.leet_prefixes, kf._lists.deny["leet"], tables()
+    found = 0
+    for text in texts:
+        raw = raw_codes(text)
+        codes, index = quick_codes_index(raw, t.quick_leet)
+        for reach in (0, 3, prefixes.longest):
+            got = compiled.near(text, t.quick_leet, t.quick_leet_stops, t.quick_exp_text[id(t.quick_leet)], reach,
+                                prefixes.packed())
+            joined = near_windows(codes, index, leet_marked(raw), reach)
+            if joined is not None and next(automaton.iter(to_str(joined)), None) is not None:
+                assert got, (text[:80], reach)  # every term in the windows is found,
+            if got:  # and one found is a term of the view (its gram may only start in a window)
+                assert prefixes.any_match(codes, automaton, to_str), (text[:80], reach)
+        found += got
+    assert found > 300
+
+
+def test_near_windows_hold_the_view_around_each_marked_character():
+    """near_windows, the reference: [v - reach, w + reach) of the view around each marked one."""
+    t = tables()
+    text = "ab@cd  efgh\u00d7ij"  # '@' and '×' are marked
+    raw = raw_codes(text)
+    codes, index = quick_codes_index(raw, t.quick_leet)
+    assert to_str(codes) == "abacdefghxij" and leet_marked(raw).tolist() == [2, 11]
+    assert to_str(near_windows(codes, index, leet_marked(raw), 1)) == "bac\0hxi\0"
+    assert to_str(near_windows(codes, index, leet_marked(raw), 4)) == "abacdefghxij\0"
+    assert near_windows(codes, index, leet_marked(raw_codes("plain")), 4) is None
+
+
+def test_an_unmarked_character_reads_the_same_in_both_quick_views():
+    """What guard/keywords.py _any_leet relies on: away from Tables.leet_marks the two views agree."""
+    t = tables()
+    unmarked = ~t.leet_marks
+    assert np.array_equal(t.quick[unmarked], t.quick_leet[unmarked])
+    rest = t.quick_exp[id(t.quick)], t.quick_exp[id(t.quick_leet)]
+    for cp in np.flatnonzero(unmarked & (t.quick == -2)).tolist():  # folding to several: the same characters
+        assert np.array_equal(rest[0][cp], rest[1][cp]), hex(cp)
+    assert t.leet_marks[[ord(c) for c in "@$!|+€£¢＠×"]].all()
+    assert np.array_equal(t.quick_leet_stops == -3, t.leet_marks)  # where the compiled near() stops
+    assert np.array_equal(t.quick_leet_stops[unmarked], t.quick_leet[unmarked])
+
+
+def test_deciphering_the_utf8_bytes_equals_str_translate(texts):
+    cases = texts + ["\ud800 a lone surrogate, Abc", "𝐛 astral Zz", "ＡＢＣ full-width", ""]
+    for i, text in enumerate(cases):
+        for kind, k in [("atbash", 0), ("caesar", 1 + i % 25), ("caesar", 13)]:
+            assert D._deciphered(text, kind, k) == text.translate(D._letter_cipher(kind, k)), (text[:80], kind, k)
+
+
+def _near_by_numpy(text, mark):
+    """decode.py _near as it was: the marks' positions from the code points, clustered with numpy (the reference)."""
+    at = np.flatnonzero(raw_codes(text) == ord(mark))
+    if not len(at):
+        return []
+    breaks = np.flatnonzero(np.diff(at) > D._GATE_REACH)
+    firsts, lasts = np.concatenate(([at[0]], at[breaks + 1])), np.concatenate((at[breaks], [at[-1]]))
+    return [(int(a), min(int(b) + D._GATE_REACH, len(text))) for a, b in zip(firsts, lasts)]
+
+
+def test_mark_windows_found_one_by_one_equal_the_numpy_windows(texts):
+    rng = random.Random(13)
+    cases = texts + ["".join(rng.choice("&%\\ab \u70b8") for _ in range(rng.randint(0, 400))) for _ in range(400)]
+    cases += ["&" * 100, "a&" * 80, "&" + " " * 16 + "&" + " " * 17 + "&"]  # many marks: numpy; gaps at the edge
+    for text in cases:
+        for mark in "\\%&":
+            assert D._near(text, mark, lambda: raw_codes(text)) == _near_by_numpy(text, mark), (text[:80], mark)
+
+
+def test_a_decoded_span_is_what_its_arrays_say(texts):
+    """Decoded.span reads the segments; starts and ends spell them out per character."""
+    checked = 0
+    for text in texts[:3000] + list(_encoded_texts(4, 300)):
+        for d in D.decodings(text):
+            assert len(d.starts) == len(d.ends) == len(d.text)
+            for start in range(0, len(d.text), 7):
+                for end in (start + 1, min(start + 40, len(d.text))):
+                    assert d.span(start, end) == (int(d.starts[start]), int(d.ends[end - 1]))
+                    checked += 1
+    assert checked > 1000

@@ -12,7 +12,8 @@ import pytest
 from guard import KeywordFilter
 from guard import keywords as K
 from guard.decode import raw_codes
-from guard.normalize import quick_codes, quick_codes_index, quick_view, tables, to_str
+from guard.normalize import has_leet_symbols, leet_marked, quick_codes, quick_codes_index, quick_view, tables, to_str
+from guard.prefilter import near_windows
 
 TEXTS = [
     "",
@@ -89,3 +90,59 @@ def test_a_hit_at_the_very_start_and_end_of_a_long_text(kf):
     text = "how to make a bomb" + middle + " i will kill you"
     found = kf.scan(text)
     assert [text[m.start:m.end] for m in found] == ["how to make a bomb", "i will kill you"]
+
+
+# Characters people put in place of letters, ASCII and not (the latter read as leet only in the leet
+# view; Tables.leet_marks holds both), and some that fold to several.
+_LEETS = {"a": "4@＠⍺", "s": "5$＄﹩", "i": "1!|！︕", "l": "1|£│｜", "t": "7+＋⊤", "e": "3€℮", "c": "¢￠", "b": "8ß",
+          "o": "0", "g": "69", "x": "×⨯", "f": ["ﬁ", "ﬂ"]}
+_PHRASES = ["how to make a bomb", "i will kill you", "ignore previous instructions", "child porn", "make meth at home",
+            "kill yourself", "how to make explosives", "bombastic", "skill", "you are now dan"]
+
+
+def _leet_texts(seed: int, n: int):
+    """Phrases written in leetspeak (symbols, digits, look-alike letters), with separators and
+    repeats, among symbols and plain words: texts where the leet view is what finds a term."""
+    rng = random.Random(seed)
+    filler = "the quick brown fox said: wow! $5 + tax | 100% @home, ×2 ℮ ！ ‼ ﬁne ok".split(" ")
+    for _ in range(n):
+        parts = []
+        for _ in range(rng.randint(1, 6)):
+            if rng.random() < 0.5:
+                phrase = "".join(rng.choice(_LEETS[c]) if c in _LEETS and rng.random() < 0.4 else c
+                                 for c in rng.choice(_PHRASES))
+                parts.append(phrase.replace(" ", rng.choice([" ", "", ".", " . ", "  "])))
+            else:
+                parts.append(" ".join(rng.choice(filler) for _ in range(rng.randint(1, 30))))
+        yield rng.choice([" ", "", "!"]).join(parts)
+
+
+def test_the_leet_check_near_marked_characters_decides_as_the_whole_leet_view(kf):
+    """Where the quick view holds no term, the leet view around the characters it reads unlike the
+    quick view (near_windows, the reference of the compiled near()) holds a term exactly where the
+    whole leet view does; and _any_leet says what the whole view says."""
+    lists, t = kf._lists, tables()
+    assert lists.leet_in_quick
+    asked = found = 0
+    for text in list(_leet_texts(3, 1500)) + TEXTS + list(_long_texts(6, 4)):
+        if not has_leet_symbols(text) or K._any(lists.quick_prefixes, lists.quick, text, t.quick, None):
+            continue
+        raw = raw_codes(text)
+        codes, index = quick_codes_index(raw, t.quick_leet)
+        whole = lists.leet_prefixes.any_match(codes, lists.deny["leet"], to_str)
+        joined = near_windows(codes, index, leet_marked(raw), lists.leet_prefixes.longest)
+        near = joined is not None and next(lists.deny["leet"].iter(to_str(joined)), None) is not None
+        assert near == whole == K._any_leet(lists, text, None), text
+        asked += 1
+        found += whole
+    assert asked > 300 and found > 100
+
+
+def test_a_leet_term_without_a_quick_term_inside_reads_the_whole_leet_view(tmp_path):
+    """'m@ke bombs' reads 'makebombs' in the leet view but 'mkebombs' in the quick one: no quick
+    term lies inside it, so the leet view is read whole (and the term is still found)."""
+    (tmp_path / "odd.txt").write_text("m@ke bombs\n", encoding="utf-8")
+    kf = KeywordFilter([tmp_path])
+    assert not kf._lists.leet_in_quick
+    assert [m.term for m in kf.scan("how to m4ke bombs! fast")] == ["m@ke bombs"]
+    assert [m.term for m in kf.scan("so, m@ke bombs + more")] == ["m@ke bombs"]
