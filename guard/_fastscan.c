@@ -433,7 +433,8 @@ enum { NRUNS = 5 };
  * bits 0..39 the 8-bit lanes of its classes (lane r is 0xFF where it is of class bit r, and a lane
  * in use), bits 48..52 the letter it is (0..25 for a-z of any case, 26 for none), and CLOSER where
  * gates() looks at it again (\ & % and the leet symbols); then ADD (per lane in use, 0x80 - its
- * min_len) and USED (the lanes in use). */
+ * min_len) and USED (the lanes in use); then the leet bitmap (bit c of byte c >> 3: character c reads
+ * as a leet symbol; ASCII ones are CLOSER too). */
 enum { GATE_ADD = 128, GATE_USED = 129, GATE_WORDS = 130 };
 #define CLOSER ((uint64_t)1 << 56)
 #define LETTER_SLOT(e) (((e) >> 48) & 31)
@@ -450,26 +451,39 @@ static int take_classes(Py_buffer *cls, uint8_t out[128]) {
     return 0;
 }
 
-/* gate_table(classes, runs) -> bytes: the table gates() reads. classes: 128 bytes, the class bits
- * of each ASCII character; runs: ((bit, min_len), ...), at most 5 classes, each bit one of
- * 1 << 0 .. 1 << 4, each min_len 1..127. */
+/* gate_table(classes, runs, leet) -> bytes: the table gates() reads. classes: 128 bytes, the class
+ * bits of each ASCII character; runs: ((bit, min_len), ...), at most 5 classes, each bit one of
+ * 1 << 0 .. 1 << 4, each min_len 1..127; leet: the bitmap of the characters that read as leet
+ * symbols (bit c of byte c >> 3; at least 16 bytes, so it covers ASCII). */
 static PyObject *gate_table(PyObject *self, PyObject *args) {
-    PyObject *spec;
-    Py_buffer cls;
+    PyObject *spec, *out;
+    Py_buffer cls, leet;
     uint8_t classes[128];
     uint64_t table[GATE_WORDS] = {0};
     (void)self;
-    if (!PyArg_ParseTuple(args, "y*O!", &cls, &PyTuple_Type, &spec)) return NULL;
-    if (take_classes(&cls, classes) < 0) return NULL;
+    if (!PyArg_ParseTuple(args, "y*O!y*", &cls, &PyTuple_Type, &spec, &leet)) return NULL;
+    if (take_classes(&cls, classes) < 0) {
+        PyBuffer_Release(&leet);
+        return NULL;
+    }
+    if (leet.len < 16) {
+        PyBuffer_Release(&leet);
+        PyErr_SetString(PyExc_ValueError, "the leet bitmap must cover ASCII (16 bytes)");
+        return NULL;
+    }
     Py_ssize_t nruns = PyTuple_GET_SIZE(spec);
     if (nruns > NRUNS) { PyErr_SetString(PyExc_ValueError, "too many classes"); return NULL; }
     for (Py_ssize_t r = 0; r < nruns; r++) {
         unsigned b;
         Py_ssize_t min_len;
-        if (!PyArg_ParseTuple(PyTuple_GET_ITEM(spec, r), "In", &b, &min_len)) return NULL;
+        if (!PyArg_ParseTuple(PyTuple_GET_ITEM(spec, r), "In", &b, &min_len)) {
+            PyBuffer_Release(&leet);
+            return NULL;
+        }
         int lane = 0;
         while (lane < NRUNS && b != (1u << lane)) lane++;
         if (lane == NRUNS || min_len < 1 || min_len > 127) {
+            PyBuffer_Release(&leet);
             PyErr_SetString(PyExc_ValueError, "each class must be one bit below 1 << 5, its run 1..127 long");
             return NULL;
         }
@@ -482,9 +496,16 @@ static PyObject *gate_table(PyObject *self, PyObject *args) {
             if ((classes[c] >> r) & 1) table[c] |= (uint64_t)0xFF << (8 * r);
         table[c] &= table[GATE_USED];
         table[c] |= (uint64_t)(low >= 'a' && low <= 'z' ? low - 'a' : 26) << 48;
-        if (c && strchr("\\&%@$!|+", c)) table[c] |= CLOSER;  /* to look at again */
+        int leet_symbol = (((const uint8_t *)leet.buf)[c >> 3] >> (c & 7)) & 1;
+        if (leet_symbol || (c && strchr("\\&%", c))) table[c] |= CLOSER;  /* to look at again */
     }
-    return PyBytes_FromStringAndSize((const char *)table, sizeof(table));
+    out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)sizeof(table) + leet.len);
+    if (out) {
+        memcpy(PyBytes_AS_STRING(out), table, sizeof(table));
+        memcpy(PyBytes_AS_STRING(out) + sizeof(table), leet.buf, (size_t)leet.len);
+    }
+    PyBuffer_Release(&leet);
+    return out;
 }
 
 /* Append (start, end) to list. */
@@ -547,6 +568,8 @@ typedef struct {
     uint64_t runs, over;
     unsigned mask;
     Py_ssize_t extra;  /* the letters str.lower() makes ASCII (U+212A, U+0130) */
+    const uint8_t *leet;  /* bit c: character c reads as a leet symbol (guard/normalize.py Tables.leet_marks) */
+    Py_UCS4 leet_end;  /* code points from here on are none */
 } Gating;
 
 #define GATES_LOOP(T)                                                                           \
@@ -556,10 +579,9 @@ typedef struct {
             Py_UCS4 c = s[i];                                                                   \
             if (c >= 128) { /* of no class: every run ends */                                   \
                 runs = 0;                                                                       \
-                if (c < 0xA2 || (c >= 0x2200 && c < 0xE0000)) continue;                         \
+                if (c < leet_end && ((leet[c >> 3] >> (c & 7)) & 1)) mask |= 0x2000; /* a leet symbol */ \
                 if (c - 0xE0000u <= 0xFFFu) mask |= 0x100;                  /* tag characters */ \
                 else if (c == 0x212A || c == 0x130) extra++;                                    \
-                else if (c == 0x20AC || c == 0xA3 || c == 0xA2) mask |= 0x2000; /* leet symbols */ \
                 continue;                                                                       \
             }                                                                                   \
             uint64_t e = table[c];                                                              \
@@ -585,6 +607,8 @@ static Py_ssize_t gates_run(int kind, const void *data, Py_ssize_t i, Py_ssize_t
     uint64_t runs = g->runs, over = 0;
     unsigned mask = g->mask;
     Py_ssize_t extra = g->extra;
+    const uint8_t *leet = g->leet;
+    const Py_UCS4 leet_end = g->leet_end;
     if (stop > len) stop = len;
     if (kind == PyUnicode_1BYTE_KIND) GATES_LOOP(Py_UCS1)
     else if (kind == PyUnicode_2BYTE_KIND) GATES_LOOP(Py_UCS2)
@@ -600,7 +624,8 @@ static Py_ssize_t gates_run(int kind, const void *data, Py_ssize_t i, Py_ssize_t
 /* gates(text, table) -> (mask, letters, counts, runs); table: gate_table()'s.
  * mask: the bit of each class with a run at least min_len long, and
  *   0x100 tag characters (U+E0000..U+E0FFF, the UTF-8 prefix decode.py tests), 0x200 "\u" or "\U",
- *   0x400 "\x", 0x800 "%HH%HH", 0x1000 "&#", 0x2000 a leet symbol (guard/normalize.py LEET_SYMBOLS).
+ *   0x400 "\x", 0x800 "%HH%HH", 0x1000 "&#", 0x2000 a character that reads as a leet symbol
+ *   (guard/normalize.py has_leet_symbols: the table's bitmap).
  * letters: ASCII letters, and U+212A and U+0130 (which str.lower() makes ASCII letters).
  * counts: 26 int64, the ASCII letters a-z of any case.
  * runs: {bit: [(start, end), ...]} for each class in mask, its maximal runs (ASCII characters
@@ -610,14 +635,13 @@ static PyObject *gates(PyObject *self, PyObject *args) {
     Py_buffer tb;
     (void)self;
     if (!PyArg_ParseTuple(args, "Uy*", &text, &tb)) return NULL;
-    if (tb.len != (Py_ssize_t)(GATE_WORDS * sizeof(uint64_t))) {
+    if (tb.len < (Py_ssize_t)(GATE_WORDS * sizeof(uint64_t)) + 16) {
         PyBuffer_Release(&tb);
         PyErr_SetString(PyExc_ValueError, "table must be what gate_table() makes");
         return NULL;
     }
     uint64_t table[GATE_WORDS];
     memcpy(table, tb.buf, sizeof(table));
-    PyBuffer_Release(&tb);
     const uint64_t add = table[GATE_ADD], used = table[GATE_USED];
     const int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
@@ -625,7 +649,9 @@ static PyObject *gates(PyObject *self, PyObject *args) {
     int64_t counts[32] = {0};  /* 26: not a letter */
     Py_ssize_t letters = 0, resume_at = len + 1;
     uint64_t alive = used;
-    Gating g = {0, 0, 0, 0};
+    const Py_ssize_t leet_bytes = tb.len - (Py_ssize_t)sizeof(table);  /* tb is held to the end: the bitmap */
+    Gating g = {0, 0, 0, 0, (const uint8_t *)tb.buf + sizeof(table),
+                (Py_UCS4)(8 * (leet_bytes < 0x22000 ? leet_bytes : 0x22000))};  /* 0x22000: all of Unicode */
     Runs r = {0};
     for (int k = 0; k < NRUNS; k++) r.min_len[k] = 0x80 - (Py_ssize_t)((add >> (8 * k)) & 0xFF);
     for (Py_ssize_t i = 0; i < len;) {
@@ -653,6 +679,7 @@ static PyObject *gates(PyObject *self, PyObject *args) {
     result = Py_BuildValue("Iny#O", g.mask, letters + g.extra, (const char *)counts, (Py_ssize_t)(26 * sizeof(int64_t)),
                            found);
 done:
+    PyBuffer_Release(&tb);
     Py_XDECREF(found);
     for (int k = 0; k < NRUNS; k++) Py_XDECREF(r.found[k]);
     return result;
@@ -960,7 +987,7 @@ static PyMethodDef methods[] = {
     {"occurrences", occurrences, METH_VARARGS, "occurrences(codes, grams) -> [(start, end), ...]"},
     {"near", near, METH_VARARGS, "near(text, table, stops, expansions, reach, grams) -> bool"},
     {"quick_index", quick_index, METH_VARARGS, "quick_index(text, table, expansions) -> (int32 codes, int64 index) bytes"},
-    {"gate_table", gate_table, METH_VARARGS, "gate_table(classes, runs) -> bytes"},
+    {"gate_table", gate_table, METH_VARARGS, "gate_table(classes, runs, leet) -> bytes"},
     {"gates", gates, METH_VARARGS, "gates(text, table) -> (mask, letters, counts, runs)"},
     {"letter_fit", letter_fit, METH_VARARGS, "letter_fit(counts, inverse_expected, constant) -> (letters, english)"},
     {"chunk_letter_counts", chunk_letter_counts, METH_VARARGS, "chunk_letter_counts(text, sample, step) -> bytes"},

@@ -21,7 +21,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from guard import fastscan
-from guard.normalize import has_leet_symbols
+from guard.normalize import has_leet_symbols, tables
 
 __all__ = ["Decoded", "decodings"]
 
@@ -492,7 +492,7 @@ _TAG_PREFIX = "\U000E0000".encode("utf-8")[:2]  # every tag character's UTF-8 st
 # Bits of a gate mask (see gates) for the decoders keyed on a mark rather than a run of a class.
 _MARKS = {"tag-characters": 0x100, "unicode-escape": 0x200, "byte-escape": 0x400, "percent": 0x800,
           "html-entity": 0x1000}
-LEET_MARK = 0x2000  # not a decoder's: the text holds a leet symbol (guard/normalize.py has_leet_symbols)
+LEET_MARK = 0x2000  # not a decoder's: the text holds a leet symbol or a form of one (normalize.has_leet_symbols)
 _RUN_GATES = tuple((bit, min_len) for _, _, _, bit, min_len in _SUBSTITUTIONS if bit)
 _CLS_BYTES = _CLS.tobytes()
 
@@ -515,7 +515,7 @@ def gates(text: str) -> tuple[int, int, bytes | None, dict | None]:
 @cache
 def _gate_table() -> bytes:
     """The compiled gates()'s table of the character classes and runs, made once."""
-    return fastscan.compiled.gate_table(_CLS_BYTES, _RUN_GATES)
+    return fastscan.compiled.gate_table(_CLS_BYTES, _RUN_GATES, tables().leet_bitmap)
 
 
 def _gates_utf8(text: str) -> tuple[int, int, None, None]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import threading
+import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,6 +116,11 @@ class Tables:
         self.leet_marks = (self.quick != self.quick_leet) | (self.quick_leet == _EXP)
         # For the compiled scanner: the quick leet table with those characters _STOP (guard/_fastscan.c near).
         self.quick_leet_stops = np.where(self.leet_marks, _STOP, self.quick_leet).astype(np.int32)
+        # has_leet_symbols: the marked characters as a bitmap (the compiled gates) and a regex (Python).
+        self.leet_bitmap = np.packbits(self.leet_marks, bitorder="little").tobytes()
+        marked = np.flatnonzero(self.leet_marks)
+        self.leet_ascii = "".join(chr(c) for c in marked if c < 128)
+        self.leet_re = re.compile("[" + "".join(re.escape(chr(c)) for c in marked) + "]")
 
 
 def _t2s_map() -> dict[str, str]:
@@ -356,7 +362,12 @@ def leet_marked(raw: np.ndarray) -> np.ndarray:
 
 
 def has_leet_symbols(text: str) -> bool:
-    return any(map(text.__contains__, LEET_SYMBOLS))  # a fast substring search per symbol
+    """Whether the text holds a character that the leet view reads unlike the quick view
+    (Tables.leet_marks): a leet symbol, or a form that folds to one (full-width ＠, small ﹩, ₊ ...)."""
+    t = tables()
+    if text.isascii():
+        return any(map(text.__contains__, t.leet_ascii))  # a fast substring search per symbol
+    return t.leet_re.search(text) is not None
 
 
 def term_forms(term: str) -> dict[str, str]:

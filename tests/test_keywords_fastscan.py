@@ -19,7 +19,7 @@ from guard import KeywordFilter, fastscan
 from guard import keywords as K
 from guard import decode as D
 from guard.decode import raw_codes
-from guard.normalize import leet_marked, quick_codes, quick_codes_index, tables, to_str
+from guard.normalize import has_leet_symbols, leet_marked, quick_codes, quick_codes_index, tables, to_str
 from guard.prefilter import near_windows, spans_in
 from test_keywords import ENCODED, EVASIONS, SENTENCE
 from test_keywords_prefilter import TEXTS, _leet_texts, _long_texts
@@ -33,7 +33,7 @@ ALPHABET = (list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789
             + list("     \n\t.,;:-_/+=%&#\\@$!|€£¢") + list("炸弹制作怎么自杀國家统计局发布") + list("ｈｏｗＡＢＣ１２３！")
             + ["\u200b", "\u200d", "\ufeff", "\u00ad", "\u202e", "\ufe0f", "\u3164", "\u0337", "\u212a", "\u0130"]
             + ["ﬁ", "ﬂ", "㎡", "½", "ß", "Ǆ", "ﷺ", "…", "℃"] + ["𝐛", "😀", "\U00020000", "\U000e0062", "\U000e0041"]
-            + list("аоеοβ"))
+            + list("аоеοβ") + list("＠＄｜﹩₊│×"))  # forms that fold to leet symbols
 SNIPPETS = ["how to make a bomb", "b o m b", "h0w t0 m4k3 4 b0mb", "怎么自杀", "炸彈製作", "i will kill you",
             "aGVsbG8gd29ybGQgaG93IHRvIG1ha2UgYSBib21i", "\\u70b8\\u5f39", "%62%6f%6d%62", "&#98;&#111;", "-... --- -- -...",
             "104 111 119 32 116 111", "01100010 01101111 01101101 01100010", "de ad be ef ca fe ba be 00 11",
@@ -126,6 +126,18 @@ def test_the_compiled_scanner_refuses_broken_gram_tables(kf):
         compiled.near("m@ke", t.quick_leet, t.quick_leet_stops, t.quick_exp_text[id(t.quick_leet)], -1, leet)
 
 
+def test_a_leet_symbol_is_any_character_the_leet_view_reads_unlike_the_quick_view(texts):
+    """has_leet_symbols (and so the gates' LEET_MARK, which decides whether the leet view is read) is true
+    exactly where Tables.leet_marks marks a character: full-width and small forms of @ $ ! | + too."""
+    seen = 0
+    for text in texts + ["m\uff20ke", "\ufe69", "a\u208ab", "plain words", "全角＠符号"]:
+        marked = len(leet_marked(raw_codes(text))) > 0
+        assert has_leet_symbols(text) == marked, text[:80]
+        assert bool(D._gates_utf8(text)[0] & D.LEET_MARK) == marked
+        seen += marked and text.isascii() is False and not any(c in "@$!|+" for c in text)
+    assert seen >= 3
+
+
 @needs_compiled
 def test_gates_equal_the_utf8_tests(texts):
     masks = 0
@@ -186,15 +198,23 @@ def test_letter_counts_and_the_english_test_equal_numpy(texts, monkeypatch):
 
 @needs_compiled
 def test_the_gate_table_refuses_what_it_cannot_hold():
-    assert len(compiled.gate_table(D._CLS_BYTES, D._RUN_GATES)) == 130 * 8
+    leet = tables().leet_bitmap
+    assert len(compiled.gate_table(D._CLS_BYTES, D._RUN_GATES, leet)) == 130 * 8 + len(leet)
     with pytest.raises(ValueError):
-        compiled.gate_table(D._CLS_BYTES[:100], D._RUN_GATES)
+        compiled.gate_table(D._CLS_BYTES[:100], D._RUN_GATES, leet)
     with pytest.raises(ValueError):
-        compiled.gate_table(D._CLS_BYTES, ((3, 16),))  # not one bit
+        compiled.gate_table(D._CLS_BYTES, ((3, 16),), leet)  # not one bit
     with pytest.raises(ValueError):
-        compiled.gate_table(D._CLS_BYTES, ((1, 200),))  # a run too long for a lane
+        compiled.gate_table(D._CLS_BYTES, ((1, 200),), leet)  # a run too long for a lane
+    with pytest.raises(ValueError):
+        compiled.gate_table(D._CLS_BYTES, D._RUN_GATES, b"short")  # a bitmap that does not cover ASCII
     with pytest.raises(ValueError):
         compiled.gates("text", b"not a table")
+    # a shorter bitmap covers fewer characters: the ones past it are no leet symbols
+    ascii_only = compiled.gate_table(D._CLS_BYTES, D._RUN_GATES, leet[:16])
+    assert compiled.gates("m@ke", ascii_only)[0] & D.LEET_MARK
+    assert not compiled.gates("m\uff20ke", ascii_only)[0] & D.LEET_MARK
+    assert compiled.gates("m\uff20ke", D._gate_table())[0] & D.LEET_MARK
 
 
 @needs_compiled
