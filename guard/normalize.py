@@ -151,6 +151,12 @@ def _confusables() -> dict[str, str]:
     return out
 
 
+# A Latin letter by name, however drawn: "LATIN SMALL LETTER O WITH STROKE", "LATIN LETTER SMALL CAPITAL B",
+# "NEGATIVE SQUARED LATIN CAPITAL LETTER B", "REGIONAL INDICATOR SYMBOL LETTER B" (not "LATIN SMALL LETTER AE").
+_LATIN_NAMED = re.compile(r"(?:^|\b)(?:LATIN (?:CAPITAL |SMALL )?LETTER (?:SMALL CAPITAL )?|REGIONAL INDICATOR SYMBOL "
+                          r"LETTER )([A-Z])(?: WITH .*)?$")
+
+
 def _leet_table(chars: list[str]) -> np.ndarray:
     table = np.arange(_LIMIT, dtype=np.int32)
     for ch, latin in _confusables().items():
@@ -161,10 +167,12 @@ def _leet_table(chars: list[str]) -> np.ndarray:
         cat = unicodedata.category(ch)
         if cat in ("Mn", "Me"):
             table[cp] = _DEL  # combining marks: Zalgo text
-        elif cat.startswith("L") and not ch.isascii() and not is_cjk(ch):
+        elif (cat.startswith("L") or cat == "So") and not ch.isascii() and not is_cjk(ch):
             base = unicodedata.normalize("NFKD", ch)[0]
             if base.isascii() and base.isalpha():
-                table[cp] = ord(base.lower())  # é -> e, ø stays (no decomposition)
+                table[cp] = ord(base.lower())  # é -> e
+            elif table[cp] == cp and (named := _LATIN_NAMED.search(unicodedata.name(ch, ""))):
+                table[cp] = ord(named[1].lower())  # what its name says it is: ø, ł, ʙ (small capital), 🅱, 🇧
     for ch, latin in LEET.items():
         table[ord(ch)] = ord(latin)
     table[ord("o")] = ord("o")  # the confusables data maps some letters to digits; keep letters letters
