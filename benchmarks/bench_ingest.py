@@ -74,8 +74,12 @@ def _baseline(paths: list[Path], reader: str) -> dict:
     pages = chunks = 0
     for path in paths:
         if reader == "pypdf":
+            import pypdf
             from pypdf import PdfReader
 
+            # pypdf 7 refuses arrays of over 100,000 elements, which one of these filings holds: the baseline
+            # must read every file, so its limits are raised (as pypdf 6 read them)
+            pypdf.overwrite_configuration(array_maximum_element_count=1 << 30, dictionary_maximum_element_count=1 << 30)
             texts = [p.extract_text() or "" for p in PdfReader(path).pages]
         else:
             import pypdfium2 as pdfium
