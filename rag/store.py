@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
+import numpy as np
+
 __all__ = ["Store", "Hit", "open_chroma", "open_chroma_http", "chroma_name"]
 
 MAX_ID_SCOPE = 20_000  # chunks: a larger scope goes to Chroma as a metadata filter instead of a list of ids
+VECTOR_CACHE_CHUNKS = 20_000  # chunks whose vectors a Store keeps in memory for scoped searches (30 MB at 384-d)
 
 ADD_BATCH = 256
 
@@ -80,6 +85,10 @@ class Store:
         self._col = client.get_or_create_collection(
             chroma_name(collection), configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
         )
+        # doc_id -> (chunk count, unit vectors in chunk order), least recently used first. A doc_id names its
+        # content (a hash), so its vectors never change while it is ready; delete_document drops the entry.
+        self._vectors: OrderedDict[str, tuple[int, np.ndarray]] = OrderedDict()
+        self._vectors_lock = threading.Lock()
 
     def count(self) -> int:
         return self._col.count()
@@ -92,6 +101,8 @@ class Store:
                              metadatas=list(metadatas[i:j]))
 
     def delete_document(self, doc_id: str) -> None:
+        with self._vectors_lock:
+            self._vectors.pop(doc_id, None)
         self._col.delete(where={"doc_id": doc_id})
 
     def chunk_count(self, doc_id: str) -> int:
@@ -112,19 +123,55 @@ class Store:
         """The ids of the k nearest chunks, best first: query() without reading texts and metadata from disk
         (search fetches those once, for the fused candidates only).
 
-        chunks: the chunk count of each document (rag.catalog); with it, a scope of up to MAX_ID_SCOPE chunks is
-        given to Chroma as chunk ids, which it reads far faster than a metadata filter (one document of 1,000
-        chunks in an index of 100k: 14 ms instead of 45)."""
+        chunks: the chunk count of each ready document (rag.catalog). With it, a scope of up to MAX_ID_SCOPE
+        chunks is searched exactly, in memory, over its documents' vectors: read from Chroma by chunk id the
+        first time and kept (VECTOR_CACHE_CHUNKS in all, least recently used dropped). For a filing of 1,000
+        chunks in an index of 100k, the first question reads its vectors in about 26 ms; later questions take
+        0.25 ms instead of a scoped Chroma query's 19 ms (45 ms as a metadata filter)."""
         if doc_ids is not None and not doc_ids:
             return []
         if doc_ids is not None and chunks is not None and sum(chunks.get(d, 0) for d in doc_ids) <= MAX_ID_SCOPE:
-            ids = [f"{d}:{i}" for d in doc_ids for i in range(chunks.get(d, 0))]
-            if not ids:
-                return []
-            return self._col.query(query_embeddings=[list(embedding)], n_results=min(k, len(ids)), ids=ids,
-                                   include=[])["ids"][0]
+            return self._nearest_within(embedding, k, [d for d in dict.fromkeys(doc_ids) if chunks.get(d)], chunks)
         return self._col.query(query_embeddings=[list(embedding)], n_results=k, where=_only(doc_ids),
                                include=[])["ids"][0]
+
+    def _nearest_within(self, embedding: Sequence[float], k: int, doc_ids: list[str],
+                        chunks: Mapping[str, int]) -> list[str]:
+        """Exact cosine top k over these documents' chunks (ties: document order, then chunk order)."""
+        if not doc_ids or k <= 0:
+            return []
+        parts = [part for part in (self._document_vectors(d, chunks[d]) for d in doc_ids) if part[0]]
+        ids = [cid for part_ids, _ in parts for cid in part_ids]
+        if not ids:
+            return []
+        q = np.asarray(embedding, dtype=np.float32)
+        scores = np.concatenate([m @ q for _, m in parts])
+        k = min(k, len(ids))
+        top = np.argpartition(-scores, k - 1)[:k] if k < len(ids) else np.arange(len(ids))
+        return [ids[i] for i in sorted(top, key=lambda i: (-scores[i], i))]
+
+    def _document_vectors(self, doc_id: str, n: int) -> tuple[list[str], np.ndarray]:
+        """The chunk ids and unit vectors of a ready document of n chunks, from the cache or from Chroma."""
+        ids = [f"{doc_id}:{i}" for i in range(n)]
+        with self._vectors_lock:
+            hit = self._vectors.get(doc_id)
+            if hit is not None and hit[0] == n:
+                self._vectors.move_to_end(doc_id)
+                return ids, hit[1]
+        res = self._col.get(ids=ids, include=["embeddings"])
+        row = {cid: i for i, cid in enumerate(res["ids"])}
+        ids = [cid for cid in ids if cid in row]  # all of them, unless the index is being repaired
+        if not ids:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        vectors = np.asarray(res["embeddings"], dtype=np.float32)[[row[c] for c in ids]]
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        if len(ids) == n:
+            with self._vectors_lock:
+                self._vectors[doc_id] = (n, vectors)
+                held = sum(len(v) for _, v in self._vectors.values())
+                while held > VECTOR_CACHE_CHUNKS and len(self._vectors) > 1:
+                    held -= len(self._vectors.popitem(last=False)[1][1])
+        return ids, vectors
 
     def get(self, ids: Sequence[str]) -> dict[str, tuple[str, dict, list[float]]]:
         """chunk id -> (text, metadata, embedding) for the ids that exist."""

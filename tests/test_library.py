@@ -2,6 +2,7 @@
 
 import shutil
 
+import numpy as np
 import pytest
 
 from conftest import AAPL_PDF, make_pdf
@@ -157,3 +158,45 @@ def test_a_scope_given_as_chunk_ids_ranks_as_the_metadata_filter_does(tmp_path, 
     by_ids = lib.store.query_ids(vector, 10, [aapl], chunks)
     assert by_ids == by_filter and len(by_ids) == 10 and all(c.startswith(aapl + ":") for c in by_ids)
     assert len(lib.store.query_ids(vector, 500, [aapl], chunks)) == chunks[aapl]  # k above the scope's size
+
+
+def test_a_scoped_search_reads_a_documents_vectors_from_chroma_once_and_forgets_them_with_it(tmp_path, lib,
+                                                                                            monkeypatch):
+    import rag.store
+
+    other = make_pdf(tmp_path / "other.pdf", ["Widget revenue grew in every region this quarter."] * 3)
+    list(lib.ingest([AAPL_PDF, other]))
+    chunks = lib.catalog.ready_chunks("default")
+    aapl = next(d.doc_id for d in lib.documents() if d.file == AAPL_PDF.name)
+    widget = next(d for d in chunks if d != aapl)
+    reads = []
+    real_get = lib.store._col.get
+    monkeypatch.setattr(lib.store._col, "get", lambda **kw: reads.append(kw["ids"]) or real_get(**kw))
+    vectors = lib.embedder.embed(["iPhone net sales in the three months", "widget revenue by region"])
+    first = [lib.store.query_ids(v, 10, [aapl], chunks) for v in vectors]
+    again = [lib.store.query_ids(v, 10, [aapl], chunks) for v in vectors]
+    assert first == again and len(reads) == 1 and len(reads[0]) == chunks[aapl]  # one read, then memory
+    both = lib.store.query_ids(vectors[1], 3, [aapl, widget], chunks)
+    assert both[0].startswith(widget + ":") and len(reads) == 2  # only the new document was read
+    # exact: the same order as a brute-force pass over Chroma's own vectors
+    got = real_get(ids=[f"{aapl}:{i}" for i in range(chunks[aapl])], include=["embeddings"])
+    m = np.asarray(got["embeddings"], dtype=np.float32)
+    m /= np.linalg.norm(m, axis=1, keepdims=True)
+    assert first[0] == [got["ids"][i] for i in np.argsort(-(m @ np.asarray(vectors[0], np.float32)))[:10]]
+    # forgetting the document drops its vectors; a bounded cache drops the least recently used
+    lib.forget(AAPL_PDF.name)
+    assert aapl not in lib.store._vectors and widget in lib.store._vectors
+    monkeypatch.setattr(rag.store, "VECTOR_CACHE_CHUNKS", 1)
+    list(lib.ingest([AAPL_PDF]))
+    lib.store.query_ids(vectors[0], 3, [aapl], lib.catalog.ready_chunks("default"))
+    assert list(lib.store._vectors) == [aapl]
+
+
+def test_a_scoped_search_over_a_document_missing_chunks_searches_what_is_there_and_keeps_nothing(lib):
+    (r,) = list(lib.ingest([AAPL_PDF]))
+    lib.store._col.delete(ids=[f"{r.doc_id}:0", f"{r.doc_id}:1"])  # as if a repair were under way
+    vector = lib.embedder.embed(["iPhone net sales"])[0]
+    found = lib.store.query_ids(vector, 500, [r.doc_id], {r.doc_id: r.chunks})
+    assert len(found) == r.chunks - 2 and f"{r.doc_id}:0" not in found and not lib.store._vectors
+    lib.store._col.delete(where={"doc_id": r.doc_id})
+    assert lib.store.query_ids(vector, 5, [r.doc_id], {r.doc_id: r.chunks}) == []
