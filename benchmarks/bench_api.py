@@ -170,7 +170,7 @@ def hops(hearth, tmp: Path, n: int) -> list[Figure]:
     figures = []
     threads = str(hearth.settings.threads)
     port = free_port("127.0.0.1", 8490)
-    server = _spawn([sys.executable, "-m", "llama_cpp.server", "--model", str(hearth.chat_model_path), "--host",
+    server = _spawn([sys.executable, "-m", "app.llamacpp", "--model", str(hearth.chat_model_path), "--host",
                      "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", threads],
                     f"http://127.0.0.1:{port}/v1/models")
     try:

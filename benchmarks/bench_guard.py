@@ -91,8 +91,7 @@ def _figures(label: str, m: dict, note: str) -> list[Figure]:
 
 
 def run(quick: bool) -> list[Figure]:
-    from llama_cpp import Llama
-
+    from app.llamacpp import open_llama
     from app.models import embedded_chat_model
     from guard import LlamaGuard
 
@@ -110,7 +109,7 @@ def run(quick: bool) -> list[Figure]:
         # Bench-only wiring: the synthetic model has no vocabulary, so it reads SmolLM2's token ids.
         guard = LlamaGuard(synth, verify_model=False, min_format_mass=0.0, n_ctx=2048, n_threads=THREADS,
                            timeout_s=3600)
-        guard._llm = Llama(str(synth), n_ctx=2048, n_threads=THREADS, verbose=False)
+        guard._llm = open_llama(synth, n_ctx=2048, n_threads=THREADS, verbose=False)
         guard._word_ids, guard.variant = smol._word_ids, "llama-guard-3-1b"
         guard._tokens = lambda llm, prompt: smol._tokens(smol._llm, prompt)
         figures += _figures("synthetic Llama-3.2-1B shape Q4_K_M", _measure(guard, 1 if quick else rounds),

@@ -132,10 +132,10 @@ class LlamaGuard:
         if not self.model_path.is_file():
             raise GuardModelError(f"guard model {self.model_path} does not exist; run `hearth models pull "
                                   "llama-guard-3-1b` or set HEARTH_GUARD_MODEL.")
-        from llama_cpp import Llama
+        from app.llamacpp import open_llama
 
         try:
-            llm = Llama(str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads,
+            llm = open_llama(self.model_path, n_ctx=self.n_ctx, n_threads=self.n_threads,
                         n_gpu_layers=self.n_gpu_layers, logits_all=False, verbose=False)
         except (ValueError, RuntimeError) as e:
             raise GuardModelError(f"cannot load guard model {self.model_path}: {e}") from e

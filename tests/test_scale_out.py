@@ -40,10 +40,11 @@ def _stop(proc: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="module")
 def llama_server(smollm_path, tmp_path_factory):
-    """`python -m llama_cpp.server` serving the embedded SmolLM2 GGUF on a free loopback port."""
+    """llama-cpp-python's server (`python -m app.llamacpp`: `llama_cpp.server` with Hearth's CPU work-arounds)
+    serving the embedded SmolLM2 GGUF on a free loopback port."""
     port = free_port("127.0.0.1", 8190)
     url = f"http://127.0.0.1:{port}/v1"
-    proc = _start([sys.executable, "-m", "llama_cpp.server", "--model", str(smollm_path), "--host", "127.0.0.1",
+    proc = _start([sys.executable, "-m", "app.llamacpp", "--model", str(smollm_path), "--host", "127.0.0.1",
                    "--port", str(port), "--n_ctx", "2048", "--n_threads", "2", "--model_alias", "smollm2"],
                   url + "/models", tmp_path_factory.mktemp("llama-server") / "log.txt", "llama_cpp.server")
     try:
