@@ -136,11 +136,12 @@ class Hearth:
 
     @cached_property
     def embedder(self) -> Embedder:
-        if self.embedding_backend == "numpy":
+        backend = self.embedding_backend  # reads the model folder: once
+        if backend == "numpy":
             from rag.embed_numpy import NumpyEmbedder
 
             return NumpyEmbedder(self.embedding_model_path, threads=self.embedding_threads, lock=self.compute_lock)
-        if self.embedding_backend == "onnx":
+        if backend == "onnx":
             from rag.embed_onnx import OnnxEmbedder
 
             return OnnxEmbedder(self.embedding_model_path, cache_dir=models.models_dir(self.settings.data_dir) / "onnx",

@@ -43,9 +43,12 @@ def amx_repack_off() -> bool:
     return cpu_has_amx() and os.environ.get("HEARTH_LLAMA_AMX", "").strip().lower() not in ("1", "true", "yes", "on")
 
 
-def _without_extra_buffers() -> None:
-    """Make every later Llama() load with use_extra_bufts = False (once per process; thread-safe)."""
+def _apply_workarounds() -> None:
+    """Where amx_repack_off(): make every later Llama() load with use_extra_bufts = False (once per process;
+    thread-safe)."""
     global _patched
+    if not amx_repack_off():
+        return
     with _patch_lock:
         if _patched:
             return
@@ -67,8 +70,7 @@ def open_llama(model_path: Path | str, **kwargs):
     """llama_cpp.Llama(model_path, **kwargs), with this machine's work-arounds applied first."""
     from llama_cpp import Llama
 
-    if amx_repack_off():
-        _without_extra_buffers()
+    _apply_workarounds()
     return Llama(str(model_path), **kwargs)
 
 
@@ -78,8 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     import runpy
     import sys
 
-    if amx_repack_off():
-        _without_extra_buffers()
+    _apply_workarounds()
     sys.argv = ["llama_cpp.server", *(sys.argv[1:] if argv is None else argv)]
     runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
 

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import ROOT, SHARED_DATA, Figure, hearth_embedder
+from benchmarks.common import ROOT, SHARED_DATA, Figure, hearth_embedder, raw_embedder
 
 PDFS = SHARED_DATA / "sec10q" / "pdfs"
 QUICK_FILES = 2
@@ -59,13 +59,15 @@ def _cpu_s() -> float:
 
 def _baseline(paths: list[Path], reader: str) -> dict:
     import chromadb
-    import torch
     from langchain_text_splitters import RecursiveCharacterTextSplitter
-    from sentence_transformers import SentenceTransformer
 
-    torch.set_num_threads(_threads())
-    model = SentenceTransformer(str(_model()), device="cpu", local_files_only=True)
-    model.encode(["warm up"])
+    if reader == "pypdf":
+        import pypdf
+
+        # pypdf 7 refuses arrays of over 100,000 elements, which one of these filings holds: the baseline
+        # must read every file, so its limits are raised (as pypdf 6 read them)
+        pypdf.overwrite_configuration(array_maximum_element_count=1 << 30, dictionary_maximum_element_count=1 << 30)
+    model = raw_embedder(_threads())
     client = chromadb.PersistentClient(path=tempfile.mkdtemp(prefix="bench-ingest-"),
                                        settings=chromadb.Settings(anonymized_telemetry=False))
     col = client.get_or_create_collection("naive", embedding_function=None)
@@ -74,12 +76,8 @@ def _baseline(paths: list[Path], reader: str) -> dict:
     pages = chunks = 0
     for path in paths:
         if reader == "pypdf":
-            import pypdf
             from pypdf import PdfReader
 
-            # pypdf 7 refuses arrays of over 100,000 elements, which one of these filings holds: the baseline
-            # must read every file, so its limits are raised (as pypdf 6 read them)
-            pypdf.overwrite_configuration(array_maximum_element_count=1 << 30, dictionary_maximum_element_count=1 << 30)
             texts = [p.extract_text() or "" for p in PdfReader(path).pages]
         else:
             import pypdfium2 as pdfium

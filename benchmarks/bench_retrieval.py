@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import CACHE, SHARED_DATA, Figure, hearth_embedder, percentile
+from benchmarks.common import CACHE, SHARED_DATA, Figure, hearth_embedder, percentile, raw_embedder
 
 DATA = SHARED_DATA / "sec10q"
 QUICK_FILES = 4
@@ -83,7 +83,7 @@ def _quality(quick: bool) -> list[Figure]:
         scores[mode] = {"hit": hit / len(qs), "mrr": rr / len(qs), "p50": percentile(times, 50) * 1000,
                         "p95": percentile(times, 95) * 1000}
     # the raw dense baseline for latency: sentence-transformers embeds, Chroma queries
-    st, raw = _raw_embedder(os.cpu_count() or 1), []
+    st, raw = raw_embedder(os.cpu_count() or 1), []
     for q in qs:
         t0 = time.perf_counter()
         _raw_query(st, lib.store, q["question"])
@@ -118,19 +118,6 @@ SEED_FILES = ("2023 Q3 AAPL.pdf", "2023 Q3 AMZN.pdf", "2023 Q3 INTC.pdf", "2023 
 DOC_CHUNKS = 1000  # chunks per synthetic document
 NOISE = 0.02  # per-dimension Gaussian noise added to a seed vector (cosine to the seed about 0.93)
 LATENCY_VERSION = 1  # bump when the synthetic corpus or the index layout changes
-
-
-def _raw_embedder(threads: int):
-    """Raw sentence-transformers, as the baselines use it."""
-    import torch
-    from sentence_transformers import SentenceTransformer
-
-    from app.models import embedded_embedding_model
-
-    torch.set_num_threads(threads)
-    st = SentenceTransformer(str(embedded_embedding_model()), device="cpu", local_files_only=True)
-    st.encode(["warm up"])
-    return st
 
 
 def _raw_query(st, store, question: str):
@@ -200,7 +187,7 @@ def _latency(quick: bool) -> list[Figure]:
     # One thread: a single short question is too small to share out, and on a busy 2-core machine two torch
     # threads wait on each other (measured under load 9: p50 645 ms with 2 threads, 251 ms with 1).
     # Hearth searches with its default embedder (ONNX Runtime); the raw baseline embeds with sentence-transformers.
-    embedder, st = hearth_embedder(1), _raw_embedder(1)
+    embedder, st = hearth_embedder(1), raw_embedder(1)
     texts, vectors = _seed(embedder, TokenCounter(model))
     qs = [json.loads(line)["question"] for line in (DATA / "questions.jsonl").read_text(encoding="utf-8").splitlines()
           if line]

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 __all__ = ["Figure", "machine", "versions", "timed", "percentile", "hearth_embedder", "ROOT", "RESULTS_DIR",
-           "SHARED_DATA", "CACHE"]
+           "SHARED_DATA", "CACHE", "raw_embedder"]
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -39,6 +39,20 @@ def hearth_embedder(threads: int):
     model = embedded_embedding_model()
     assert reads(model), "the default embedder is not ONNX Runtime here: install onnx and onnxruntime"
     return OnnxEmbedder(model, cache_dir=CACHE / "onnx", threads=threads)
+
+
+def raw_embedder(threads: int):
+    """Raw sentence-transformers over the embedded MiniLM, on `threads` torch threads, warmed up: what the raw
+    and naive baselines embed with."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from app.models import embedded_embedding_model
+
+    torch.set_num_threads(threads)
+    st = SentenceTransformer(str(embedded_embedding_model()), device="cpu", local_files_only=True)
+    st.encode(["warm up"])
+    return st
 
 
 @dataclass

@@ -18,8 +18,8 @@ so a scan costs a few vector operations per view instead of a Python loop per ch
 from __future__ import annotations
 
 import json
-import threading
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path

@@ -85,9 +85,9 @@ class Store:
         self._col = client.get_or_create_collection(
             chroma_name(collection), configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
         )
-        # doc_id -> (chunk count, unit vectors in chunk order), least recently used first. A doc_id names its
+        # doc_id -> its chunks' unit vectors in chunk order, least recently used first. A doc_id names its
         # content (a hash), so its vectors never change while it is ready; delete_document drops the entry.
-        self._vectors: OrderedDict[str, tuple[int, np.ndarray]] = OrderedDict()
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._vectors_lock = threading.Lock()
 
     def count(self) -> int:
@@ -155,9 +155,9 @@ class Store:
         ids = [f"{doc_id}:{i}" for i in range(n)]
         with self._vectors_lock:
             hit = self._vectors.get(doc_id)
-            if hit is not None and hit[0] == n:
+            if hit is not None and len(hit) == n:
                 self._vectors.move_to_end(doc_id)
-                return ids, hit[1]
+                return ids, hit
         res = self._col.get(ids=ids, include=["embeddings"])
         row = {cid: i for i, cid in enumerate(res["ids"])}
         ids = [cid for cid in ids if cid in row]  # all of them, unless the index is being repaired
@@ -167,10 +167,10 @@ class Store:
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         if len(ids) == n:
             with self._vectors_lock:
-                self._vectors[doc_id] = (n, vectors)
-                held = sum(len(v) for _, v in self._vectors.values())
+                self._vectors[doc_id] = vectors
+                held = sum(map(len, self._vectors.values()))
                 while held > VECTOR_CACHE_CHUNKS and len(self._vectors) > 1:
-                    held -= len(self._vectors.popitem(last=False)[1][1])
+                    held -= len(self._vectors.popitem(last=False)[1])
         return ids, vectors
 
     def get(self, ids: Sequence[str]) -> dict[str, tuple[str, dict, list[float]]]:
