@@ -33,6 +33,8 @@ def test_amx_repacking_is_off_only_where_the_cpu_has_amx_unless_asked_for(monkey
     assert llamacpp.amx_repack_off()
     monkeypatch.setenv("HEARTH_LLAMA_AMX", "1")
     assert not llamacpp.amx_repack_off()
+    monkeypatch.setenv("HEARTH_LLAMA_AMX", "banana")  # junk keeps the safe choice
+    assert llamacpp.amx_repack_off()
     monkeypatch.setattr(llamacpp, "cpu_has_amx", lambda: False)
     monkeypatch.delenv("HEARTH_LLAMA_AMX")
     assert not llamacpp.amx_repack_off()
@@ -48,6 +50,9 @@ def test_cpu_has_amx_reads_the_flags_line(tmp_path, monkeypatch):
         cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
         llamacpp.cpu_has_amx.cache_clear()
         assert llamacpp.cpu_has_amx() is expected
+    cpuinfo.unlink()  # unreadable (not Linux, say): no AMX assumed
+    llamacpp.cpu_has_amx.cache_clear()
+    assert llamacpp.cpu_has_amx() is False
     llamacpp.cpu_has_amx.cache_clear()
 
 
