@@ -1,0 +1,12 @@
+"""What every room of Hearth stands on: the error taxonomy and the digests. Imports nothing of Hearth."""
+
+from core.digest import sha256_file, sha256_text
+from core.errors import (DocumentLoadError, DownloadError, GuardFormatError, GuardModelError, GuardTimeout, HearthError,
+                         InputError, InputFileError, LimitError, ModelError, ModelNotFoundError, NotFoundError,
+                         SettingsError)
+
+__all__ = [
+    "DocumentLoadError", "DownloadError", "GuardFormatError", "GuardModelError", "GuardTimeout", "HearthError",
+    "InputError", "InputFileError", "LimitError", "ModelError", "ModelNotFoundError", "NotFoundError",
+    "SettingsError", "sha256_file", "sha256_text",
+]
