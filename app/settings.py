@@ -10,13 +10,11 @@ from typing import Any, Literal, Mapping
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from core.errors import SettingsError
+
 __all__ = ["Settings", "SettingsError", "load_settings", "default_config_file"]
 
 ENV_PREFIX = "HEARTH_"
-
-
-class SettingsError(ValueError):
-    """A setting has a value Hearth cannot use; the message names it and where it came from."""
 
 
 class Settings(BaseModel):
@@ -95,6 +93,9 @@ class Settings(BaseModel):
         "or NumPy when the chat model runs on the GPU. All give the same vectors."
     )
     n_threads: int | None = Field(None, ge=1, description="CPU threads for llama.cpp and the embedder; empty means all cores.")
+    llama_amx: bool = Field(
+        False, description="Let llama.cpp repack weights for Intel AMX on a CPU that has it; off by default because "
+        "the first answer crashed with it on such a CPU (engine/llamacpp.py). Does nothing on other CPUs.")
     max_tokens: int = Field(512, ge=16, description="Longest answer, in tokens.")
     temperature: float = Field(0.2, ge=0.0, le=2.0, description="Sampling temperature of the chat model.")
     release_chars: int = Field(

@@ -7,7 +7,6 @@ has without the log holding it. The text itself is written only when include_tex
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import threading
@@ -15,13 +14,15 @@ import time
 from pathlib import Path
 from typing import Sequence
 
+from core.digest import sha256_text
+
 __all__ = ["AuditLog", "text_hash"]
 
 log = logging.getLogger(__name__)
 
 
 def text_hash(text: str) -> str:
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return "sha256:" + sha256_text(text)
 
 
 class AuditLog:

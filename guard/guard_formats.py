@@ -23,7 +23,8 @@ from guard.llama_guard_prompt import (LG1_CATEGORIES, LG2_CATEGORIES, LG3_SPECIA
                                       GuardPrompt, categories_for, render_llama_guard_1, render_llama_guard_2,
                                       render_llama_guard_3)
 from guard.qwen3guard import QWEN_CATEGORIES, QWEN_SPECIALS, parse_qwen3guard_output, render_qwen3guard
-from guard.verdict import GuardFormatError, parse_llama_guard_output
+from core.errors import GuardFormatError
+from guard.verdict import parse_llama_guard_output
 
 __all__ = ["GuardFormat", "FORMATS", "FORMAT_NAMES", "guess_format", "get_format"]
 

@@ -25,7 +25,8 @@ from guard.normalize import (has_leet_symbols, is_latin_word, quick_codes, quick
                              to_str, views)
 from guard.prefilter import Prefixes
 from guard.verdict import Match, Verdict
-from guard.listfiles import ALLOW, WordListError, list_files, read_terms
+from core.errors import InputError
+from guard.listfiles import ALLOW, list_files, read_terms
 
 __all__ = ["KeywordFilter", "DEFAULT_LISTS"]
 
@@ -148,7 +149,7 @@ class KeywordFilter:
         return tuple(out)
 
     def reload_if_changed(self) -> bool:
-        """Re-read the lists if a file was added, removed or changed. A broken file raises WordListError.
+        """Re-read the lists if a file was added, removed or changed. A broken file raises InputError.
 
         Adding, removing or atomically replacing a list (as Hearth's edits do) is seen at the next scan;
         a file edited in place is seen within FULL_CHECK_S, when every file's size and time are compared.
@@ -191,7 +192,7 @@ class KeywordFilter:
         """Judge the last message of the conversation; a broken list file blocks (fail closed)."""
         try:
             matches = self.scan(conversation[-1][1])
-        except WordListError as e:
+        except InputError as e:
             return Verdict(LAYER, "error", reason=f"keyword lists cannot be read, so the turn is blocked: {e}")
         if not matches:
             return Verdict(LAYER, "passed")

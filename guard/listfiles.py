@@ -14,7 +14,9 @@ import threading
 from pathlib import Path
 from typing import Iterable
 
-__all__ = ["WordListError", "ALLOW", "read_terms", "list_files", "add_terms", "remove_terms", "check_term",
+from core.errors import InputError
+
+__all__ = ["ALLOW", "read_terms", "list_files", "add_terms", "remove_terms", "check_term",
            "check_category"]
 
 ALLOW = "allow"
@@ -22,28 +24,26 @@ _CATEGORY = re.compile(r"^[\w\-]{1,64}$")
 _write_lock = threading.Lock()
 
 
-class WordListError(ValueError):
-    """A word-list file or term Hearth cannot use; the message names the file and the fix."""
-
-
 def check_category(category: str) -> str:
-    if not _CATEGORY.match(category or ""):
-        raise WordListError(f"category {category!r} is not a usable list name: use letters, digits, '_' or '-' "
+    """The list name as it is stored (lower case), or InputError saying why it cannot be one."""
+    category = (category or "").strip().lower()
+    if not _CATEGORY.match(category):
+        raise InputError(f"category {category!r} is not a usable list name: use letters, digits, '_' or '-' "
                             "(at most 64), e.g. 'project_names'.")
     return category
 
 
 def check_term(term: str) -> str:
-    """The term as it will be stored, or WordListError saying why it cannot be a term."""
+    """The term as it will be stored, or InputError saying why it cannot be a term."""
     from guard.normalize import term_forms
 
     t = (term or "").strip()
     if "\n" in t or "\r" in t:
-        raise WordListError("a term is one line; add several terms one by one.")
+        raise InputError("a term is one line; add several terms one by one.")
     if "#" in t:
-        raise WordListError(f"term {t!r} contains '#', which starts a comment in a list file.")
+        raise InputError(f"term {t!r} contains '#', which starts a comment in a list file.")
     if len(term_forms(t)["compact"]) < 2:
-        raise WordListError(f"term {t!r} is too short to match safely: it needs at least two letters or "
+        raise InputError(f"term {t!r} is too short to match safely: it needs at least two letters or "
                             "characters after spaces and punctuation are removed.")
     return t
 
@@ -54,10 +54,9 @@ def read_terms(path: Path) -> list[tuple[int, str]]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
-        raise WordListError(f"word list {path} is not UTF-8 text (byte {e.start}); save it as UTF-8 "
-                            "or remove it.") from e
+        raise InputError(f"word list {path} is not UTF-8 text (byte {e.start}); save it as UTF-8 or remove it.") from e
     except OSError as e:
-        raise WordListError(f"cannot read word list {path}: {e.strerror or e}") from e
+        raise InputError(f"cannot read word list {path}: {e.strerror or e}") from e
     out = []
     for n, line in enumerate(text.lstrip("\ufeff").splitlines(), 1):
         term = line.split("#", 1)[0].strip()
@@ -70,7 +69,7 @@ def list_files(folder: Path) -> dict[str, Path]:
     """category -> file, for every list in the folder (none if the folder does not exist yet)."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        raise WordListError(f"word-list folder {folder} is a file; point HEARTH_WORD_LISTS at a folder.")
+        raise InputError(f"word-list folder {folder} is a file; point HEARTH_WORD_LISTS at a folder.")
     return {f.stem: f for f in sorted(folder.glob("*.txt"))} if folder.is_dir() else {}
 
 

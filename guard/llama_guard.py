@@ -11,12 +11,14 @@ import time
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from core.errors import GuardFormatError, GuardModelError, GuardTimeout
+from engine.llamacpp import open_llama
 from guard.guard_formats import GuardFormat, get_format, guess_format
 from guard.llama_guard_prompt import LG3_SPECIALS, Category, GuardPrompt
-from guard.verdict import GuardFormatError, Verdict
+from guard.verdict import Verdict
 from guard.windows import split_windows
 
-__all__ = ["LlamaGuard", "MissingGuard", "GuardModelError", "GuardTimeout", "tokenize_prompt"]
+__all__ = ["LlamaGuard", "MissingGuard", "tokenize_prompt"]
 
 log = logging.getLogger(__name__)
 
@@ -26,14 +28,6 @@ TEMPLATE_SPECIALS = LG3_SPECIALS
 
 
 MIN_WINDOW_TOKENS = 64  # a window of the checked text must hold at least this many tokens
-
-
-class GuardModelError(RuntimeError):
-    """The guard model cannot be used (missing, unreadable, or not a Llama Guard model)."""
-
-
-class GuardTimeout(RuntimeError):
-    """A check ran past its time limit."""
 
 
 def _check_deadline(deadline: float, limit: float) -> None:
@@ -99,8 +93,9 @@ class LlamaGuard:
                  n_gpu_layers: int = 0, variant: str | None = None, excluded: Iterable[str] = (),
                  custom_categories: Sequence[Category] = (), verify_model: bool = True,
                  min_format_mass: float = 0.5, timeout_s: float = 120.0, lock: threading.Lock | None = None,
-                 controversial_blocks: bool = True):
+                 controversial_blocks: bool = True, amx: bool = False):
         self.model_path = Path(model_path)
+        self.amx = amx  # keep llama.cpp's AMX buffers (engine/llamacpp.py)
         self.threshold = threshold
         self.n_ctx = n_ctx
         self.n_threads = n_threads
@@ -132,10 +127,8 @@ class LlamaGuard:
         if not self.model_path.is_file():
             raise GuardModelError(f"guard model {self.model_path} does not exist; run `hearth models pull "
                                   "llama-guard-3-1b` or set HEARTH_GUARD_MODEL.")
-        from app.llamacpp import open_llama
-
         try:
-            llm = open_llama(self.model_path, n_ctx=self.n_ctx, n_threads=self.n_threads,
+            llm = open_llama(self.model_path, amx=self.amx, n_ctx=self.n_ctx, n_threads=self.n_threads,
                         n_gpu_layers=self.n_gpu_layers, logits_all=False, verbose=False)
         except (ValueError, RuntimeError) as e:
             raise GuardModelError(f"cannot load guard model {self.model_path}: {e}") from e

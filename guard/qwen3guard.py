@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from guard.llama_guard_prompt import GuardPrompt, _check_roles, neutralize
-from guard.verdict import GuardFormatError
+from core.errors import GuardFormatError
 
 __all__ = ["QWEN_CATEGORIES", "QWEN_SPECIALS", "QwenVerdict", "render_qwen3guard", "parse_qwen3guard_output"]
 

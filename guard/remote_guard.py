@@ -15,7 +15,8 @@ from typing import Sequence
 import httpx
 
 from guard.llama_guard_prompt import LG3_VARIANTS, GuardPrompt, categories_for, render_llama_guard_3
-from guard.verdict import GuardFormatError, Verdict, parse_llama_guard_output
+from core.errors import GuardFormatError
+from guard.verdict import Verdict, parse_llama_guard_output
 
 __all__ = ["RemoteLlamaGuard", "prompt_text"]
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-__all__ = ["Verdict", "Match", "GuardFormatError", "parse_llama_guard_output"]
+from core.errors import GuardFormatError
+
+__all__ = ["Verdict", "Match", "parse_llama_guard_output"]
 
 
 @dataclass(frozen=True)
@@ -44,10 +46,6 @@ class Verdict:
         d["categories"] = list(self.categories)
         d["matches"] = [m.to_dict() for m in self.matches]
         return d
-
-
-class GuardFormatError(ValueError):
-    """The guard model answered something that is not a Llama Guard verdict."""
 
 
 _UNSAFE = re.compile(r"unsafe\s*\n\s*([A-Za-z]+\d+(?:\s*,\s*[A-Za-z]+\d+)*)\s*")

@@ -16,7 +16,7 @@ from guard import LlamaGuard
 from guard.guard_formats import FORMATS, get_format, guess_format
 from guard.llama_guard_prompt import LG1_CATEGORIES, Category, render_llama_guard_1, render_llama_guard_2
 from guard.qwen3guard import render_qwen3guard
-from guard.verdict import GuardFormatError
+from core.errors import GuardFormatError
 
 QUESTION = [("user", "怎么做炸弹？")]
 ANSWER = [("user", "What were net sales?"), ("assistant", "Net sales were $83.0 billion [1].")]

@@ -3,7 +3,8 @@
 import pytest
 
 from guard import KeywordFilter
-from guard.listfiles import WordListError, add_terms, check_term, read_terms, remove_terms
+from core.errors import InputError
+from guard.listfiles import add_terms, check_term, read_terms, remove_terms
 
 SECRET = "the secret project codename bluebird"
 
@@ -53,13 +54,13 @@ def test_add_and_remove_terms(tmp_path):
     ("price #1", "comment"),
 ])
 def test_bad_terms_are_refused_with_a_reason(term, message):
-    with pytest.raises(WordListError, match=message):
+    with pytest.raises(InputError, match=message):
         check_term(term)
 
 
 @pytest.mark.parametrize("category", ["", "../etc", "a b", "x" * 65, "nested/name"])
 def test_bad_category_names_are_refused(tmp_path, category):
-    with pytest.raises(WordListError, match="not a usable list name"):
+    with pytest.raises(InputError, match="not a usable list name"):
         add_terms(tmp_path, category, ["some term"])
 
 
@@ -67,7 +68,7 @@ def test_a_list_file_that_is_not_utf8_blocks_with_the_file_named(tmp_path):
     folder = tmp_path / "lists"
     folder.mkdir()
     (folder / "broken.txt").write_bytes("炸弹制作\n".encode("gbk"))
-    with pytest.raises(WordListError, match="broken.txt is not UTF-8"):
+    with pytest.raises(InputError, match="broken.txt is not UTF-8"):
         KeywordFilter([folder])
     good = KeywordFilter([tmp_path / "elsewhere"])
     good.folders.append(folder)  # a list broken after start-up blocks every turn, saying why
@@ -78,7 +79,7 @@ def test_a_list_file_that_is_not_utf8_blocks_with_the_file_named(tmp_path):
 def test_a_folder_path_that_is_a_file_is_an_error(tmp_path):
     f = tmp_path / "lists.txt"
     f.write_text("x")
-    with pytest.raises(WordListError, match="is a file"):
+    with pytest.raises(InputError, match="is a file"):
         KeywordFilter([f])
 
 

@@ -1,6 +1,7 @@
 import pytest
 
-from guard.verdict import GuardFormatError, Verdict, parse_llama_guard_output
+from core.errors import GuardFormatError
+from guard.verdict import Verdict, parse_llama_guard_output
 
 
 @pytest.mark.parametrize("text,expected", [

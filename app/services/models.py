@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
+from core.digest import sha256_file
+from core.errors import DownloadError, InputError, NotFoundError
+
 __all__ = ["ModelSpec", "REGISTRY", "embedded_chat_model", "embedded_embedding_model", "models_dir",
-           "installed_path", "installed_guard", "pull", "PullError", "chat_models", "recommend_chat_model",
+           "installed_path", "installed_guard", "pull", "chat_models", "recommend_chat_model",
            "resolve_chat_model"]
-
-
-class PullError(RuntimeError):
-    """A model could not be downloaded; the message says how to get it another way."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +37,7 @@ class ModelSpec:
         return d
 
     def model_shape(self):
-        from app.gpu import ModelShape
+        from engine.gpu import ModelShape
 
         n_layers, n_embd, n_head, n_head_kv = self.shape
         return ModelShape(self.size_bytes, n_layers, n_embd, n_head, n_head_kv)
@@ -138,19 +136,19 @@ def chat_models() -> list[ModelSpec]:
 
 
 def resolve_chat_model(value: str | Path, data_dir: Path) -> Path:
-    """A registry name (installed) or a GGUF path -> the file; ValueError says what to do otherwise."""
+    """A registry name (installed) or a GGUF path -> the file; InputError or NotFoundError says what to do else."""
     spec = REGISTRY.get(str(value))
     if spec is not None and spec.kind == "chat":
         path = installed_path(spec, data_dir)
         if path is None:
-            raise ValueError(f"{spec.name} is not installed; run `hearth models pull {spec.name}` (needs internet).")
+            raise NotFoundError(f"{spec.name} is not installed; run `hearth models pull {spec.name}` (needs internet).")
         return path
     path = Path(value).expanduser()
     if path.suffix.lower() != ".gguf":
-        raise ValueError(f"{value!r} is neither a known chat model ({', '.join(s.name for s in chat_models())}) "
+        raise InputError(f"{value!r} is neither a known chat model ({', '.join(s.name for s in chat_models())}) "
                          "nor a .gguf file.")
     if not path.is_file():
-        raise ValueError(f"chat model file {path} does not exist.")
+        raise NotFoundError(f"chat model file {path} does not exist; give the path of a .gguf file.")
     return path
 
 
@@ -160,7 +158,7 @@ def recommend_chat_model(*, free_vram_bytes: int | None, ram_bytes: int, cores: 
     With a GPU: the largest whose weights, KV cache and buffers fit in free VRAM (all layers offloaded).
     Without one: by cores and memory, because CPU decode speed falls with model size.
     """
-    from app.gpu import RESERVE_BYTES, kv_cache_bytes
+    from engine.gpu import RESERVE_BYTES, kv_cache_bytes
 
     tiers = [s for s in chat_models() if not s.embedded]
     tiers.sort(key=lambda s: s.size_bytes)
@@ -191,7 +189,7 @@ def pull(name: str, data_dir: Path, progress: ProgressFn | None = None) -> Path:
     """
     spec = REGISTRY.get(name)
     if spec is None:
-        raise PullError(f"unknown model {name!r}; known: {', '.join(REGISTRY)}")
+        raise DownloadError(f"unknown model {name!r}; known: {', '.join(REGISTRY)}")
     if spec.embedded:
         return installed_path(spec, data_dir)
     os.environ.pop("HF_HUB_OFFLINE", None)  # the user asked for a download
@@ -209,13 +207,13 @@ def pull(name: str, data_dir: Path, progress: ProgressFn | None = None) -> Path:
         # hf_hub_download resumes an interrupted download from its .incomplete file
         path = Path(hf_hub_download(spec.repo, spec.filename, revision=spec.revision, local_dir=target, **extra))
     except Exception as e:  # the network edge: whatever failed, the user needs the same way out
-        raise PullError(
+        raise DownloadError(
             f"could not download {spec.filename} from huggingface.co/{spec.repo} ({e.__class__.__name__}: {e}). "
             f"Download it on a connected machine, copy it to {target}, or set {setting} to its path."
         ) from e
     if expected and sha256_file(path) != expected:
         path.unlink(missing_ok=True)
-        raise PullError(f"{spec.filename}: sha256 does not match ({expected}); the download was removed.")
+        raise DownloadError(f"{spec.filename}: sha256 does not match ({expected}); the download was removed.")
     return path
 
 
@@ -230,11 +228,3 @@ def _tqdm_reporting(progress: ProgressFn):
             return out
 
     return Reporting
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()

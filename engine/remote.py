@@ -14,13 +14,12 @@ from typing import Iterator, Sequence
 
 import httpx
 
-__all__ = ["RemoteChatModel", "RemoteModelError", "first_model"]
+from core.errors import ModelError
+from engine.chat import Generation, GenerationStats
+
+__all__ = ["RemoteChatModel", "first_model"]
 
 log = logging.getLogger(__name__)
-
-
-class RemoteModelError(RuntimeError):
-    """The remote server cannot be used; the message names its URL and the setting to change."""
 
 
 def first_model(client: httpx.Client, base_url: str) -> str:
@@ -30,7 +29,7 @@ def first_model(client: httpx.Client, base_url: str) -> str:
         r.raise_for_status()
         return r.json()["data"][0]["id"]
     except (httpx.HTTPError, KeyError, IndexError, ValueError) as e:
-        raise RemoteModelError(f"{base_url}/models did not list a model ({e}); check HEARTH_LLM_URL or set "
+        raise ModelError(f"{base_url}/models did not list a model ({e}); check HEARTH_LLM_URL or set "
                                "HEARTH_LLM_MODEL") from e
 
 
@@ -42,7 +41,6 @@ class RemoteChatModel:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(headers=headers, timeout=httpx.Timeout(timeout_s, connect=10.0))
         self.lock = threading.RLock()  # only for load(); generation is the server's to schedule
-        self.last_stats: dict[str, float] = {}
 
     @property
     def name(self) -> str:
@@ -63,18 +61,22 @@ class RemoteChatModel:
         return len(text.encode("utf-8")) // 3 + 1
 
     def stream(self, messages: Sequence[dict], *, max_tokens: int = 512, temperature: float = 0.2,
-               repeat_penalty: float = 1.1, stop: threading.Event | None = None) -> Iterator[str]:
-        """Yield the answer's text as the server streams it; setting `stop` ends it early."""
+               repeat_penalty: float = 1.1, stop: threading.Event | None = None) -> Generation:
+        """The answer's text as the server streams it, with its own stats; setting `stop` ends it early."""
+        return Generation(lambda stats: self._pieces(stats, list(messages), max_tokens, temperature, stop))
+
+    def _pieces(self, stats: GenerationStats, messages: list[dict], max_tokens: int, temperature: float,
+                stop: threading.Event | None) -> Iterator[str]:
         self.load()
-        body = {"model": self.model, "messages": list(messages), "max_tokens": max_tokens,
+        body = {"model": self.model, "messages": messages, "max_tokens": max_tokens,
                 "temperature": temperature, "stream": True, "stream_options": {"include_usage": True}}
         t0, first, usage, n = time.perf_counter(), None, {}, 0
         try:
             with self._client.stream("POST", f"{self.base_url}/chat/completions", json=body) as r:
                 if r.status_code != 200:
                     r.read()
-                    raise RemoteModelError(f"{self.base_url}/chat/completions answered {r.status_code}: "
-                                           f"{r.text[:200]}")
+                    raise ModelError(f"{self.base_url}/chat/completions answered {r.status_code}: {r.text[:200]}; "
+                                     "check HEARTH_LLM_URL and HEARTH_LLM_MODEL")
                 for line in r.iter_lines():
                     if stop is not None and stop.is_set():
                         break
@@ -92,12 +94,12 @@ class RemoteChatModel:
                             n += 1
                             yield text
         except httpx.HTTPError as e:
-            raise RemoteModelError(f"the chat model server {self.base_url} failed: {e}; check HEARTH_LLM_URL") from e
+            raise ModelError(f"the chat model server {self.base_url} failed: {e}; check HEARTH_LLM_URL") from e
         finally:
-            wall = (time.perf_counter() - t0) * 1000
-            self.last_stats = {"prompt_tokens": usage.get("prompt_tokens", 0),
-                               "decode_tokens": usage.get("completion_tokens", n), "wall_ms": wall,
-                               "first_token_ms": ((first or time.perf_counter()) - t0) * 1000}
+            stats.prompt_tokens = usage.get("prompt_tokens", 0)
+            stats.decode_tokens = usage.get("completion_tokens", n)
+            stats.wall_ms = (time.perf_counter() - t0) * 1000
+            stats.first_token_ms = ((first or time.perf_counter()) - t0) * 1000
 
     def close(self) -> None:
         self._client.close()

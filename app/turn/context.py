@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from app.prompt import build_messages, fit_sources
+from app.turn.prompt import build_messages, fit_sources
 from rag.store import Hit
 
 __all__ = ["ContextPlan", "plan_context", "summarise_turns", "HISTORY_SHARE", "MESSAGE_OVERHEAD"]

@@ -7,9 +7,12 @@ import platform
 import sys
 from pathlib import Path
 
-from app import __version__, models
+from app import __version__
 from app.hearth import Hearth
-from app.llamacpp import amx_repack_off, cpu_has_amx
+from app.services import models
+from app.services.guarding import guard_status
+from core.errors import ModelNotFoundError
+from engine import amx_repack_off, cpu_has_amx
 from guard import fastscan
 
 __all__ = ["doctor_report", "format_report", "embedding_backend_problem"]
@@ -44,17 +47,18 @@ def doctor_report(hearth: Hearth) -> dict:
     s = hearth.settings
     problems = []
     try:
-        chat = _model_info(hearth.chat_model_path)
-    except FileNotFoundError as e:
+        chat = _model_info(hearth.chat.path)
+    except ModelNotFoundError as e:
         chat, problems = {"path": None, "found": False}, problems + [str(e)]
     try:
         embed = _model_info(hearth.embedding_model_path)
-    except FileNotFoundError as e:
+    except ModelNotFoundError as e:
         embed, problems = {"path": None, "found": False}, problems + [str(e)]
-    guard = hearth.guard_status()
+    guard = guard_status(hearth.llama_guard)
     if guard["warning"]:
         problems.append(guard["warning"])
-    clash = embedding_backend_problem(hearth.embedding_backend, hearth.n_gpu_layers)
+    offload = hearth.chat.offload
+    clash = embedding_backend_problem(hearth.embedding_backend, offload.n_gpu_layers)
     if clash:
         problems.append(clash)
     return {
@@ -64,17 +68,17 @@ def doctor_report(hearth: Hearth) -> dict:
         "llama_cpp_python": llama_cpp.__version__,
         "data_dir": str(s.data_dir),
         "collection": s.collection,
-        "documents": len(hearth.documents()),
+        "documents": len(hearth.documents.list()),
         "chat_model": chat,
         "embedding_model": embed,
         "guard": guard,
         "gpu": {"offload_supported": bool(llama_cpp.llama_supports_gpu_offload()),
-                "n_gpu_layers": hearth.n_gpu_layers, "offload": hearth.offload.to_dict(),
+                "n_gpu_layers": offload.n_gpu_layers, "offload": offload.to_dict(),
                 "devices": [g.to_dict() for g in hearth.gpus]},
-        "threads": hearth.budget.to_dict(),
+        "threads": hearth.chat.budget.to_dict(),
         "embedding_backend": hearth.embedding_backend,
         "keyword_scanner": "compiled" if fastscan.built() else "numpy",
-        "llama_amx_repack": "off" if amx_repack_off() else ("on" if cpu_has_amx() else "no amx"),
+        "llama_amx_repack": "off" if amx_repack_off(s.llama_amx) else ("on" if cpu_has_amx() else "no amx"),
         "recommended_model": models.recommend_chat_model(
             free_vram_bytes=max((g.free_bytes for g in hearth.gpus), default=None),
             ram_bytes=_ram_bytes(), cores=os.cpu_count() or 1, n_ctx=s.n_ctx),
@@ -102,8 +106,8 @@ def format_report(r: dict) -> str:
         f"of {r['cpu_count']} cores" + (" (taking turns)" if r["threads"]["shared_lock"] else " (in parallel)"),
         f"embeddings    backend {r['embedding_backend']}",
         f"llama.cpp amx " + {"off": "repacking off: this CPU has AMX, on which llama.cpp's AMX buffers crashed "
-                                    "(app/llamacpp.py; HEARTH_LLAMA_AMX=1 turns it on)",
-                             "on": "repacking on (HEARTH_LLAMA_AMX=1)",
+                                    "(engine/llamacpp.py; HEARTH_LLAMA_AMX=true turns it on)",
+                             "on": "repacking on (HEARTH_LLAMA_AMX=true)",
                              "no amx": "not on this CPU"}[r["llama_amx_repack"]],
         f"keyword scan  " + ("compiled (guard/_fastscan.c)" if r["keyword_scanner"] == "compiled" else
                              "numpy: the fast scanner is not built (same answers, slower; reinstall with a C "

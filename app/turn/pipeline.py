@@ -10,16 +10,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import asdict, dataclass, field
 from typing import Iterator, Protocol, Sequence
 
-from app.context import plan_context
-from app.prompt import NO_SOURCES_ANSWER, build_chat_messages, build_messages, cited_numbers
+from app.turn.context import plan_context
+from app.turn.prompt import NO_SOURCES_ANSWER, build_chat_messages, build_messages, cited_numbers
+from app.turn.results import (Check, CheckDone, Citation, Drafting, Finished, Released, SourcesFound,
+                              TurnResult)
+from core.errors import InputError
 from guard.verdict import Verdict
 from rag.store import Hit
 
-__all__ = ["Pipeline", "Check", "Citation", "TurnResult", "CheckDone", "SourcesFound", "Drafting", "Released",
-           "Finished", "Layer", "MAX_QUESTION_CHARS"]
+__all__ = ["Pipeline", "Layer", "MAX_QUESTION_CHARS"]
 
 log = logging.getLogger(__name__)
 
@@ -31,94 +32,6 @@ class Layer(Protocol):
     layer: str
 
     def check(self, conversation: Sequence[tuple[str, str]]) -> Verdict: ...
-
-
-@dataclass(frozen=True)
-class Check:
-    stage: str  # question | answer
-    layer: str  # keyword | llama_guard
-    status: str  # passed | blocked | missing | error
-    categories: tuple[str, ...] = ()
-    score: float | None = None
-    reason: str = ""
-    ms: float = 0.0
-
-    @property
-    def allowed(self) -> bool:
-        return self.status in ("passed", "missing")
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["categories"] = list(self.categories)
-        return d
-
-
-@dataclass(frozen=True)
-class Citation:
-    n: int
-    file: str
-    page: int
-    doc_id: str
-    text: str
-    cited: bool = True
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
-class TurnResult:
-    question: str
-    answer: str = ""
-    blocked: bool = False
-    blocked_by: str = ""  # "question/keyword", "answer/llama_guard", ...
-    message: str = ""  # what the user is told about a block, a cut or a warning
-    checks: list[Check] = field(default_factory=list)
-    sources: list[Hit] = field(default_factory=list)
-    citations: list[Citation] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
-    stopped: bool = False
-    history_dropped: int = 0  # earlier turns left out to fit the context
-
-    def to_dict(self) -> dict:
-        return {
-            "question": self.question,
-            "answer": self.answer,
-            "blocked": self.blocked,
-            "blocked_by": self.blocked_by,
-            "message": self.message,
-            "citations": [c.to_dict() for c in self.citations],
-            "checks": [c.to_dict() for c in self.checks],
-            "sources": [h.to_dict() for h in self.sources],
-            "timings": {k: round(v, 1) for k, v in self.timings.items()},
-            "stopped": self.stopped,
-            "history_dropped": self.history_dropped,
-        }
-
-
-@dataclass(frozen=True)
-class CheckDone:
-    check: Check
-
-
-@dataclass(frozen=True)
-class SourcesFound:
-    sources: list[Hit]
-
-
-@dataclass(frozen=True)
-class Drafting:
-    tokens: int  # generated so far, not yet released
-
-
-@dataclass(frozen=True)
-class Released:
-    text: str  # the whole answer released so far (replaces what was shown)
-
-
-@dataclass(frozen=True)
-class Finished:
-    result: TurnResult
 
 
 class Pipeline:
@@ -153,9 +66,10 @@ class Pipeline:
         q = question.strip()
         turn = TurnResult(question=q)
         if not q:
-            raise ValueError("the question is empty")
+            raise InputError("the question is empty; type a question first.")
         if len(q) > MAX_QUESTION_CHARS:
-            raise ValueError(f"the question is {len(q)} characters long; the limit is {MAX_QUESTION_CHARS}")
+            raise InputError(f"the question is {len(q)} characters long; the limit is {MAX_QUESTION_CHARS}: "
+                             "shorten it.")
 
         t0 = time.perf_counter()
         for text in [*(t.strip() for t in screen if t and t.strip()), q]:
@@ -220,34 +134,54 @@ class Pipeline:
             messages = build_messages(q, turn.sources, history, summary)
         t0 = time.perf_counter()
         text, released_upto, tokens = "", 0, 0
-        for piece in self.chat_model.stream(messages, max_tokens=self.max_tokens, temperature=self.temperature,
-                                            stop=stop):
-            if tokens == 0:
-                turn.timings["first_token_ms"] = _ms(t0)
-            tokens += 1
-            text += piece
-            yield Drafting(tokens)
-            cut = _release_point(text, released_upto, self.release_chars)
-            if cut:
-                t1 = time.perf_counter()
-                window = text[:cut].strip()
-                for check in self._run_checks("answer", [("user", q), ("assistant", window)]):
-                    if not check.allowed:
-                        turn.checks.append(check)
-                        yield CheckDone(check)
-                        self._report(check, window)
-                        self._block(turn, check)
-                        return ""
-                turn.timings["answer_checks_ms"] = turn.timings.get("answer_checks_ms", 0.0) + _ms(t1)
-                released_upto = cut
-                yield Released(window)
+        generation = self.chat_model.stream(messages, max_tokens=self.max_tokens, temperature=self.temperature,
+                                            stop=stop)
+        try:
+            for piece in generation:
+                if tokens == 0:
+                    turn.timings["first_token_ms"] = _ms(t0)
+                tokens += 1
+                text += piece
+                yield Drafting(tokens)
+                cut = _release_point(text, released_upto, self.release_chars)
+                if cut:
+                    t1 = time.perf_counter()
+                    window = text[:cut].strip()
+                    for check in self._run_checks("answer", [("user", q), ("assistant", window)]):
+                        if not check.allowed:
+                            turn.checks.append(check)
+                            yield CheckDone(check)
+                            self._report(check, window)
+                            self._block(turn, check)
+                            return ""
+                    turn.timings["answer_checks_ms"] = turn.timings.get("answer_checks_ms", 0.0) + _ms(t1)
+                    released_upto = cut
+                    yield Released(window)
+        finally:  # also when the answer is blocked or the caller goes away: the model is freed at once
+            generation.close()
+            self._count(turn, generation.stats, tokens)
         turn.timings["generation_ms"] = _ms(t0)
-        turn.timings["tokens"] = tokens
-        for key in ("prompt_tokens", "prompt_eval_ms"):  # prompt reading, as llama.cpp measured it
-            if key in getattr(self.chat_model, "last_stats", {}):
-                turn.timings[key] = self.chat_model.last_stats[key]
         turn.stopped = bool(stop is not None and stop.is_set())
         return text
+
+    @staticmethod
+    def _count(turn: TurnResult, stats, tokens: int) -> None:
+        """This turn's own token counts (from its Generation, never from the shared model)."""
+        turn.timings["tokens"] = tokens
+        turn.timings["prompt_tokens"] = stats.prompt_tokens
+        if stats.prompt_eval_ms:  # prompt reading, as llama.cpp measured it
+            turn.timings["prompt_eval_ms"] = stats.prompt_eval_ms
+
+    def check(self, text: str, *, answer: str | None = None, audit: bool = True) -> list[Check]:
+        """Every layer on a question, or on an answer to it, without the chat model (`hearth guard`, evaluation):
+        the turn's own checks, failing closed; blocked ones go to the audit log unless audit is off."""
+        stage = "question" if answer is None else "answer"
+        conversation = [("user", text)] + ([("assistant", answer)] if answer is not None else [])
+        checks = list(self._run_checks(stage, conversation))
+        for check in checks if audit else ():
+            if not check.allowed:
+                self._report(check, text if answer is None else answer)
+        return checks
 
     def screen(self, texts: Sequence[str]) -> list[Check]:
         """The question checks on each text (inputs to embed), stopping at the first that blocks."""

@@ -10,9 +10,12 @@ import logging
 import shutil
 import subprocess
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
-__all__ = ["GpuInfo", "OffloadPlan", "ModelShape", "detect_gpus", "plan_offload", "kv_cache_bytes",
-           "shape_from_metadata", "MiB", "GiB"]
+from engine.llamacpp import gpu_offload_supported, open_llama
+
+__all__ = ["GpuInfo", "OffloadPlan", "ModelShape", "detect_gpus", "plan_offload", "plan_for", "read_shape", "vram_bytes",
+           "kv_cache_bytes", "shape_from_metadata", "MiB", "GiB"]
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +116,34 @@ def plan_offload(shape: ModelShape, *, n_ctx: int, free_vram_bytes: int | None, 
                                     f"of a {need / GiB:.1f} GiB model")
     return OffloadPlan(fit, fit, n, f"{fit} of {n} layers: the model needs {need / GiB:.1f} GiB, "
                                     f"{free_vram_bytes / GiB:.1f} GiB is free")
+
+
+def read_shape(model_path: Path | str, *, amx: bool = False) -> ModelShape:
+    """Layer count and attention shape from a GGUF's metadata, without loading its weights."""
+    llm = open_llama(model_path, amx=amx, vocab_only=True, verbose=False)
+    try:
+        return shape_from_metadata(llm.metadata, Path(model_path).stat().st_size)
+    finally:
+        llm.close()
+
+
+def plan_for(model_path, *, n_ctx: int, gpus: list[GpuInfo], requested: int | None = None, taken_bytes: int = 0,
+             amx: bool = False) -> OffloadPlan:
+    """The offload plan of a GGUF on this machine: its shape read from the file, the first GPU's free memory less
+    what other models already hold there (taken_bytes)."""
+    if not gpu_offload_supported():
+        return OffloadPlan(0, 0, 0, "CPU: this llama.cpp build has no GPU support")
+    free = gpus[0].free_bytes - taken_bytes if gpus else None
+    return plan_offload(read_shape(model_path, amx=amx), n_ctx=n_ctx, free_vram_bytes=free, gpu_supported=True,
+                        requested=requested)
+
+
+def vram_bytes(model_path, plan: OffloadPlan, *, n_ctx: int, amx: bool = False) -> int:
+    """What a model wholly on the GPU holds there (weights, KV cache, buffers); 0 when it is not wholly there."""
+    if not plan.full:
+        return 0
+    shape = read_shape(model_path, amx=amx)
+    return shape.file_bytes + kv_cache_bytes(shape, n_ctx) + RESERVE_BYTES
 
 
 def detect_gpus() -> list[GpuInfo]:

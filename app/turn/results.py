@@ -1,0 +1,97 @@
+"""What a turn yields as it runs (events) and what it leaves (the result): plain data, no behaviour."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from rag.store import Hit
+
+__all__ = ["Check", "Citation", "TurnResult", "CheckDone", "SourcesFound", "Drafting", "Released", "Finished"]
+
+
+@dataclass(frozen=True)
+class Check:
+    stage: str  # question | answer
+    layer: str  # keyword | llama_guard
+    status: str  # passed | blocked | missing | error
+    categories: tuple[str, ...] = ()
+    score: float | None = None
+    reason: str = ""
+    ms: float = 0.0
+
+    @property
+    def allowed(self) -> bool:
+        return self.status in ("passed", "missing")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["categories"] = list(self.categories)
+        return d
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    file: str
+    page: int
+    doc_id: str
+    text: str
+    cited: bool = True
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TurnResult:
+    question: str
+    answer: str = ""
+    blocked: bool = False
+    blocked_by: str = ""  # "question/keyword", "answer/llama_guard", ...
+    message: str = ""  # what the user is told about a block, a cut or a warning
+    checks: list[Check] = field(default_factory=list)
+    sources: list[Hit] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    stopped: bool = False
+    history_dropped: int = 0  # earlier turns left out to fit the context
+
+    def to_dict(self) -> dict:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "blocked": self.blocked,
+            "blocked_by": self.blocked_by,
+            "message": self.message,
+            "citations": [c.to_dict() for c in self.citations],
+            "checks": [c.to_dict() for c in self.checks],
+            "sources": [h.to_dict() for h in self.sources],
+            "timings": {k: round(v, 1) for k, v in self.timings.items()},
+            "stopped": self.stopped,
+            "history_dropped": self.history_dropped,
+        }
+
+
+@dataclass(frozen=True)
+class CheckDone:
+    check: Check
+
+
+@dataclass(frozen=True)
+class SourcesFound:
+    sources: list[Hit]
+
+
+@dataclass(frozen=True)
+class Drafting:
+    tokens: int  # generated so far, not yet released
+
+
+@dataclass(frozen=True)
+class Released:
+    text: str  # the whole answer released so far (replaces what was shown)
+
+
+@dataclass(frozen=True)
+class Finished:
+    result: TurnResult
