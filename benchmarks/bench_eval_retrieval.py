@@ -60,7 +60,7 @@ def _baseline_run(pdfs: list[Path], questions, work: Path) -> dict:
     from sentence_transformers import SentenceTransformer
 
     from app.evaluate.retrieval import score_question, summarise
-    from app.models import embedded_embedding_model
+    from app.services.models import embedded_embedding_model
 
     t0 = time.perf_counter()
     texts, metas = [], []

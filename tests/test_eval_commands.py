@@ -108,7 +108,7 @@ def test_retrieval_collection_is_reused_and_follows_the_folder(hearth, tmp_path,
     (docs / "beta.pdf").unlink()
     with pytest.raises(EvalInputError, match=r"q.jsonl:2: document\(s\) 'beta' not among the indexed files"):
         run_retrieval(hearth, questions, docs, tmp_path / "r3", ks=[1])
-    assert [d.file for d in hearth.library(first["collection"]["collection"]).documents()] == ["alpha.pdf",
+    assert [d.file for d in hearth.documents.library(first["collection"]["collection"]).documents()] == ["alpha.pdf",
                                                                                               "gamma.pdf"]
 
 

@@ -13,7 +13,7 @@ from app.evaluate.metrics import (first_rank, hit_at, percentile, precision_at, 
 from app.evaluate.questions import Question
 from app.evaluate.report import markdown_table
 from app.evaluate.retrieval import group_rows, score_question, summarise
-from app.runtime import fallback_chat_format
+from engine import fallback_chat_format
 
 
 def test_rank_metrics():
