@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rag.errors import ModelNotFoundError
+from core.errors import ModelNotFoundError
 
 __all__ = ["bert_onnx", "check_bert_folder"]
 

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 from typing import Sequence
 
-from rag.errors import ModelNotFoundError
+from core.errors import ModelNotFoundError
 
 __all__ = ["Embedder"]
 

@@ -13,8 +13,8 @@ import threading
 from pathlib import Path
 from typing import Sequence
 
+from core.errors import ModelNotFoundError
 from rag.embed_parts import bert_tokenizer, in_length_order, mean_pooled
-from rag.errors import ModelNotFoundError
 
 __all__ = ["NumpyEmbedder"]
 

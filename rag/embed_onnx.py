@@ -18,9 +18,9 @@ import threading
 from pathlib import Path
 from typing import Sequence
 
+from core.errors import ModelNotFoundError
 from rag.bert_onnx import bert_onnx, check_bert_folder
 from rag.embed_parts import bert_tokenizer, in_length_order, mean_pooled
-from rag.errors import ModelNotFoundError
 
 __all__ = ["OnnxEmbedder", "onnx_cache_file", "export_onnx", "reads"]
 

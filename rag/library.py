@@ -16,12 +16,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
+from core.errors import DocumentLoadError
 from rag.catalog import Catalog, DocRecord
+from rag.document import SUPPORTED_SUFFIXES, Limits, LoadedDocument, Ocr
 from rag.embed import Embedder
-from rag.errors import DocumentLoadError
 from rag.focus import DocAbout, focus
 from rag.identity import Identity, read_identity
-from rag.load import SUPPORTED_SUFFIXES, Limits, LoadedDocument, Ocr, load_document
+from rag.load import load_document
 from rag.search import HybridSearch
 from rag.split import Chunk, split_pages
 from rag.store import Hit, Store

@@ -14,7 +14,7 @@ from typing import Callable, Iterable
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from rag.load import Page
+from rag.document import Page
 
 __all__ = ["Chunk", "split_pages", "SEPARATORS", "content_hash"]
 
