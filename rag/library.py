@@ -8,7 +8,6 @@ SQLite transaction. Search sees only ready documents, in Chroma and in BM25 alik
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import queue
 import threading
@@ -16,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
+from core.digest import sha256_file
 from core.errors import DocumentLoadError
 from rag.catalog import Catalog, DocRecord
 from rag.document import SUPPORTED_SUFFIXES, Limits, LoadedDocument, Ocr
@@ -74,14 +74,6 @@ def expand_paths(paths: Iterable[Path | str]) -> list[Path]:
         else:
             out.append(p)
     return out
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def doc_label(file: str, title: str = "", identity: str = "") -> str:
@@ -233,7 +225,7 @@ class Library:
     def _prepare(self, path: Path) -> _Prepared | IngestResult:
         if not path.is_file():
             raise DocumentLoadError(path, "no such file.", "Check the path.")
-        sha = file_sha256(path)
+        sha = sha256_file(path)
         existing = self.catalog.get(self.collection, sha[:16])
         if existing and existing.status == "ready":
             return IngestResult(str(path), "unchanged", existing.doc_id, existing.pages, existing.chunks)
