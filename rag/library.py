@@ -19,7 +19,7 @@ from core.digest import sha256_file
 from core.errors import DocumentLoadError
 from rag.catalog import Catalog, DocRecord
 from rag.document import SUPPORTED_SUFFIXES, Limits, LoadedDocument, Ocr
-from rag.embed import Embedder
+from rag.embed_parts import BaseEmbedder
 from rag.focus import DocAbout, focus
 from rag.identity import Identity, read_identity
 from rag.load import load_document
@@ -102,7 +102,7 @@ def embedding_texts(file: str, doc: LoadedDocument, chunks: Sequence[Chunk]) -> 
 
 
 class Library:
-    def __init__(self, *, catalog: Catalog, store: Store, embedder: Embedder, collection: str,
+    def __init__(self, *, catalog: Catalog, store: Store, embedder: BaseEmbedder, collection: str,
                  chunk_size: int = 1000, chunk_overlap: int = 150, max_bytes: int | None = None,
                  tokens: Callable[[str], int] | None = None, max_tokens: int | None = None,
                  limits: Limits | None = None, ocr: Ocr | None = None, rerank=None, rewrite=None,
