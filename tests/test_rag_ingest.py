@@ -11,7 +11,7 @@ import pytest
 
 from conftest import ROOT, make_pdf, make_scanned_pdf
 from rag import Catalog, Library, Limits, RapidOcr, Store, TokenCounter, load_document, ocr_available, open_chroma
-from rag.load import Page
+from rag.document import Page
 from rag.split import content_hash, split_pages
 
 FACTS = [
