@@ -179,3 +179,17 @@ def test_two_concurrent_turns_bill_each_key_its_own_tokens(serve, hearth):
               for name in questions}
     assert billed == usage
     assert usage["short"] + 200 < usage["long"]  # the long question's prompt is billed to its own key only
+
+
+def test_spaces_quotas_and_the_collection_rule_apply_to_the_api_upload(serve, hearth, tmp_path):
+    _, key = hearth.api_keys.create("visitor-app")
+    url = serve(mode="spaces", api_keys="required", spaces_max_files=1, host="127.0.0.1")
+    auth = {"Authorization": f"Bearer {key}"}
+    notes = [make_pdf(tmp_path / f"n{i}.pdf", [f"Note {i}."]) for i in range(2)]
+    files = [("file", (p.name, p.read_bytes(), "application/pdf")) for p in notes]
+    over = httpx.post(f"{url}/v1/collections/mine/documents", headers=auth, files=files, timeout=300)
+    assert over.status_code == 429 and "At most 1 files per upload" in over.json()["error"]["message"]
+    bad = httpx.post(f"{url}/v1/collections/visitor-123/documents", headers=auth, files=files[:1], timeout=300)
+    assert bad.status_code == 400 and "Hearth's own" in bad.json()["error"]["message"]
+    ok = httpx.post(f"{url}/v1/collections/mine/documents", headers=auth, files=files[:1], timeout=300)
+    assert ok.status_code == 200 and ok.json()["documents"][0]["status"] == "indexed"

@@ -21,3 +21,20 @@ def test_readme_has_a_run_command_and_a_test_command():
 def test_ci_runs_the_readme_test_command_verbatim():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert readme_commands()["test"] in ci
+
+
+def test_the_python_example_runs(tmp_path):
+    """The README's "From Python" block, run as written (its data dir moved into tmp_path)."""
+    import subprocess
+    import sys
+
+    from conftest import make_pdf
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    [code] = [b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "from app.hearth import Hearth" in b]
+    make_pdf(tmp_path / "report.pdf", ["Revenue was 42 million dollars in the quarter."])
+    code = code.replace('"/tmp/hearth"', repr(str(tmp_path / "data")))
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, cwd=tmp_path,
+                       env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "report.pdf" in r.stdout and "'layer': 'keyword'" in r.stdout
