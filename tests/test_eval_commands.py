@@ -9,11 +9,11 @@ import shutil
 
 import pytest
 
-from app.evaluate import run_answers, run_guard, run_retrieval
-from app.evaluate.errors import EvalInputError
-from app.evaluate.guard_eval import evaluate_guard
-from app.evaluate.prompts import load_prompts
 from conftest import DATA, make_pdf
+from core.errors import InputFileError
+from evaluation import run_answers, run_guard, run_retrieval
+from evaluation.guard_eval import evaluate_guard
+from evaluation.prompts import load_prompts
 from guard import KeywordFilter, LlamaGuard
 from test_cli import hearth as hearth_cli
 
@@ -106,7 +106,7 @@ def test_retrieval_collection_is_reused_and_follows_the_folder(hearth, tmp_path,
     assert (fresh["collection"]["indexed"], fresh["collection"]["chunks"]) == (3, first["collection"]["chunks"])
     assert fresh["summary"]["all"]["doc_hit@1"] == first["summary"]["all"]["doc_hit@1"] == 1.0
     (docs / "beta.pdf").unlink()
-    with pytest.raises(EvalInputError, match=r"q.jsonl:2: document\(s\) 'beta' not among the indexed files"):
+    with pytest.raises(InputFileError, match=r"q.jsonl:2: document\(s\) 'beta' not among the indexed files"):
         run_retrieval(hearth, questions, docs, tmp_path / "r3", ks=[1])
     assert [d.file for d in hearth.library(first["collection"]["collection"]).documents()] == ["alpha.pdf",
                                                                                               "gamma.pdf"]

@@ -400,13 +400,6 @@ def doctor(ctx: click.Context):
     _emit(ctx, report, format_report(report))
 
 
-# Evaluation commands live in app/evaluate/ and use the helpers above, so they are added last.
-from app.evaluate.cli import compare, eval_group  # noqa: E402
-
-cli.add_command(eval_group)
-cli.add_command(compare)
-
-
 def main() -> None:
     cli(obj={})
 

@@ -11,14 +11,14 @@ import time
 from importlib.resources import files
 from typing import Callable, Mapping, Sequence
 
-from app.evaluate.answers import turn_row
-from app.evaluate.metrics import latency_summary, mean
-from app.evaluate.questions import Question
+from evaluation.answers import turn_row
+from evaluation.metrics import latency_summary, mean
+from evaluation.questions import Question
 
 __all__ = ["guarded_chat", "summarise_model", "compare_rows", "model_label", "DEFAULT_QUESTIONS"]
 
 # The ten questions of the ChatGLM3-6B vs Qwen-7B-Chat comparison (see data/README.md).
-DEFAULT_QUESTIONS = files("app.evaluate") / "data" / "zh_compare_questions.jsonl"
+DEFAULT_QUESTIONS = files("evaluation") / "data" / "zh_compare_questions.jsonl"
 
 
 def _checks(layers: Sequence, stage: str, conversation) -> list[dict]:

@@ -11,18 +11,18 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from app import __version__
-from app.evaluate import charts
-from app.evaluate.answers import evaluate_answers, summarise_answers
-from app.evaluate.collection import collection_name, prepare_collection
-from app.evaluate.compare import DEFAULT_QUESTIONS, compare_rows, guarded_chat, model_label, summarise_model
-from app.evaluate.errors import EvalInputError
-from app.evaluate.guard_eval import evaluate_guard
-from app.evaluate.judge import judge_rows
-from app.evaluate.prompts import load_prompts
-from app.evaluate.questions import load_questions, resolve_docs
-from app.evaluate.report import (answers_markdown, compare_html, compare_markdown, guard_markdown,
+from evaluation import charts
+from evaluation.answers import evaluate_answers, summarise_answers
+from evaluation.collection import collection_name, prepare_collection
+from evaluation.compare import DEFAULT_QUESTIONS, compare_rows, guarded_chat, model_label, summarise_model
+from core.errors import InputFileError
+from evaluation.guard_eval import evaluate_guard
+from evaluation.judge import judge_rows
+from evaluation.prompts import load_prompts
+from evaluation.questions import load_questions, resolve_docs
+from evaluation.report import (answers_markdown, compare_html, compare_markdown, guard_markdown,
                                  retrieval_markdown, write_report)
-from app.evaluate.retrieval import evaluate_retrieval
+from evaluation.retrieval import evaluate_retrieval
 
 __all__ = ["run_retrieval", "run_guard", "run_answers", "run_compare", "DEFAULT_KS"]
 
@@ -99,7 +99,7 @@ def run_answers(hearth, questions_file: Path, docs_dir: Path, out_dir: Path, *, 
                 limit: int | None = None, fresh: bool = False, progress: Progress = _quiet) -> dict:
     load_questions(questions_file)
     if judge_model is not None and not Path(judge_model).is_file():
-        raise EvalInputError(judge_model, "no such judge model file (give a chat GGUF).")
+        raise InputFileError(judge_model, "no such judge model file (give a chat GGUF).")
     library, col = _library(hearth, docs_dir, progress, fresh)
     questions = _questions(questions_file, library, limit, require_docs=False)
     rows, sources = evaluate_answers(hearth.pipeline(col["collection"]), questions,
@@ -125,10 +125,10 @@ def run_compare(hearth, models: Sequence[Path], out_dir: Path, *, questions_file
                 docs_dir: Path | None = None, limit: int | None = None, progress: Progress = _quiet) -> dict:
     """Each model in turn: load, answer every question, close, so only one is in memory at a time."""
     if len(models) < 1:
-        raise EvalInputError(".", "give at least one model (--models A.gguf B.gguf).")
+        raise InputFileError(".", "give at least one model (--models A.gguf B.gguf).")
     for path in models:
         if not Path(path).is_file():
-            raise EvalInputError(path, "no such model file (give GGUF files).")
+            raise InputFileError(path, "no such model file (give GGUF files).")
     questions_file = Path(questions_file or DEFAULT_QUESTIONS)
     library = col = None
     if docs_dir is not None:

@@ -11,8 +11,8 @@ import time
 from collections import Counter
 from typing import Callable, Mapping, Sequence
 
-from app.evaluate.metrics import latency_summary, rate
-from app.evaluate.prompts import Prompt
+from evaluation.metrics import latency_summary, rate
+from evaluation.prompts import Prompt
 
 __all__ = ["evaluate_guard", "summarise_guard", "combine", "LAYERS"]
 
