@@ -1,8 +1,8 @@
 """`hearth compare`: the same questions to several chat models, one model loaded at a time.
 
-Without documents each question goes to the model as a plain chat turn, checked by both guard
-layers on the question and on the answer, as a Hearth turn is. With documents, each model
-answers through the full guarded pipeline.
+Every question is a turn of the one pipeline: without documents a plain chat turn (no retrieval),
+with documents a full guarded RAG turn; either way both guard layers check the question and the
+answer, failing closed, as in any Hearth turn.
 """
 
 from __future__ import annotations
@@ -15,43 +15,10 @@ from evaluation.answers import turn_row
 from evaluation.metrics import latency_summary, mean
 from evaluation.questions import Question
 
-__all__ = ["guarded_chat", "summarise_model", "compare_rows", "model_label", "DEFAULT_QUESTIONS"]
+__all__ = ["summarise_model", "compare_rows", "model_label", "DEFAULT_QUESTIONS"]
 
 # The ten questions of the ChatGLM3-6B vs Qwen-7B-Chat comparison (see data/README.md).
 DEFAULT_QUESTIONS = files("evaluation") / "data" / "zh_compare_questions.jsonl"
-
-
-def _checks(layers: Sequence, stage: str, conversation) -> list[dict]:
-    out = []
-    for layer in layers:
-        v = layer.check(conversation)
-        out.append({"stage": stage, "layer": v.layer, "status": v.status, "categories": list(v.categories)})
-    return out
-
-
-def _stops(checks: Sequence[dict]) -> dict | None:
-    return next((c for c in checks if c["status"] in ("blocked", "error")), None)
-
-
-def guarded_chat(model, layers: Sequence, question: str, *, max_tokens: int, temperature: float) -> dict:
-    """One plain chat turn: question checks, a streamed answer, answer checks. Returns a TurnResult-like dict."""
-    turn = {"answer": "", "blocked": False, "blocked_by": "", "message": "", "citations": [], "sources": [],
-            "checks": _checks(layers, "question", [("user", question)]), "timings": {}}
-    if stop := _stops(turn["checks"]):
-        return {**turn, "blocked": True, "blocked_by": f"question/{stop['layer']}"}
-    t0 = time.perf_counter()
-    pieces = []
-    for piece in model.stream([{"role": "user", "content": question}], max_tokens=max_tokens,
-                              temperature=temperature):
-        if not pieces:
-            turn["timings"]["first_token_ms"] = round((time.perf_counter() - t0) * 1000, 1)
-        pieces.append(piece)
-    answer = "".join(pieces).strip()
-    turn["timings"].update(generation_ms=round((time.perf_counter() - t0) * 1000, 1), tokens=len(pieces))
-    turn["checks"] += _checks(layers, "answer", [("user", question), ("assistant", answer)])
-    if stop := _stops(turn["checks"]):
-        return {**turn, "blocked": True, "blocked_by": f"answer/{stop['layer']}"}
-    return {**turn, "answer": answer}
 
 
 def compare_rows(ask: Callable[[str], dict], questions: Sequence[Question],
