@@ -61,7 +61,8 @@ def _questions(questions_file: Path, library, limit: int | None, *, require_docs
 def run_retrieval(hearth, questions_file: Path, docs_dir: Path, out_dir: Path, *, ks: Sequence[int] = DEFAULT_KS,
                   limit: int | None = None, fresh: bool = False, progress: Progress = _quiet) -> dict:
     """fresh: index docs_dir again from scratch instead of reusing its collection."""
-    load_questions(questions_file, require_docs=True)  # bad input fails before minutes of indexing
+    charts.require_matplotlib()  # bad setup and bad input fail before minutes of indexing
+    load_questions(questions_file, require_docs=True)
     library, col = _library(hearth, docs_dir, progress, fresh)
     questions = _questions(questions_file, library, limit, require_docs=True)
     result = evaluate_retrieval(library, questions, ks, lambda d, t: progress("questions", d, t))
@@ -80,6 +81,7 @@ def run_retrieval(hearth, questions_file: Path, docs_dir: Path, out_dir: Path, *
 def run_guard(hearth, prompts_file: Path, out_dir: Path, *, labels: Sequence[str] = (), text_field: str | None = None,
               assume: str | None = None, limit: int | None = None, progress: Progress = _quiet) -> dict:
     """Each prompt through the pipeline's checks as a question (failing closed, not written to the audit log)."""
+    charts.require_matplotlib()
     prompts, fields = load_prompts(prompts_file, labels=labels, text_field=text_field, assume=assume, limit=limit)
     categories = fields if len(fields) > 1 else []
     pipeline = hearth.pipeline(retrieve=False)
@@ -101,6 +103,7 @@ def run_guard(hearth, prompts_file: Path, out_dir: Path, *, labels: Sequence[str
 
 def run_answers(hearth, questions_file: Path, docs_dir: Path, out_dir: Path, *, judge_model: Path | None = None,
                 limit: int | None = None, fresh: bool = False, progress: Progress = _quiet) -> dict:
+    charts.require_matplotlib()
     load_questions(questions_file)
     if judge_model is not None and not Path(judge_model).is_file():
         raise InputFileError(judge_model, "no such judge model file (give a chat GGUF).")
@@ -129,6 +132,7 @@ def run_compare(hearth, models: Sequence[Path], out_dir: Path, *, questions_file
                 docs_dir: Path | None = None, limit: int | None = None, progress: Progress = _quiet) -> dict:
     """Each model in turn: load, answer every question through the pipeline, close, so only one is in memory at a
     time. Without docs_dir each question is a plain chat turn (no retrieval), with the same checks."""
+    charts.require_matplotlib()
     if len(models) < 1:
         raise InputFileError(".", "give at least one model (--models A.gguf B.gguf).")
     for path in models:

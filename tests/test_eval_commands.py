@@ -342,3 +342,19 @@ def test_eval_commands_are_entry_points_and_app_never_imports_evaluation():
             importers += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] == "evaluation"]
     assert importers == []
 
+
+def test_without_matplotlib_the_command_says_which_extra_to_install(tmp_path, monkeypatch):
+    import sys
+
+    from click.testing import CliRunner
+
+    from app.settings import load_settings
+    from evaluation.cli import eval_group
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` fails as if it were not installed
+    questions = write_questions(tmp_path / "q.jsonl", QUESTIONS)
+    obj = {"json": False, "settings": load_settings({"data_dir": tmp_path / "data"})}
+    r = CliRunner().invoke(eval_group, ["retrieval", "--questions", str(questions), "--docs", str(tmp_path / "docs"),
+                                        "--out", str(tmp_path / "r")], obj=obj)
+    assert r.exit_code == 1 and "pip install 'hearth-rag[eval]'" in r.output
+    assert not (tmp_path / "r").exists() and not (tmp_path / "data" / "chroma").exists()

@@ -1,11 +1,14 @@
 """Question and prompt files: what is read, and bad input named by file and line."""
 
 import json
+import re
+import sys
 
 import pytest
 
 from conftest import DATA
-from core.errors import InputFileError
+from core.errors import InputError, InputFileError
+from evaluation import run_answers, run_compare, run_guard, run_retrieval
 from evaluation.compare import DEFAULT_QUESTIONS
 from evaluation.prompts import load_prompts, parse_label
 from evaluation.questions import load_questions, resolve_docs
@@ -90,3 +93,17 @@ def test_the_default_compare_questions_are_the_ten_from_the_seed():
     questions = load_questions(DEFAULT_QUESTIONS)
     assert len(questions) == 10 and questions[0].id == "zh-01"
     assert questions[8].question == "为什么大多数卫星都是向东发射？请从物理学角度解释。"
+
+
+def test_without_matplotlib_every_run_stops_before_any_work(tmp_path, monkeypatch):
+    """The charts need the eval extra; each run says so before it reads, indexes or loads anything."""
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` fails as if it were not installed
+    nothing = object()  # not a Hearth: a run that touched one would fail differently
+    runs = [lambda: run_retrieval(nothing, tmp_path / "q.jsonl", tmp_path / "docs", tmp_path / "out"),
+            lambda: run_guard(nothing, tmp_path / "p.csv", tmp_path / "out"),
+            lambda: run_answers(nothing, tmp_path / "q.jsonl", tmp_path / "docs", tmp_path / "out"),
+            lambda: run_compare(nothing, [tmp_path / "a.gguf"], tmp_path / "out")]
+    for run in runs:
+        with pytest.raises(InputError, match=re.escape("pip install 'hearth-rag[eval]'")):
+            run()
+    assert not (tmp_path / "out").exists()
