@@ -24,12 +24,12 @@ QUESTIONS = ["Say hello.", "Name a colour.", "Count to three.", "Name a fruit.",
              "Name a month.", "Say goodbye.", "Name an animal."]
 
 
-def _hearth(data_dir: Path, **changes):
+def _hearth(data_dir: Path, parts: dict | None = None, **changes):
     from app.hearth import Hearth
     from app.settings import load_settings
 
     return Hearth(load_settings({"data_dir": data_dir, "open_browser": False, "max_tokens": 16,
-                                 "temperature": 0.0, "port": 7990, **changes}))
+                                 "temperature": 0.0, "port": 7990, **changes}), **(parts or {}))
 
 
 def _post(client: httpx.Client, url: str, key: str | None, question: str, max_tokens: int) -> tuple[int, dict, float]:
@@ -165,18 +165,17 @@ def _spawn(args: list[str], url: str, timeout_s: float = 180) -> subprocess.Pope
 
 def hops(hearth, tmp: Path, n: int) -> list[Figure]:
     """A remote llama.cpp server for answers, and a Chroma server for the index, against in-process."""
-    from app.server import free_port
+    from app.web.server import free_port
 
     figures = []
     threads = str(hearth.settings.threads)
     port = free_port("127.0.0.1", 8490)
-    server = _spawn([sys.executable, "-m", "app.llamacpp", "--model", str(hearth.chat_model_path), "--host",
+    server = _spawn([sys.executable, "-m", "engine.llamacpp", "--model", str(hearth.chat.path), "--host",
                      "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", threads],
                     f"http://127.0.0.1:{port}/v1/models")
     try:
-        hearth.chat_model.close()  # one llama.cpp computes at a time on this machine
-        remote = _hearth(tmp / "remote", llm_url=f"http://127.0.0.1:{port}/v1")
-        remote.__dict__["embedder"] = hearth.embedder
+        hearth.chat.close()  # one llama.cpp computes at a time on this machine
+        remote = _hearth(tmp / "remote", {"embedder": hearth.embedder}, llm_url=f"http://127.0.0.1:{port}/v1")
         rp = remote.pipeline(retrieve=False, max_tokens=16)
         _timed_ask(rp, "warm up")
         r_times = [t for q in QUESTIONS[:n] for t in [_timed_ask(rp, q)]]
@@ -226,7 +225,7 @@ def _timed_ask(pipeline, q: str) -> float:
 
 
 def run(quick: bool) -> list[Figure]:
-    from app.server import launch
+    from app.web.server import launch
 
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     with tempfile.TemporaryDirectory(prefix="hearth-bench-api-") as tmp:

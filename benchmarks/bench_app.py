@@ -44,13 +44,13 @@ BARE_APP = ("import gradio as gr, sys\n"
             "demo.launch(server_name='127.0.0.1', server_port=int(sys.argv[1]), ssr_mode=False, quiet=True)\n")
 
 
-def _hearth(data_dir: Path, **settings):
+def _hearth(data_dir: Path, parts: dict | None = None, **settings):
     from app.hearth import Hearth
     from app.settings import load_settings
 
     threads = os.cpu_count() or 1
     return Hearth(load_settings({"data_dir": data_dir, "open_browser": False, "n_threads": threads,
-                                 "temperature": 0.0, **settings}, environ={}))
+                                 "temperature": 0.0, **settings}, environ={}), **(parts or {}))
 
 
 def _raw_rate(llm, messages, max_tokens: int) -> tuple[float, int]:
@@ -64,7 +64,7 @@ def _raw_rate(llm, messages, max_tokens: int) -> tuple[float, int]:
 
 
 def _pipeline_rate(pipeline, question: str) -> tuple[float, int, dict]:
-    from app.pipeline import Drafting, Finished
+    from app.turn import Drafting, Finished
 
     stamps, result = [], None
     for event in pipeline.run(question):
@@ -77,7 +77,7 @@ def _pipeline_rate(pipeline, question: str) -> tuple[float, int, dict]:
 
 
 def decode_figures(quick: bool) -> list[Figure]:
-    from app.prompt import build_messages
+    from app.turn.prompt import build_messages
 
     max_tokens, repeats = (128, 5) if quick else (256, 7)
     with tempfile.TemporaryDirectory() as tmp:
@@ -100,7 +100,7 @@ def decode_figures(quick: bool) -> list[Figure]:
                 rate, n, _ = _pipeline_rate(pipeline, question)
                 piped.append(rate)
             r, p = statistics.median(raw), statistics.median(piped)
-            device = hearth.offload.reason
+            device = hearth.chat.offload.reason
         finally:
             hearth.close()
     return [Figure("decode", f"decode tokens/s streamed through Pipeline.run ({hearth.chat_model.name}, "
@@ -116,17 +116,16 @@ def _load() -> str:
 
 
 def ttft_figures(quick: bool, smollm: Path) -> list[Figure]:
-    from app.pipeline import Drafting, Finished
+    from app.turn import Drafting, Finished
     from guard import LlamaGuard
 
     turns = QUESTIONS[: 3 if quick else 6]
     with tempfile.TemporaryDirectory() as tmp:
         doc = Path(tmp) / "orbit.txt"
         doc.write_text(DOC, encoding="utf-8")
-        hearth = _hearth(Path(tmp) / "data", max_tokens=32)
         guard = LlamaGuard(smollm, verify_model=False, min_format_mass=0.0, threshold=1.0,
-                           n_threads=os.cpu_count() or 1, lock=hearth.compute_lock)  # stand-in: see module doc
-        hearth.__dict__["llama_guard"] = guard
+                           n_threads=os.cpu_count() or 1)  # stand-in: see module doc; turns run one at a time
+        hearth = _hearth(Path(tmp) / "data", {"llama_guard": guard}, max_tokens=32)
         try:
             list(hearth.ingest([doc]))
             pipeline = hearth.pipeline()
@@ -141,7 +140,6 @@ def ttft_figures(quick: bool, smollm: Path) -> list[Figure]:
                         assert not event.result.blocked, event.result.message
                         timings = event.result.timings
                 rows.append((ttft, timings))
-            hearth.__dict__.pop("llama_guard")
         finally:
             guard.close()
             hearth.close()
@@ -250,7 +248,7 @@ def cold_start_figures(quick: bool) -> list[Figure]:
 
 
 def run(quick: bool) -> list[Figure]:
-    from app.models import embedded_chat_model
+    from app.services.models import embedded_chat_model
 
     smollm = embedded_chat_model()
     figures = decode_figures(quick)

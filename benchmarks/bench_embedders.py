@@ -35,7 +35,7 @@ K = 5
 
 
 def _chunks(paths: list[Path]) -> tuple[list[str], list[str]]:
-    from app.models import embedded_embedding_model
+    from app.services.models import embedded_embedding_model
     from rag import TokenCounter, load_document, split_pages
     from rag.library import HEADER_TOKENS, doc_label, embedding_text
 
@@ -87,7 +87,7 @@ def _retrieval(vecs, owners: list[str], qvecs, qs: list[dict], ref_top=None) -> 
 
 
 def run(quick: bool) -> list[Figure]:
-    from app.models import embedded_embedding_model
+    from app.services.models import embedded_embedding_model
     from rag import Embedder
     from rag.embed_numpy import NumpyEmbedder
     from rag.embed_onnx import OnnxEmbedder
@@ -173,7 +173,7 @@ COLD = {  # a fresh process: from the first import to the first vector
 
 def _cold(kind: str, cache: Path) -> float:
     code = ("import time; t0 = time.perf_counter()\nfrom pathlib import Path\n"
-            "from app.models import embedded_embedding_model\nMODEL = embedded_embedding_model()\n"
+            "from app.services.models import embedded_embedding_model\nMODEL = embedded_embedding_model()\n"
             f"CACHE = Path({str(cache)!r})\n{COLD[kind]}\ne.embed(['first question'])\n"
             "print(time.perf_counter() - t0)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,

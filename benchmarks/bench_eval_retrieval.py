@@ -59,7 +59,7 @@ def _baseline_run(pdfs: list[Path], questions, work: Path) -> dict:
     import pypdfium2 as pdfium
     from sentence_transformers import SentenceTransformer
 
-    from app.models import embedded_embedding_model
+    from app.services.models import embedded_embedding_model
     from evaluation.retrieval import score_question, summarise
 
     t0 = time.perf_counter()

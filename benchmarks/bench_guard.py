@@ -91,8 +91,8 @@ def _figures(label: str, m: dict, note: str) -> list[Figure]:
 
 
 def run(quick: bool) -> list[Figure]:
-    from app.llamacpp import open_llama
-    from app.models import embedded_chat_model
+    from engine.llamacpp import open_llama
+    from app.services.models import embedded_chat_model
     from guard import LlamaGuard
 
     rounds = 2 if quick else 4

@@ -38,7 +38,7 @@ def files(quick: bool) -> list[Path]:
 
 
 def _model() -> Path:
-    from app.models import embedded_embedding_model
+    from app.services.models import embedded_embedding_model
 
     return embedded_embedding_model()
 

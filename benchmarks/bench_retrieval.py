@@ -45,7 +45,7 @@ def run(quick: bool) -> list[Figure]:
 
 
 def _quality(quick: bool) -> list[Figure]:
-    from app.models import embedded_embedding_model
+    from app.services.models import embedded_embedding_model
     from rag import Catalog, Library, Store, TokenCounter, open_chroma
 
     qs = questions()
@@ -179,7 +179,7 @@ def _synthetic_index(size: int, texts: list[str], vectors: np.ndarray):
 
 
 def _latency(quick: bool) -> list[Figure]:
-    from app.models import embedded_embedding_model
+    from app.services.models import embedded_embedding_model
     from rag import TokenCounter
     from rag.search import HybridSearch
 

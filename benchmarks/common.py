@@ -33,7 +33,7 @@ CACHE = Path(os.environ.get("HEARTH_BENCH_CACHE", Path.home() / ".cache" / "hear
 def hearth_embedder(threads: int):
     """The embedder Hearth runs by default (app.hearth, embedding_backend=auto): ONNX Runtime over the embedded
     MiniLM, its graph kept in CACHE. Baselines use sentence-transformers itself."""
-    from app.models import embedded_embedding_model
+    from app.services.models import embedded_embedding_model
     from rag.embed_onnx import OnnxEmbedder, reads
 
     model = embedded_embedding_model()
@@ -47,7 +47,7 @@ def raw_embedder(threads: int):
     import torch
     from sentence_transformers import SentenceTransformer
 
-    from app.models import embedded_embedding_model
+    from app.services.models import embedded_embedding_model
 
     torch.set_num_threads(threads)
     st = SentenceTransformer(str(embedded_embedding_model()), device="cpu", local_files_only=True)

@@ -28,8 +28,8 @@ def check_category(category: str) -> str:
     """The list name as it is stored (lower case), or InputError saying why it cannot be one."""
     category = (category or "").strip().lower()
     if not _CATEGORY.match(category):
-        raise InputError(f"category {category!r} is not a usable list name: use letters, digits, '_' or '-' "
-                            "(at most 64), e.g. 'project_names'.")
+        raise InputError(f"list name {category!r} is not usable: use letters, digits, '_' or '-' (at most 64), "
+                         "e.g. 'project_names'.")
     return category
 
 

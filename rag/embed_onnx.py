@@ -16,11 +16,10 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Sequence
 
-from rag.bert_onnx import bert_onnx, check_bert_folder
-from rag.embed_parts import bert_tokenizer, in_length_order, mean_pooled
-from rag.errors import ModelNotFoundError
+from core.errors import ModelNotFoundError
+from rag.bert_onnx import BERT_FILES, bert_onnx, check_bert_folder
+from rag.embed_parts import BaseEmbedder, bert_tokenizer, mean_pooled
 
 __all__ = ["OnnxEmbedder", "onnx_cache_file", "export_onnx", "reads"]
 
@@ -66,51 +65,33 @@ def export_onnx(model_path: Path, out: Path) -> None:
     log.info("wrote onnx graph of embedder model=%s file=%s", model_path, out)
 
 
-class OnnxEmbedder:
+class OnnxEmbedder(BaseEmbedder):
     """embed(texts) -> unit vectors, through onnxruntime and `tokenizers` (no torch, no transformers)."""
+
+    needs = BERT_FILES
+    kind = "onnx embedder"
 
     def __init__(self, model_path: Path, *, cache_dir: Path, threads: int, batch_size: int = 32,
                  lock: threading.Lock | None = None):
-        self.model_path = Path(model_path)
+        super().__init__(model_path, threads=threads, batch_size=batch_size, lock=lock)
         self.cache_dir = Path(cache_dir)
-        self.threads = threads
-        self.batch_size = batch_size
-        self.lock = lock or threading.Lock()
-        self._session = None
         self._tokenizer = None
-
-    @property
-    def name(self) -> str:
-        return self.model_path.name
 
     @property
     def cache_file(self) -> Path:
         return onnx_cache_file(self.model_path, self.cache_dir)
 
-    def load(self):
-        if self._session is None:
-            check_bert_folder(self.model_path)
-            file = self.cache_file
-            try:
-                self._session = self._open(file)
-            except Exception as e:  # missing, or unreadable (cut off, corrupt): export it again
-                log.info("onnx cache %s unusable (%s); exporting", file, type(e).__name__)
-                export_onnx(self.model_path, file)
-                self._session = self._open(file)
-            self._tokenizer = bert_tokenizer(self.model_path)
-            log.info("loaded onnx embedder model=%s threads=%d", self.model_path, self.threads)
-        return self._session
-
-    @property
-    def dimension(self) -> int:
-        return len(self.embed(["dimension"])[0])
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        if not texts:
-            return []
-        with self.lock:
-            session = self.load()
-            return in_length_order(texts, self.batch_size, lambda batch: self._encode(session, batch))
+    def _open(self):
+        check_bert_folder(self.model_path)
+        file = self.cache_file
+        try:
+            session = self._session(file)
+        except Exception as e:  # missing, or unreadable (cut off, corrupt): export it again
+            log.info("onnx cache %s unusable (%s); exporting", file, type(e).__name__)
+            export_onnx(self.model_path, file)
+            session = self._session(file)
+        self._tokenizer = bert_tokenizer(self.model_path)
+        return session
 
     def _encode(self, session, texts: list[str]):
         import numpy as np
@@ -122,7 +103,7 @@ class OnnxEmbedder:
         tokens = session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
         return mean_pooled(tokens, mask)
 
-    def _open(self, file: Path):
+    def _session(self, file: Path):
         import onnxruntime as ort
 
         if not file.is_file():

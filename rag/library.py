@@ -8,7 +8,6 @@ SQLite transaction. Search sees only ready documents, in Chroma and in BM25 alik
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import queue
 import threading
@@ -16,12 +15,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
+from core.digest import sha256_file
+from core.errors import DocumentLoadError
 from rag.catalog import Catalog, DocRecord
-from rag.embed import Embedder
-from rag.errors import DocumentLoadError
+from rag.document import SUPPORTED_SUFFIXES, Limits, LoadedDocument, Ocr
+from rag.embed_parts import BaseEmbedder
 from rag.focus import DocAbout, focus
 from rag.identity import Identity, read_identity
-from rag.load import SUPPORTED_SUFFIXES, Limits, LoadedDocument, Ocr, load_document
+from rag.load import load_document
 from rag.search import HybridSearch
 from rag.split import Chunk, split_pages
 from rag.store import Hit, Store
@@ -75,14 +76,6 @@ def expand_paths(paths: Iterable[Path | str]) -> list[Path]:
     return out
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def doc_label(file: str, title: str = "", identity: str = "") -> str:
     """What a chunk says about its document: the file name, and who and when it is about (rag.identity) or
     else the title when it is words."""
@@ -109,7 +102,7 @@ def embedding_texts(file: str, doc: LoadedDocument, chunks: Sequence[Chunk]) -> 
 
 
 class Library:
-    def __init__(self, *, catalog: Catalog, store: Store, embedder: Embedder, collection: str,
+    def __init__(self, *, catalog: Catalog, store: Store, embedder: BaseEmbedder, collection: str,
                  chunk_size: int = 1000, chunk_overlap: int = 150, max_bytes: int | None = None,
                  tokens: Callable[[str], int] | None = None, max_tokens: int | None = None,
                  limits: Limits | None = None, ocr: Ocr | None = None, rerank=None, rewrite=None,
@@ -232,7 +225,7 @@ class Library:
     def _prepare(self, path: Path) -> _Prepared | IngestResult:
         if not path.is_file():
             raise DocumentLoadError(path, "no such file.", "Check the path.")
-        sha = file_sha256(path)
+        sha = sha256_file(path)
         existing = self.catalog.get(self.collection, sha[:16])
         if existing and existing.status == "ready":
             return IngestResult(str(path), "unchanged", existing.doc_id, existing.pages, existing.chunks)

@@ -1,94 +1,24 @@
-"""Read a document into 1-based pages of text: PDF, DOCX, HTML, Markdown and plain text.
+"""Read a document into 1-based pages of text: PDF, DOCX, HTML, Markdown and plain text, each by its reader
+(rag.pdf, rag.formats) after the checks every file goes through.
 
 Every refusal is a DocumentLoadError that names the file, says what is wrong and how to fix it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
-from rag.errors import DocumentLoadError
+from core.errors import DocumentLoadError
+from rag import formats, pdf
+from rag.document import (DOCX_SUFFIXES, FORMATS, HTML_SUFFIXES, MARKDOWN_SUFFIXES, PDF_SUFFIXES, SUPPORTED_SUFFIXES,
+                          Limits, LoadedDocument, Ocr)
 
-__all__ = ["Page", "LoadedDocument", "load_document", "SUPPORTED_SUFFIXES", "describe_bytes", "Limits"]
-
-PDF_SUFFIXES = (".pdf",)
-DOCX_SUFFIXES = (".docx",)
-HTML_SUFFIXES = (".html", ".htm", ".xhtml")
-MARKDOWN_SUFFIXES = (".md", ".markdown")
-TEXT_SUFFIXES = (".txt", ".text")
-SUPPORTED_SUFFIXES = PDF_SUFFIXES + DOCX_SUFFIXES + HTML_SUFFIXES + MARKDOWN_SUFFIXES + TEXT_SUFFIXES
-FORMATS = "PDF, Word (.docx), HTML, Markdown and plain text"
-
-_MAGIC = [
-    (b"%PDF-", "a PDF document"),
-    (b"PK\x03\x04", "a ZIP archive (for example a Word or Excel file)"),
-    (b"\x89PNG", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF8", "a GIF image"),
-    (b"{\\rtf", "an RTF document"),
-    (b"\xd0\xcf\x11\xe0", "an old Microsoft Office document"),
-]
-
-
-@dataclass(frozen=True)
-class Page:
-    number: int  # 1-based physical page
-    text: str
-    headings: tuple[tuple[int, str], ...] = ()  # (offset in text, heading) of section headings on this page
-    ocr: bool = False  # the text was read from the page's picture
-
-
-@dataclass(frozen=True)
-class LoadedDocument:
-    path: Path
-    pages: tuple[Page, ...]
-    title: str = ""
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def text_pages(self) -> int:
-        return sum(1 for p in self.pages if p.text.strip())
-
-    @property
-    def ocr_pages(self) -> int:
-        return sum(1 for p in self.pages if p.ocr)
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What protects the machine from one document: bytes, pages, and pages read by OCR."""
-
-    max_bytes: int | None = None
-    max_pages: int | None = None
-    ocr_max_pages: int = 50
-
-
-# An OCR engine: picture (RGB numpy array) -> lines of text. None means OCR is off.
-Ocr = Callable[[object], str]
-
-
-def describe_bytes(head: bytes) -> str:
-    """Say what a file that is not what its name claims probably is."""
-    for magic, what in _MAGIC:
-        if head.startswith(magic):
-            return what
-    stripped = head.lstrip().lower()
-    if stripped.startswith((b"<!doctype html", b"<html")):
-        return "an HTML page"
-    try:
-        head.decode("utf-8")
-        return "plain text"
-    except UnicodeDecodeError:
-        return "binary data of an unknown kind"
+__all__ = ["load_document"]
 
 
 def load_document(path: Path, *, max_bytes: int | None = None, limits: Limits | None = None,
                   ocr: Ocr | None = None) -> LoadedDocument:
     """Read one supported file; raise DocumentLoadError with the fix on anything else."""
-    from rag import formats, pdf
-
     path = Path(path)
     limits = limits or Limits(max_bytes=max_bytes)
     if not path.is_file():

@@ -10,9 +10,8 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from rag.errors import DocumentLoadError
-from rag.formats import plain_headings
-from rag.load import Limits, LoadedDocument, Ocr, Page, describe_bytes
+from core.errors import DocumentLoadError
+from rag.document import Limits, LoadedDocument, Ocr, Page, describe_bytes, plain_headings
 
 __all__ = ["read_pdf", "column_gutter"]
 

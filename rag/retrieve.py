@@ -9,7 +9,7 @@ from typing import Callable, Hashable, Sequence
 
 import numpy as np
 
-from rag.errors import ModelNotFoundError
+from core.errors import ModelNotFoundError
 
 __all__ = ["rrf", "mmr", "CrossEncoderReranker", "Rerank", "Rewrite", "RRF_K"]
 

@@ -8,13 +8,13 @@ first separator tried, so a chunk ends at a page break when it can and only shor
 from __future__ import annotations
 
 import bisect
-import hashlib
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from rag.load import Page
+from core.digest import sha256_text
+from rag.document import Page
 
 __all__ = ["Chunk", "split_pages", "SEPARATORS", "content_hash"]
 
@@ -39,7 +39,8 @@ class Chunk:
 
 
 def content_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    """The first 16 hex digits of the text's SHA-256: stored with every chunk, so it must never change."""
+    return sha256_text(text)[:16]
 
 
 def split_pages(pages: Iterable[Page], *, chunk_size: int = 1000, chunk_overlap: int = 150,

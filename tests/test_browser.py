@@ -50,7 +50,7 @@ def browser():
 
 @pytest.fixture
 def page_url(hearth):
-    from app.server import launch
+    from app.web.server import launch
 
     hearth.settings = hearth.settings.model_copy(update={"port": 7890, "max_tokens": 64})  # free_port moves on if taken
     demo = launch(hearth, block=False)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.context import plan_context, summarise_turns
+from app.turn.context import plan_context, summarise_turns
 from rag.store import Hit
 
 
@@ -57,7 +57,7 @@ def test_the_question_is_never_dropped_but_a_too_long_one_is_refused():
 
 
 def test_pipeline_tells_the_user_when_history_was_left_out(hearth, tmp_path):
-    from app.pipeline import Pipeline
+    from app.turn import Pipeline
     from conftest import make_pdf
     from guard import KeywordFilter, MissingGuard
 
@@ -74,7 +74,7 @@ def test_pipeline_tells_the_user_when_history_was_left_out(hearth, tmp_path):
             yield "Revenue was 120 million [1]."
 
     chat = Scripted()
-    pipe = Pipeline(checks=[KeywordFilter(), MissingGuard("none", strict=False)], retriever=hearth.library(),
+    pipe = Pipeline(checks=[KeywordFilter(), MissingGuard("none", strict=False)], retriever=hearth.documents.library(),
                     chat_model=chat, n_ctx=1024, max_tokens=256)
     history = [turn(i, 150) for i in range(1, 4)]
     result = pipe.ask("What was revenue?", history=history)
@@ -85,8 +85,8 @@ def test_pipeline_tells_the_user_when_history_was_left_out(hearth, tmp_path):
 
 
 def test_pipeline_tells_the_user_when_sources_were_cut(hearth, tmp_path):
-    from app.pipeline import Pipeline
-    from app.present import format_turn
+    from app.turn import Pipeline
+    from app.web.present import format_turn
     from conftest import make_pdf
     from guard import KeywordFilter, MissingGuard
 
@@ -104,7 +104,7 @@ def test_pipeline_tells_the_user_when_sources_were_cut(hearth, tmp_path):
             yield "Revenue grew [1]."
 
     chat = Scripted()
-    pipe = Pipeline(checks=[KeywordFilter(), MissingGuard("none", strict=False)], retriever=hearth.library(),
+    pipe = Pipeline(checks=[KeywordFilter(), MissingGuard("none", strict=False)], retriever=hearth.documents.library(),
                     chat_model=chat, n_ctx=1024, max_tokens=256, top_k=4)
     result = pipe.ask("How did revenue develop?")
     assert 1 <= len(result.sources) < 4 and result.answer == "Revenue grew [1]."

@@ -11,10 +11,10 @@ import sys
 
 import pytest
 
-from app import gpu
-from app.gpu import GiB, MiB, ModelShape, kv_cache_bytes, parse_nvidia_smi, plan_offload
-from app.models import REGISTRY, recommend_chat_model
-from app.runtime import thread_budget
+from engine import gpu
+from engine.gpu import GiB, MiB, ModelShape, kv_cache_bytes, parse_nvidia_smi, plan_offload
+from app.services.models import REGISTRY, recommend_chat_model
+from engine import thread_budget
 
 QWEN_7B = REGISTRY["qwen2.5-7b-instruct"].model_shape()  # 28 layers, 4.68 GB
 LLAMA_1B = ModelShape(int(0.8 * GiB), 16, 2048, 32, 8)
@@ -63,7 +63,7 @@ def test_the_setting_overrides_the_plan(requested, on_gpu):
 
 
 def test_shape_from_gguf_metadata_of_the_embedded_model(smollm_path):
-    from app.runtime import read_shape
+    from engine import read_shape
 
     shape = read_shape(smollm_path)
     assert (shape.n_layers, shape.n_embd, shape.n_head, shape.n_head_kv) == (30, 576, 9, 3)
@@ -120,7 +120,7 @@ def test_thread_budget_shares_cores_on_cpu_and_splits_them_beside_a_gpu():
 
 
 def test_doctor_reports_gpu_offload_threads_and_a_recommendation(hearth, fake_nvidia_smi):
-    from app.doctor import doctor_report, format_report
+    from app.services.doctor import doctor_report, format_report
 
     report = doctor_report(hearth)
     assert report["gpu"]["devices"][0]["name"] == "NVIDIA GeForce RTX 4090"
@@ -133,7 +133,7 @@ def test_doctor_reports_gpu_offload_threads_and_a_recommendation(hearth, fake_nv
 
 
 def test_torch_embeddings_beside_a_gpu_chat_model_are_reported():
-    from app.doctor import embedding_backend_problem
+    from app.services.doctor import embedding_backend_problem
 
     assert "set HEARTH_EMBEDDING_BACKEND=auto" in embedding_backend_problem("torch", -1)
     assert embedding_backend_problem("torch", 12) is not None

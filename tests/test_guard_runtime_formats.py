@@ -94,7 +94,7 @@ def test_guard_format_setting(tmp_path):
 
 
 def test_registry_has_the_other_guards_without_invented_hashes(tmp_path):
-    from app.models import REGISTRY, installed_guard, models_dir
+    from app.services.models import REGISTRY, installed_guard, models_dir
 
     for name, fmt in (("qwen3guard-gen-0.6b", "qwen3guard"), ("llama-guard-2-8b", "llama-guard-2"),
                       ("llama-guard-1-7b", "llama-guard-1")):

@@ -60,7 +60,7 @@ def test_bad_terms_are_refused_with_a_reason(term, message):
 
 @pytest.mark.parametrize("category", ["", "../etc", "a b", "x" * 65, "nested/name"])
 def test_bad_category_names_are_refused(tmp_path, category):
-    with pytest.raises(InputError, match="not a usable list name"):
+    with pytest.raises(InputError, match="is not usable"):
         add_terms(tmp_path, category, ["some term"])
 
 

@@ -43,7 +43,7 @@ def test_the_launcher_logs_to_a_file_in_the_data_dir(tmp_path):
 def test_a_native_window_shows_the_page_and_closing_it_stops_hearth(hearth):
     from filelock import FileLock
 
-    from app.server import INSTANCE_FILE, running_instance, serve
+    from app.web.server import INSTANCE_FILE, running_instance, serve
 
     hearth.settings = hearth.settings.model_copy(update={"open_browser": True, "port": 7880})
     data = hearth.settings.data_dir

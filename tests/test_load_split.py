@@ -2,7 +2,7 @@ import pytest
 
 from conftest import AAPL_PDF, make_pdf, make_scanned_pdf
 from rag import DocumentLoadError, load_document, split_pages
-from rag.load import Page
+from rag.document import Page
 
 
 def test_real_pdf_pages_are_one_based_and_hold_text():

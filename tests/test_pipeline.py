@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from app.pipeline import CheckDone, Drafting, Finished, Pipeline, Released
+from app.turn import CheckDone, Drafting, Finished, Pipeline, Released
 from conftest import AAPL_PDF, make_pdf
 from guard import KeywordFilter, LlamaGuard, MissingGuard, Verdict
 
@@ -48,7 +48,7 @@ class CrashingLayer:
 @pytest.fixture
 def aapl_library(hearth):
     list(hearth.ingest([AAPL_PDF]))
-    return hearth.library()
+    return hearth.documents.library()
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def library(hearth, tmp_path):
         "Risk factors: supply chain disruption, currency movements and competition. " * 12,
     ])
     list(hearth.ingest([pdf]))
-    return hearth.library()
+    return hearth.documents.library()
 
 
 def make(library, chat, checks=None, **kw):
@@ -127,7 +127,7 @@ def test_citations_follow_the_numbers_the_answer_uses(library):
 
 def test_no_documents_gives_a_plain_answer_without_the_model(hearth):
     chat = ScriptedChatModel("should not be used")
-    result = make(hearth.library("empty"), chat).ask("What was revenue?")
+    result = make(hearth.documents.library("empty"), chat).ask("What was revenue?")
     assert not result.blocked and "found nothing in your documents" in result.answer and chat.calls == 0
 
 

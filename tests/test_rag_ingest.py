@@ -11,7 +11,7 @@ import pytest
 
 from conftest import ROOT, make_pdf, make_scanned_pdf
 from rag import Catalog, Library, Limits, RapidOcr, Store, TokenCounter, load_document, ocr_available, open_chroma
-from rag.load import Page
+from rag.document import Page
 from rag.split import content_hash, split_pages
 
 FACTS = [
@@ -287,10 +287,9 @@ def test_hearth_sizes_chunks_in_embedder_tokens_and_applies_limits(settings, emb
     from app.hearth import Hearth
     from rag.library import HEADER_TOKENS
 
-    h = Hearth(settings.model_copy(update={"max_pages": 2, "retrieval": "lexical"}))
-    h.__dict__["embedder"] = embedder
+    h = Hearth(settings.model_copy(update={"max_pages": 2, "retrieval": "lexical"}), embedder=embedder)
     try:
-        lib = h.library()
+        lib = h.documents.library()
         assert lib.chunk_size == 254 - HEADER_TOKENS and lib.tokens is h.token_counter and lib.limits.max_pages == 2
         results = {os.path.basename(r.file): r for r in h.ingest([make_pdf(tmp_path / "long.pdf", ["a", "b", "c"]),
                                                                    make_pdf(tmp_path / "ok.pdf", [FACTS[2]])])}

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.server import free_port
+from app.web.server import free_port
 from conftest import make_pdf
 
 
@@ -40,11 +40,11 @@ def _stop(proc: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="module")
 def llama_server(smollm_path, tmp_path_factory):
-    """llama-cpp-python's server (`python -m app.llamacpp`: `llama_cpp.server` with Hearth's CPU work-arounds)
+    """llama-cpp-python's server (`python -m engine.llamacpp`: `llama_cpp.server` with Hearth's CPU work-arounds)
     serving the embedded SmolLM2 GGUF on a free loopback port."""
     port = free_port("127.0.0.1", 8190)
     url = f"http://127.0.0.1:{port}/v1"
-    proc = _start([sys.executable, "-m", "app.llamacpp", "--model", str(smollm_path), "--host", "127.0.0.1",
+    proc = _start([sys.executable, "-m", "engine.llamacpp", "--model", str(smollm_path), "--host", "127.0.0.1",
                    "--port", str(port), "--n_ctx", "2048", "--n_threads", "2", "--model_alias", "smollm2"],
                   url + "/models", tmp_path_factory.mktemp("llama-server") / "log.txt", "llama_cpp.server")
     try:
@@ -72,9 +72,7 @@ def chroma_server(tmp_path_factory):
 def _hearth(settings, embedder, **changes):
     from app.hearth import Hearth
 
-    h = Hearth(settings.model_copy(update=changes))
-    h.__dict__["embedder"] = embedder
-    return h
+    return Hearth(settings.model_copy(update=changes), embedder=embedder)
 
 
 def test_answers_come_from_a_remote_openai_server(llama_server, settings, embedder, tmp_path):

@@ -10,7 +10,7 @@ from conftest import AAPL_PDF, make_pdf
 
 
 def start(hearth, **changes):
-    from app.server import launch
+    from app.web.server import launch
 
     hearth.settings = hearth.settings.model_copy(update={"port": 7870, **changes})  # free_port moves on if taken
     return launch(hearth, block=False)
@@ -116,7 +116,7 @@ def test_word_lists_edited_on_the_page_take_effect(app_url, hearth):
     c = client(app_url)
     rows, box = c.predict("competitors", "Globex", api_name="/add_word")
     assert ["competitors", "Globex"] in rows["data"] and box == ""
-    assert (hearth.word_lists_dir / "competitors.txt").read_text(encoding="utf-8") == "Globex\n"
+    assert (hearth.words.folder / "competitors.txt").read_text(encoding="utf-8") == "Globex\n"
     history, _, checks = ask(c, "What does Globex sell?")
     assert "blocked competitors" in checks and "Blocked" in content(history[-1])
     rows, _ = c.predict("competitors", "Globex", api_name="/remove_word")
@@ -157,7 +157,7 @@ def test_guard_missing_banner_and_local_binding(app_url):
     config = json.loads(urllib.request.urlopen(app_url.rstrip("/") + "/config", timeout=30).read())
     texts = json.dumps(config, ensure_ascii=False)
     assert "guard_missing" in texts  # the banner's text key (its English and Chinese text are in the i18n table)
-    from app.labels import EN, ZH
+    from app.web.labels import EN, ZH
 
     assert "Llama Guard is missing" in EN["guard_missing"] and "Llama Guard" in ZH["guard_missing"]
 
@@ -192,7 +192,7 @@ def test_spaces_mode_keeps_every_visitor_private(hearth, tmp_path):
             bob.predict([alice_doc], api_name="/forget")
         table, *_ = alice.predict(api_name="/documents")
         assert [r[0] for r in table["data"]] == ["alice-secret.pdf"]
-        assert hearth.documents("default") == []  # the shared collection holds nothing of hers either
+        assert hearth.documents.list("default") == []  # the shared collection holds nothing of hers either
 
         many = [handle_file(str(make_pdf(tmp_path / f"n{i}.pdf", [f"Note {i}."]))) for i in range(3)]
         with pytest.raises(AppError, match="At most 2 files per upload"):
@@ -206,7 +206,7 @@ def test_spaces_mode_keeps_every_visitor_private(hearth, tmp_path):
 def test_a_visitors_collection_is_dropped_when_the_session_ends(hearth, tmp_path):
     import gradio as gr
 
-    from app.ui import build_ui, new_session
+    from app.web.page import build_ui, new_session
 
     hearth.settings = hearth.settings.model_copy(update={"mode": "spaces", "spaces_idle_minutes": 7})
     session = new_session(hearth)
@@ -215,10 +215,10 @@ def test_a_visitors_collection_is_dropped_when_the_session_ends(hearth, tmp_path
     [state] = [b for b in build_ui(hearth).blocks.values() if isinstance(b, gr.State)]
     assert state.time_to_live == 7 * 60  # gradio drops an idle or closed page's state after this
     state.delete_callback(session)  # what gradio calls then
-    assert hearth.documents(session["collection"]) == [] and hearth.search("Private", collection=session["collection"]) == []
+    assert hearth.documents.list(session["collection"]) == [] and hearth.search("Private", collection=session["collection"]) == []
 
     left = new_session(hearth)  # a visitor of an earlier run, whose session died with the server
     list(hearth.ingest([make_pdf(tmp_path / "y.pdf", ["Left behind."])], collection=left["collection"]))
     list(hearth.ingest([make_pdf(tmp_path / "z.pdf", ["Shared text."])]))
-    assert hearth.drop_visitor_collections() == 1
-    assert hearth.documents(left["collection"]) == [] and [d.file for d in hearth.documents()] == ["z.pdf"]
+    assert hearth.documents.drop_visitors() == 1
+    assert hearth.documents.list(left["collection"]) == [] and [d.file for d in hearth.documents.list()] == ["z.pdf"]

@@ -7,7 +7,6 @@ rate limits; its collections are private to it (see `ApiKey.collection`).
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import json
 import secrets
 import sqlite3
@@ -16,7 +15,10 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-__all__ = ["ApiKey", "KeyStore", "KeyError_", "ENDPOINTS", "PREFIX"]
+from core.digest import sha256_text
+from core.errors import InputError, NotFoundError
+
+__all__ = ["ApiKey", "KeyStore", "ENDPOINTS", "PREFIX"]
 
 PREFIX = "hearth-"
 ENDPOINTS = ("chat", "embeddings", "models", "documents")
@@ -27,10 +29,6 @@ CREATE TABLE IF NOT EXISTS api_keys (
     models TEXT NOT NULL, endpoints TEXT NOT NULL, rpm INTEGER NOT NULL, tpm INTEGER NOT NULL,
     created REAL NOT NULL, revoked REAL
 )"""
-
-
-class KeyError_(ValueError):
-    """A key operation Hearth refuses; the message says why and what to do."""
 
 
 @dataclass(frozen=True)
@@ -61,10 +59,6 @@ class ApiKey:
         return d
 
 
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
-
-
 class KeyStore:
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,22 +72,22 @@ class KeyStore:
         """A new key and its secret (the only time the secret exists outside the caller's hands)."""
         name = (name or "").strip()
         if not name:
-            raise KeyError_("a key needs a name, e.g. `hearth keys create team-wiki`.")
+            raise InputError("a key needs a name, e.g. `hearth keys create team-wiki`.")
         bad = [e for e in endpoints if e not in ENDPOINTS and e != "*"]
         if bad:
-            raise KeyError_(f"unknown endpoint(s) {', '.join(bad)}; choose from {', '.join(ENDPOINTS)} or '*'.")
+            raise InputError(f"unknown endpoint(s) {', '.join(bad)}; choose from {', '.join(ENDPOINTS)} or '*'.")
         if rpm < 0 or tpm < 0:
-            raise KeyError_("rate limits are 0 (unlimited) or more.")
+            raise InputError("rate limits are 0 (unlimited) or more.")
         secret = PREFIX + secrets.token_urlsafe(32)
         key = ApiKey(secrets.token_hex(6), name, secret[:len(PREFIX) + 4], tuple(models), tuple(endpoints), rpm, tpm,
                      time.time())
         try:
             with self._lock, self._db:
                 self._db.execute("INSERT INTO api_keys VALUES (?,?,?,?,?,?,?,?,?,NULL)",
-                                 (key.id, key.name, _hash(secret), key.hint, json.dumps(key.models),
+                                 (key.id, key.name, sha256_text(secret), key.hint, json.dumps(key.models),
                                   json.dumps(key.endpoints), rpm, tpm, key.created))
         except sqlite3.IntegrityError:
-            raise KeyError_(f"a key named {name!r} exists already; revoke it or choose another name.") from None
+            raise InputError(f"a key named {name!r} exists already; revoke it or choose another name.") from None
         return key, secret
 
     def list(self, *, include_revoked: bool = False) -> list[ApiKey]:
@@ -106,7 +100,7 @@ class KeyStore:
             row = self._db.execute("SELECT * FROM api_keys WHERE (id=? OR name=?) AND revoked IS NULL",
                                    (id_or_name, id_or_name)).fetchone()
             if row is None:
-                raise KeyError_(f"no active key {id_or_name!r}; see `hearth keys list`.")
+                raise NotFoundError(f"no active key {id_or_name!r}; see `hearth keys list`.")
             self._db.execute("UPDATE api_keys SET revoked=? WHERE id=?", (time.time(), row[0]))
         return self._key(row)
 
@@ -116,7 +110,7 @@ class KeyStore:
             return None
         with self._lock:
             row = self._db.execute("SELECT * FROM api_keys WHERE hash=? AND revoked IS NULL",
-                                   (_hash(secret),)).fetchone()
+                                   (sha256_text(secret),)).fetchone()
         return self._key(row) if row else None
 
     def any_active(self) -> bool:

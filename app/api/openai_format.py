@@ -7,9 +7,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from app.pipeline import TurnResult
+from app.turn import TurnResult
+from core.errors import HearthError, InputError, LimitError, ModelError, NotFoundError
 
-__all__ = ["ChatInputs", "ApiError", "read_messages", "resolve_model", "finish_reason", "usage", "hearth_extra",
+__all__ = ["ChatInputs", "ApiError", "api_error", "read_messages", "resolve_model", "finish_reason", "usage", "hearth_extra",
            "completion", "chunk", "error_body", "new_id", "CHAT_MODEL", "RAG_MODEL", "EMBED_MODEL"]
 
 CHAT_MODEL = "hearth"  # plain chat, guarded
@@ -25,6 +26,18 @@ class ApiError(Exception):
         super().__init__(message)
         self.status, self.message, self.code, self.type, self.headers, self.param = (
             status, message, code, type_, headers or {}, param)
+
+
+# Hearth's error families (core/errors.py) as HTTP statuses and OpenAI error codes.
+_STATUS = [(InputError, 400, "invalid_request"), (NotFoundError, 404, "not_found"),
+           (LimitError, 429, "limit_exceeded"), (ModelError, 503, "model_unavailable")]
+
+
+def api_error(e: HearthError, *, param: str | None = None) -> ApiError:
+    """The API's answer to an error Hearth raised on purpose: its message, with the family's status."""
+    status, code = next(((st, c) for cls, st, c in _STATUS if isinstance(e, cls)), (500, "internal_error"))
+    return ApiError(status, str(e), code=code, param=param,
+                    type_="invalid_request_error" if status < 500 else "server_error")
 
 
 @dataclass

@@ -13,7 +13,6 @@ import json
 import logging
 import math
 import queue
-import re
 import tempfile
 import threading
 import time
@@ -26,18 +25,17 @@ from fastapi import APIRouter, Request, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.keys import ApiKey
-from app.openai_format import (CHAT_MODEL, EMBED_MODEL, RAG_MODEL, ApiError, chunk, completion, error_body,
-                               finish_reason, new_id, read_messages, resolve_model)
-from app.pipeline import Finished, Released
-from app.ratelimit import RateLimiter
+from app.api.keys import ApiKey
+from app.api.openai_format import (CHAT_MODEL, EMBED_MODEL, RAG_MODEL, ApiError, api_error, chunk, completion,
+                                   error_body, finish_reason, new_id, read_messages, resolve_model)
+from app.api.ratelimit import RateLimiter
+from app.services.documents import check_collection_name
+from app.turn import Finished, Released
+from core.errors import HearthError
 
 __all__ = ["api_router", "keys_required"]
 
 log = logging.getLogger(__name__)
-
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-
 
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -151,8 +149,8 @@ class Api:
                                                  screen=inputs.screen, stop=stop), stop)
         try:
             first = next(events)  # a bad question (empty, too long) fails here, before any byte is sent
-        except ValueError as e:
-            raise ApiError(400, str(e), code="invalid_messages", param="messages") from None
+        except HearthError as e:
+            raise api_error(e, param="messages") from None
         if not req.stream:
             turn = _finish(first, events)
             self.spend(access, int(turn.timings.get("prompt_tokens", 0) + turn.timings.get("tokens", 0)))
@@ -210,9 +208,7 @@ class Api:
                                            for n in names]}
 
     def add_documents(self, name: str, files: list[UploadFile], access: Access) -> dict:
-        if not _NAME.match(name):
-            raise ApiError(400, f"collection name {name!r}: use letters, digits, '.', '_' or '-'",
-                           code="invalid_collection")
+        check_collection_name(name)
         if not files:
             raise ApiError(400, "send one or more files as multipart field 'file'", code="invalid_input")
         with tempfile.TemporaryDirectory(prefix="hearth-upload-") as tmp:
@@ -224,13 +220,13 @@ class Api:
                     while block := f.file.read(1 << 20):
                         out.write(block)
                 paths.append(path)
-            results = [r.to_dict() for r in self.hearth.ingest(paths, collection=access.collection(name))]
+            results = [r.to_dict() for r in self.hearth.documents.ingest(paths, collection=access.collection(name))]
         return {"collection": name, "documents": results}
 
     def list_collections(self, access: Access) -> dict:
         data = []
         for name in self.collections(access):
-            docs = self.hearth.documents(access.collection(name))
+            docs = self.hearth.documents.list(access.collection(name))
             data.append({"name": name, "model": f"{RAG_MODEL}:{name}", "documents": len(docs)})
         return {"object": "list", "data": data}
 
@@ -243,8 +239,9 @@ def api_router(hearth) -> APIRouter:
     def answer(fn, *args):
         try:
             out = fn(*args)
-        except ApiError as e:
-            return JSONResponse(error_body(e), status_code=e.status, headers=e.headers)
+        except (HearthError, ApiError) as e:
+            err = api_error(e) if isinstance(e, HearthError) else e
+            return JSONResponse(error_body(err), status_code=err.status, headers=err.headers)
         return out if not isinstance(out, dict) else JSONResponse(out)
 
     @router.post("/chat/completions")

@@ -1,12 +1,17 @@
-"""The page's interface text in English and Chinese (the browser's language chooses)."""
+"""Every text the page shows, in English and Chinese: one table per language (the browser's language chooses).
+
+Keys name roles. gr.I18n serves the table to the page's own components; t(lang, key) gives the same text to
+what the handlers write (answers, checks, errors). Placeholders in {braces} are filled by t().
+"""
 
 from __future__ import annotations
 
-import gradio as gr
+from functools import lru_cache
 
-__all__ = ["LABELS"]
+__all__ = ["EN", "ZH", "t", "lang_from", "i18n"]
 
 EN = {
+    # the page's components
     "title": "## 🔥 Hearth — private, guarded chat with your documents",
     "guard_missing": "> ⚠️ **Llama Guard is missing.** No Llama Guard model is installed, so turns are checked by "
                      "the keyword filter only. Run `hearth models pull llama-guard-3-1b` (needs internet) or set "
@@ -24,8 +29,26 @@ EN = {
     "words_help": "**Word lists**: your own keyword lists, checked on every question and answer "
                   "(one list per category; `allow` holds phrases that override a match).",
     "word_list": "List (category)", "word_term": "Term", "add": "Add", "word_lists": "Your word lists",
-    "empty_question": "Type a question first.",
     "blocked_turns": "Blocked turns (audit log, newest first)", "refresh": "Refresh",
+    # what the handlers write
+    "empty_question": "Type a question first.",
+    "choose_to_remove": "Choose the documents to remove first.",
+    "nothing_to_export": "Nothing to export yet: ask a question first.",
+    "bad_gpu_layers": "GPU layers must be a whole number (-1 all, 0 none) or empty; got {value!r}.",
+    "removed": "Removed {files}.", "no_such_document": "No such document.",
+    "threshold_set": "Llama Guard blocks at P(unsafe) ≥ {value:.2f}.",
+    "loading": "⏳ Loading {name}… ({step}/{total}); you can add documents already.", "models": "models",
+    "ready": "✅ Ready: {model} ({offload})", "load_failed": "⛔ Loading failed ({error}). Check `hearth doctor`.",
+    "writing": "_writing… {tokens} tokens; each piece is checked before it is shown_",
+    "sources": "Sources", "consulted": "Sources consulted (the answer cites none by number)",
+    "empty": "_(empty answer)_", "stopped": "_(stopped)_",
+    "question": "question", "answer": "answer",
+    "why": "Why", "categories": "categories", "score": "score",
+    "blocked_help": "Rephrase the question. If this is a false alarm, the keyword lists can be edited under "
+                    "Settings → Word lists.",
+    "passages": "Matching passages (search only, no model)", "no_passages": "No matching passages.",
+    "indexed": "indexed", "unchanged": "already indexed", "failed": "failed",
+    "pages": "pages", "chunks": "chunks", "page_n": "page {page}",
 }
 
 ZH = {
@@ -44,17 +67,44 @@ ZH = {
     "threshold": "Llama Guard 阈值（P(unsafe) ≥ 此值即拦截）",
     "words_help": "**词表**：您自己的关键词列表，每个问题和回答都会检查（每个类别一个列表；`allow` 中的短语可豁免匹配）。",
     "word_list": "列表（类别）", "word_term": "词语", "add": "添加", "word_lists": "您的词表",
-    "empty_question": "请先输入问题。",
     "blocked_turns": "被拦截的对话（审计日志，最新在前）", "refresh": "刷新",
+    "empty_question": "请先输入问题。",
+    "choose_to_remove": "请先选择要删除的文档。",
+    "nothing_to_export": "还没有可导出的内容：请先提问。",
+    "bad_gpu_layers": "GPU 层数必须是整数（-1 全部，0 不用）或留空；收到 {value!r}。",
+    "removed": "已删除 {files}。", "no_such_document": "没有这个文档。",
+    "threshold_set": "Llama Guard 在 P(unsafe) ≥ {value:.2f} 时拦截。",
+    "loading": "⏳ 正在加载 {name}…（{step}/{total}）；现在已可添加文档。", "models": "模型",
+    "ready": "✅ 就绪：{model}（{offload}）", "load_failed": "⛔ 加载失败（{error}）。请运行 `hearth doctor` 检查。",
+    "writing": "_正在生成… 已有 {tokens} 个词元；每一段都先通过检查再显示_",
+    "sources": "来源", "consulted": "参考的来源（回答未按编号引用）",
+    "empty": "_（空回答）_", "stopped": "_（已停止）_",
+    "question": "问题", "answer": "回答",
+    "why": "原因", "categories": "类别", "score": "分数",
+    "blocked_help": "请换一种问法。如属误判，可在“设置 → 词表”中编辑关键词列表。",
+    "passages": "匹配的段落（仅搜索，不调用模型）", "no_passages": "没有匹配的段落。",
+    "indexed": "已索引", "unchanged": "已在索引中", "failed": "失败",
+    "pages": "页", "chunks": "段", "page_n": "第 {page} 页",
 }
 
-
-class Labels:
-    def __init__(self):
-        self.i18n = gr.I18n(en=EN, zh=ZH)
-
-    def get(self, key: str, lang: str = "en") -> str:
-        return (ZH if lang == "zh" else EN)[key]
+_TABLES = {"en": EN, "zh": ZH}
 
 
-LABELS = Labels()
+def lang_from(accept_language: str | None) -> str:
+    """'zh' for a browser that prefers Chinese, else 'en'."""
+    first = (accept_language or "").split(",")[0].strip().lower()
+    return "zh" if first.startswith("zh") else "en"
+
+
+def t(lang: str, key: str, **kw) -> str:
+    """The text of a key in a language (English where the language is unknown), placeholders filled."""
+    return _TABLES.get(lang, EN)[key].format(**kw)
+
+
+@lru_cache(maxsize=1)
+def i18n():
+    """The tables as Gradio's I18n, for the page's components (Gradio is imported only when the page is built);
+    texts with placeholders are the handlers', filled by t(), and stay out."""
+    import gradio as gr
+
+    return gr.I18n(**{lang: {k: v for k, v in table.items() if "{" not in v} for lang, table in _TABLES.items()})

@@ -14,16 +14,16 @@ from pathlib import Path
 
 import gradio as gr
 
-from app import models
 from app.hearth import Hearth
-from app.labels import LABELS
-from app.pipeline import CheckDone, Drafting, Finished, Released, TurnResult
-from app.present import (conversation_markdown, format_checks, format_drafting, format_ingest, format_plan,
-                         format_search, format_turn, lang_from)
+from app.services import models
+from app.services.guarding import guard_configured, guard_status, set_threshold
+from app.turn import CheckDone, Drafting, Finished, Released, TurnResult
+from app.web.labels import i18n, lang_from, t
+from app.web.present import (conversation_markdown, format_checks, format_drafting, format_ingest, format_plan,
+                             format_search, format_status, format_turn)
+from core.errors import HearthError
 
 __all__ = ["build_ui", "new_session"]
-
-MAX_COLLECTION_CHARS = 64
 
 
 def new_session(hearth: Hearth) -> dict:
@@ -39,11 +39,11 @@ def _lang(request: gr.Request | None) -> str:
 
 def _doc_rows(hearth: Hearth, session: dict) -> list[list]:
     return [[d.file, d.pages, d.chunks, time.strftime("%Y-%m-%d %H:%M", time.localtime(d.added_at)), d.doc_id]
-            for d in hearth.documents(session["collection"])]
+            for d in hearth.documents.list(session["collection"])]
 
 
 def _doc_choices(hearth: Hearth, session: dict) -> list[tuple[str, str]]:
-    return [(f"{d.file} ({d.pages} p.)", d.doc_id) for d in hearth.documents(session["collection"])]
+    return [(f"{d.file} ({d.pages} p.)", d.doc_id) for d in hearth.documents.list(session["collection"])]
 
 
 def _history(session: dict) -> list[tuple[str, str]]:
@@ -54,7 +54,7 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
     """Build the page; nothing heavy is loaded here (models warm up in the background)."""
     s = hearth.settings
     spaces = s.mode == "spaces"
-    guard_missing = not hearth.guard_configured()
+    guard_missing = not guard_configured(s)
     session_ttl = s.spaces_idle_minutes * 60 if spaces else None
 
     def ensure(session):
@@ -62,7 +62,7 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
 
     def end_session(session):
         if session and session.get("private"):
-            hearth.drop_collection(session["collection"])
+            hearth.documents.drop(session["collection"])
 
     # -- handlers --------------------------------------------------------------------------
 
@@ -70,7 +70,7 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
         session, lang = ensure(session), _lang(request)
         question = (question or "").strip()
         if not question:
-            raise gr.Error(LABELS.get("empty_question", lang))
+            raise gr.Error(t(lang, "empty_question"))
         session["stop"].clear()
         chat = list(chat or []) + [{"role": "user", "content": question},
                                    {"role": "assistant", "content": format_drafting(0, lang=lang)}]
@@ -93,7 +93,7 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
                 else:
                     continue
                 yield chat, "", format_checks(checks, lang), session
-        except ValueError as e:
+        except HearthError as e:
             raise gr.Error(str(e)) from e
 
     def stop(session):
@@ -104,20 +104,17 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
     def ingest(files, session, request: gr.Request, progress=gr.Progress()):
         session, lang = ensure(session), _lang(request)
         paths = [Path(f) for f in files or []]
-        if spaces:
-            if len(paths) > s.spaces_max_files:
-                raise gr.Error(f"At most {s.spaces_max_files} files per upload in this demo; you sent {len(paths)}.")
-            held = len(hearth.documents(session["collection"]))
-            if held + len(paths) > s.spaces_max_documents:
-                raise gr.Error(f"This demo keeps at most {s.spaces_max_documents} documents per visitor; you have "
-                               f"{held}. Remove some first.")
         results = []
         n = max(len(paths), 1)
 
         def report(file, done, total):
             progress((len(results) + done / max(total, 1)) / n, desc=f"{file}: {done}/{total}")
 
-        for r in hearth.ingest(paths, collection=session["collection"], progress=report):
+        try:
+            ingested = hearth.documents.ingest(paths, collection=session["collection"], progress=report)
+        except HearthError as e:  # a quota of Spaces mode
+            raise gr.Error(str(e)) from e
+        for r in ingested:
             results.append(r)  # searchable now, while the rest of the batch goes on
             choices = _doc_choices(hearth, session)
             yield (format_ingest(results, lang), _doc_rows(hearth, session), gr.update(choices=choices),
@@ -130,28 +127,29 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
         choices = _doc_choices(hearth, session)
         return _doc_rows(hearth, session), gr.update(choices=choices), gr.update(choices=choices), session
 
-    def forget(doc_ids, session):
-        session = ensure(session)
+    def forget(doc_ids, session, request: gr.Request):
+        session, lang = ensure(session), _lang(request)
         if not doc_ids:
-            raise gr.Error("Choose the documents to remove first.")
-        removed = [d for key in doc_ids for d in hearth.forget(key, collection=session["collection"])]
-        note = f"Removed {', '.join(d.file for d in removed)}." if removed else "No such document."
+            raise gr.Error(t(lang, "choose_to_remove"))
+        removed = [d for key in doc_ids for d in hearth.documents.forget(key, collection=session["collection"])]
+        note = t(lang, "removed", files=", ".join(d.file for d in removed)) if removed else t(lang, "no_such_document")
         rows, scope, remove, session = documents(session)
         return note, rows, scope, gr.update(choices=remove["choices"], value=[]), session
 
     def choose_collection(name, session):
         session = ensure(session)
-        name = (name or "").strip()
-        if not name or len(name) > MAX_COLLECTION_CHARS:
-            raise gr.Error(f"A collection needs a name of 1 to {MAX_COLLECTION_CHARS} characters.")
+        try:
+            name = hearth.documents.choose(name)
+        except HearthError as e:
+            raise gr.Error(str(e)) from e
         session.update(collection=name, turns=[])
         rows, scope, remove, session = documents(session)
-        return gr.update(choices=hearth.collections(), value=name), rows, scope, remove, [], session
+        return gr.update(choices=hearth.documents.collections(), value=name), rows, scope, remove, [], session
 
-    def export(session):
+    def export(session, request: gr.Request):
         session = ensure(session)
         if not session["turns"]:
-            raise gr.Error("Nothing to export yet: ask a question first.")
+            raise gr.Error(t(_lang(request), "nothing_to_export"))
         folder = Path(tempfile.mkdtemp(prefix="hearth-export-"))
         path = folder / f"hearth-conversation-{time.strftime('%Y%m%d-%H%M%S')}.md"
         path.write_text(conversation_markdown(session["turns"]), encoding="utf-8")
@@ -162,52 +160,59 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
         session["turns"] = []
         return [], "", session
 
-    def apply_model(model, gpu_layers):
+    def apply_model(model, gpu_layers, request: gr.Request):
         gpu_layers = (gpu_layers or "").strip()
         if gpu_layers and not gpu_layers.lstrip("-").isdigit():
-            raise gr.Error(f"GPU layers must be a whole number (-1 all, 0 none) or empty; got {gpu_layers!r}.")
+            raise gr.Error(t(_lang(request), "bad_gpu_layers", value=gpu_layers))
         try:
-            info = hearth.switch_model(model or None, n_gpu_layers=int(gpu_layers) if gpu_layers else None)
-        except ValueError as e:
+            info = hearth.chat.switch(model or None, n_gpu_layers=int(gpu_layers) if gpu_layers else None)
+        except HearthError as e:
             raise gr.Error(str(e)) from e
         return format_plan(info["offload"], Path(info["model"]).name)
 
-    def apply_threshold(threshold):
+    def apply_threshold(threshold, request: gr.Request):
         try:
-            hearth.set_guard_threshold(threshold)
-        except ValueError as e:
+            value = set_threshold(hearth.llama_guard, threshold)
+        except HearthError as e:
             raise gr.Error(str(e)) from e
-        return f"Llama Guard blocks at P(unsafe) ≥ {float(threshold):.2f}."
+        return t(_lang(request), "threshold_set", value=value)
 
     def blocked_rows():
         return [[e.get("time", ""), e.get("stage", ""), e.get("layer", ""), ", ".join(e.get("categories") or []),
-                 e.get("score"), e.get("reason", "")] for e in hearth.blocked_turns(50)]
+                 e.get("score"), e.get("reason", "")] for e in hearth.audit_log.entries(50)]
 
     def word_rows():
-        return [[cat, term] for cat, terms in hearth.words().items() for term in terms]
+        return [[cat, term] for cat, terms in hearth.words.lists().items() for term in terms]
 
     def edit_words(edit):
         def handler(category, term):
             try:
                 edit(category, term)
-            except ValueError as e:
+            except HearthError as e:
                 raise gr.Error(str(e)) from e
             return word_rows(), ""
         return handler
 
-    def status():
-        w = hearth.warm_status()
-        return w["text"], gr.Timer(active=not w["done"])
+    def status_text(lang: str = "en") -> str:
+        warm = hearth.warmup.state()
+        if not warm["done"] or warm["error"]:
+            return format_status(warm, lang=lang)
+        guard = guard_status(hearth.llama_guard)
+        return format_status(warm, model=hearth.chat_model.name, offload=hearth.chat.offload.reason,
+                             guard_mode=guard["mode"] if guard["warning"] else "", lang=lang)
+
+    def status(request: gr.Request):
+        return status_text(_lang(request)), gr.Timer(active=not hearth.warmup.state()["done"])
 
     # -- layout ----------------------------------------------------------------------------
 
-    L = LABELS.i18n
+    L = i18n()
     with gr.Blocks(title="Hearth", analytics_enabled=False, delete_cache=(600, 3600) if spaces else None) as demo:
         session = gr.State(None, time_to_live=session_ttl, delete_callback=end_session)
         gr.Markdown(L("title"))
         if guard_missing:
             gr.Markdown(L("guard_missing"), elem_id="guard-warning")
-        warm = gr.Markdown(hearth.warm_status()["text"], elem_id="status")
+        warm = gr.Markdown(status_text(), elem_id="status")
         timer = gr.Timer(1.0)
         with gr.Tabs():
             with gr.Tab(L("tab_chat")):
@@ -231,7 +236,7 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
                         ingest_log = gr.Markdown(elem_id="ingest-log")
             with gr.Tab(L("tab_documents")):
                 if not spaces:
-                    collection = gr.Dropdown(label=L("collection"), choices=hearth.collections(),
+                    collection = gr.Dropdown(label=L("collection"), choices=hearth.documents.collections(),
                                              value=s.collection, allow_custom_value=True, elem_id="collection")
                 docs = gr.Dataframe(headers=["File", "Pages", "Chunks", "Added", "Id"], interactive=False,
                                     label=L("documents"), elem_id="documents")
@@ -290,7 +295,7 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
                               [collection, docs, scope, to_remove, chatbot, session], api_name="collection")
             apply_btn.click(apply_model, [model, gpu_layers], model_note, api_name="model", concurrency_id="llm")
             threshold_btn.click(apply_threshold, threshold, threshold_note, api_name="threshold")
-            add_btn.click(edit_words(hearth.add_word), [word_category, word_term], [words, word_term], api_name="add_word")
-            del_btn.click(edit_words(hearth.remove_word), [word_category, word_term], [words, word_term], api_name="remove_word")
+            add_btn.click(edit_words(hearth.words.add), [word_category, word_term], [words, word_term], api_name="add_word")
+            del_btn.click(edit_words(hearth.words.remove), [word_category, word_term], [words, word_term], api_name="remove_word")
             blocked_btn.click(blocked_rows, None, blocked, api_name="blocked")
     return demo

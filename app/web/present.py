@@ -7,10 +7,11 @@ import re
 import time
 from typing import Sequence
 
-from app.pipeline import Check, TurnResult
+from app.turn import Check, TurnResult
+from app.web.labels import t
 
 __all__ = ["safe_markdown", "format_turn", "format_checks", "format_drafting", "format_search", "explain_block",
-           "conversation_markdown", "format_ingest", "format_plan", "CHECK_ICONS", "TEXT", "lang_from", "t"]
+           "conversation_markdown", "format_ingest", "format_plan", "format_status", "CHECK_ICONS"]
 
 CHECK_ICONS = {"passed": "✅", "blocked": "⛔", "missing": "⚠️", "error": "⛔"}
 _IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)]*)\)")
@@ -18,44 +19,6 @@ _REF_IMAGE = re.compile(r"!\[([^\]]*)\]\[[^\]]*\]")
 _LINK = re.compile(r"\[([^\]]*)\]\((?!#)([^)]*)\)")
 _AUTOLINK = re.compile(r"<((?:https?|ftp|mailto):[^>\s]*)>", re.I)
 _HTML = re.compile(r"<(/?)([a-zA-Z!][^>]*)>")
-
-# Text the page shows, by language. Keys are English phrases' roles; tests read the English.
-TEXT = {
-    "en": {
-        "writing": "_writing… {tokens} tokens; each piece is checked before it is shown_",
-        "sources": "Sources", "consulted": "Sources consulted (the answer cites none by number)",
-        "page": "page", "empty": "_(empty answer)_", "stopped": "_(stopped)_",
-        "question": "question", "answer": "answer",
-        "why": "Why", "categories": "categories", "score": "score",
-        "blocked_help": "Rephrase the question. If this is a false alarm, the keyword lists can be edited under "
-                        "Settings → Word lists.",
-        "passages": "Matching passages (search only, no model)", "no_passages": "No matching passages.",
-        "indexed": "indexed", "unchanged": "already indexed", "failed": "failed",
-        "pages": "pages", "chunks": "chunks",
-    },
-    "zh": {
-        "writing": "_正在生成… 已有 {tokens} 个词元；每一段都先通过检查再显示_",
-        "sources": "来源", "consulted": "参考的来源（回答未按编号引用）",
-        "page": "第", "empty": "_（空回答）_", "stopped": "_（已停止）_",
-        "question": "问题", "answer": "回答",
-        "why": "原因", "categories": "类别", "score": "分数",
-        "blocked_help": "请换一种问法。如属误判，可在“设置 → 词表”中编辑关键词列表。",
-        "passages": "匹配的段落（仅搜索，不调用模型）", "no_passages": "没有匹配的段落。",
-        "indexed": "已索引", "unchanged": "已在索引中", "failed": "失败",
-        "pages": "页", "chunks": "段",
-    },
-}
-
-
-def lang_from(accept_language: str | None) -> str:
-    """'zh' for a browser that prefers Chinese, else 'en'."""
-    first = (accept_language or "").split(",")[0].strip().lower()
-    return "zh" if first.startswith("zh") else "en"
-
-
-def t(lang: str, key: str, **kw) -> str:
-    return TEXT.get(lang, TEXT["en"])[key].format(**kw)
-
 
 def safe_markdown(text: str) -> str:
     """Model and document text cannot load remote images, follow links or inject HTML."""
@@ -67,7 +30,7 @@ def safe_markdown(text: str) -> str:
 
 
 def _page(lang: str, page: int) -> str:
-    return f"第 {page} 页" if lang == "zh" else f"page {page}"
+    return t(lang, "page_n", page=page)
 
 
 def format_checks(checks: Sequence[Check], lang: str = "en") -> str:
@@ -158,6 +121,15 @@ def format_ingest(results: Sequence, lang: str = "en") -> str:
 
 def format_plan(offload: dict, model: str) -> str:
     return f"**{model}** · GPU: {offload['reason']}"
+
+
+def format_status(warm: dict, *, model: str = "", offload: str = "", guard_mode: str = "", lang: str = "en") -> str:
+    """The loading line at the top of the page: how far the warm-up got, then which model is ready."""
+    if warm["error"]:
+        return t(lang, "load_failed", error=warm["error"])
+    if not warm["done"]:
+        return t(lang, "loading", name=warm["name"] or t(lang, "models"), step=warm["step"], total=warm["total"])
+    return t(lang, "ready", model=model, offload=offload) + (f" · ⚠️ {guard_mode}" if guard_mode else "")
 
 
 def conversation_markdown(turns: Sequence[TurnResult], *, title: str = "Hearth conversation") -> str:

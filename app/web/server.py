@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from app.hearth import Hearth
+from app.services.guarding import guard_configured
 
 __all__ = ["serve", "free_port", "launch", "running_instance"]
 
@@ -36,8 +37,8 @@ def free_port(host: str, preferred: int, tries: int = 100) -> int:
 def launch(hearth: Hearth, *, block: bool = True, demo=None):
     """Build (unless given the built page) and start the page, then warm the models up in the background;
     returns the Blocks."""
-    from app.labels import LABELS
-    from app.ui import build_ui
+    from app.web.labels import i18n
+    from app.web.page import build_ui
 
     s = hearth.settings
     port = free_port(s.host, s.port)
@@ -46,8 +47,8 @@ def launch(hearth: Hearth, *, block: bool = True, demo=None):
     demo = build_ui(hearth) if demo is None else demo
     demo.queue(default_concurrency_limit=1)
     max_mb = s.spaces_max_file_mb if s.mode == "spaces" else s.max_file_mb
-    threading.Thread(target=hearth.warmup, name="hearth-warmup", daemon=True).start()
-    demo.launch(server_name=s.host, server_port=port, inbrowser=False, ssr_mode=False, i18n=LABELS.i18n,
+    threading.Thread(target=hearth.warmup.run, name="hearth-warmup", daemon=True).start()
+    demo.launch(server_name=s.host, server_port=port, inbrowser=False, ssr_mode=False, i18n=i18n(),
                 max_file_size=f"{max_mb}mb", prevent_thread_lock=True, show_error=True, quiet=True,
                 app_kwargs={"routes": _api_routes(hearth)})
     if block:
@@ -59,13 +60,13 @@ def _api_routes(hearth: Hearth) -> list:
     """The OpenAI-compatible /v1 routes, served first by the page's own FastAPI app (same port)."""
     if not hearth.settings.api:
         return []
-    from app.api import api_router
+    from app.api.routes import api_router
 
     return list(api_router(hearth).routes)
 
 
 def _announce_api(hearth: Hearth, url: str) -> None:
-    from app.api import keys_required
+    from app.api.routes import keys_required
 
     if not hearth.settings.api:
         return
@@ -100,7 +101,7 @@ def serve(hearth: Hearth, *, window: Callable[[str], None] | None = None, demo=N
 
     s = hearth.settings
     if s.mode == "spaces":
-        dropped = hearth.drop_visitor_collections()
+        dropped = hearth.documents.drop_visitors()
         print(f"Hearth (Spaces mode) on http://{s.host}:{s.port}; {dropped} document(s) of earlier visitors "
               "deleted.", flush=True)
         launch(hearth, block=True, demo=demo)
@@ -118,7 +119,7 @@ def serve(hearth: Hearth, *, window: Callable[[str], None] | None = None, demo=N
             (window or webbrowser.open)(url)
         return
     try:
-        guard = hearth.guard_configured()
+        guard = guard_configured(s)
         demo = launch(hearth, block=False, demo=demo)
         url = demo.local_url
         (s.data_dir / INSTANCE_FILE).write_text(json.dumps({"url": url, "pid": os.getpid()}))

@@ -60,13 +60,13 @@ os.environ.update(space_environment())
 
 from app.hearth import Hearth  # noqa: E402 (after the environment is set)
 from app.settings import load_settings  # noqa: E402
-from app.ui import build_ui  # noqa: E402
+from app.web.page import build_ui  # noqa: E402
 
 settings = load_settings()
 hearth = Hearth(settings)
 demo = build_ui(hearth)
 
 if __name__ == "__main__":
-    from app.server import serve
+    from app.web.server import serve
 
     serve(hearth, demo=demo)
