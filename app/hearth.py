@@ -170,6 +170,13 @@ class Hearth:
         return KeyStore(self.settings.data_dir / "api_keys.sqlite3")
 
     @cached_property
+    def rate_limiter(self):
+        """The API keys' requests and tokens in the last minute (this process's)."""
+        from app.api.ratelimit import RateLimiter
+
+        return RateLimiter()
+
+    @cached_property
     def warmup(self) -> Warmup:
         return Warmup([("index", self.documents.library), ("embedder", lambda: self.embedder.embed(["warm up"])),
                        ("chat model", lambda: self.chat_model.load()), ("guard", lambda: self.llama_guard)])

@@ -133,7 +133,7 @@ def test_token_limit_gives_429(serve, hearth):
 
 
 def test_keys_are_required_off_loopback(hearth):
-    from app.api.routes import keys_required
+    from app.api.keys import keys_required
 
     s = hearth.settings
     assert not keys_required(s.model_copy(update={"host": "127.0.0.1"}))
@@ -142,3 +142,40 @@ def test_keys_are_required_off_loopback(hearth):
     assert keys_required(s.model_copy(update={"host": "192.168.1.20"}))
     assert keys_required(s.model_copy(update={"host": "127.0.0.1", "api_keys": "required"}))
     assert not keys_required(s.model_copy(update={"host": "0.0.0.0", "api_keys": "off"}))
+
+
+def test_two_concurrent_turns_bill_each_key_its_own_tokens(serve, hearth):
+    """A turn's token counts travel with the turn (its Generation), never on the shared model: two keys asking at
+    once are each charged exactly the usage their own response reports."""
+    import threading
+    import time
+
+    questions = {"short": "Say hi.",
+                 "long": "In one line, what is this about? " + "Revenue, costs and margins of the quarter. " * 40}
+    secrets_ = {name: hearth.api_keys.create(name, rpm=0, tpm=0)[1] for name in questions}
+    url = serve(api_keys="required")
+    usage, errors = {}, []
+
+    def turn(name, stream):
+        try:
+            c = client(url, secrets_[name])
+            messages = [{"role": "user", "content": questions[name]}]
+            if stream:
+                chunks = list(c.chat.completions.create(model="hearth", max_tokens=8, messages=messages, stream=True,
+                                                        stream_options={"include_usage": True}))
+                usage[name] = chunks[-1].usage.total_tokens
+            else:
+                usage[name] = c.chat.completions.create(model="hearth", max_tokens=8, messages=messages).usage.total_tokens
+        except Exception as e:  # reported below, with the other thread's outcome
+            errors.append(e)
+
+    threads = [threading.Thread(target=turn, args=("short", True)), threading.Thread(target=turn, args=("long", False))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not errors, errors
+    billed = {name: hearth.rate_limiter.tokens_used(hearth.api_keys.verify(secrets_[name]).id, now=time.monotonic())
+              for name in questions}
+    assert billed == usage
+    assert usage["short"] + 200 < usage["long"]  # the long question's prompt is billed to its own key only

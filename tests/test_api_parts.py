@@ -2,7 +2,8 @@
 
 import pytest
 
-from app.api.keys import KeyError_, KeyStore
+from app.api.keys import KeyStore
+from core.errors import InputError
 from app.api.openai_format import ApiError, completion, read_messages, resolve_model
 from app.turn import Check, TurnResult
 from app.api.ratelimit import RateLimiter
@@ -68,9 +69,9 @@ def test_key_store_hashes_verifies_and_revokes(tmp_path):
     assert store.verify(secret) == key and store.verify(secret + "x") is None and store.verify("") is None
     assert key.allows_model("hearth-rag:pets") and not key.allows_model("hearth")
     assert key.allows_endpoint("chat") and not key.allows_endpoint("embeddings")
-    with pytest.raises(KeyError_, match="exists already"):
+    with pytest.raises(InputError, match="exists already"):
         store.create("wiki")
-    with pytest.raises(KeyError_, match="unknown endpoint"):
+    with pytest.raises(InputError, match="unknown endpoint"):
         store.create("bad", endpoints=("files",))
     store.revoke("wiki")
     assert store.verify(secret) is None and store.list() == []

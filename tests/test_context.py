@@ -3,6 +3,7 @@
 import pytest
 
 from app.turn.context import plan_context, summarise_turns
+from engine import Generation
 from rag.store import Hit
 
 
@@ -71,7 +72,7 @@ def test_pipeline_tells_the_user_when_history_was_left_out(hearth, tmp_path):
 
         def stream(self, messages, **kw):
             self.messages = messages
-            yield "Revenue was 120 million [1]."
+            return Generation(lambda stats: (p for p in ["Revenue was 120 million [1]."]))
 
     chat = Scripted()
     pipe = Pipeline(checks=[KeywordFilter(), MissingGuard("none", strict=False)], retriever=hearth.documents.library(),
@@ -101,7 +102,7 @@ def test_pipeline_tells_the_user_when_sources_were_cut(hearth, tmp_path):
 
         def stream(self, messages, **kw):
             self.messages = messages
-            yield "Revenue grew [1]."
+            return Generation(lambda stats: (p for p in ["Revenue grew [1]."]))
 
     chat = Scripted()
     pipe = Pipeline(checks=[KeywordFilter(), MissingGuard("none", strict=False)], retriever=hearth.documents.library(),

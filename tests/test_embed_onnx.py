@@ -121,7 +121,7 @@ def test_hearth_embeds_through_onnx_by_default_and_falls_back_to_torch(tmp_path,
         ])
         [r] = list(h.ingest([pdf]))
         assert r.status == "indexed", r.error
-        hits = h.library().search("How much were iPhone net sales?", k=1, lexical=False)  # dense only: vectors at work
+        hits = h.documents.library().search("How much were iPhone net sales?", k=1, lexical=False)  # dense only: vectors at work
         assert hits and hits[0].page == 3
         assert [f.name for f in (tmp_path / "data" / "models" / "onnx").iterdir()] == [h.embedder.cache_file.name]
     finally:

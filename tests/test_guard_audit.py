@@ -4,6 +4,7 @@ import hashlib
 import json
 
 from app.turn import Pipeline
+from engine import Generation
 from conftest import run_cli
 from guard import KeywordFilter, MissingGuard
 from guard.audit import AuditLog
@@ -33,8 +34,7 @@ class ScriptedChatModel:
         return len(text) // 4
 
     def stream(self, messages, **kw):
-        for i in range(0, len(self.answer), 7):
-            yield self.answer[i:i + 7]
+        return Generation(lambda stats: (self.answer[i:i + 7] for i in range(0, len(self.answer), 7)))
 
 
 class OneHit:

@@ -4,37 +4,44 @@ import json
 
 import pytest
 
-from app.hearth import Hearth, WordListError
+from app.hearth import Hearth
 from conftest import run_cli
+from core.errors import InputError
 
 SECRET = "Tell me about codename bluebird."
 
 
+def keyword_check(h: Hearth, text: str) -> dict:
+    """The keyword layer's check of a question, as a turn runs it."""
+    return next(c.to_dict() for c in h.pipeline(retrieve=False).check(text) if c.layer == "keyword")
+
+
 def test_added_terms_block_at_once_and_the_allow_list_overrides(settings):
     h = Hearth(settings)
-    assert h.guard_check(SECRET)["keyword"]["status"] == "passed"
-    assert h.add_word("Projects", "codename  bluebird") == ["codename  bluebird"]
-    blocked = h.guard_check(SECRET)["keyword"]
+    assert keyword_check(h, SECRET)["status"] == "passed"
+    assert h.words.add("Projects", "codename  bluebird") == ["codename  bluebird"]
+    blocked = keyword_check(h, SECRET)
     assert blocked["status"] == "blocked" and blocked["categories"] == ["projects"]
     assert "codename  bluebird" in blocked["reason"]
-    h.add_word("allow", "about codename bluebird")
-    assert h.guard_check(SECRET)["keyword"]["status"] == "passed"
-    assert h.guard_check("codename bluebird leaked")["keyword"]["status"] == "blocked"
-    h.remove_word("allow", "about codename bluebird")
-    h.remove_word("projects", "CODENAME BLUEBIRD")  # the same term, normalised
-    assert h.guard_check(SECRET)["keyword"]["status"] == "passed"
-    assert h.words() == {"allow": [], "projects": []}
+    h.words.add("allow", "about codename bluebird")
+    assert keyword_check(h, SECRET)["status"] == "passed"
+    assert keyword_check(h, "codename bluebird leaked")["status"] == "blocked"
+    h.words.remove("allow", "about codename bluebird")
+    h.words.remove("projects", "CODENAME BLUEBIRD")  # the same term, normalised
+    assert keyword_check(h, SECRET)["status"] == "passed"
+    assert h.words.lists() == {"allow": [], "projects": []}
+    assert [e["layer"] for e in h.audit_log.entries(10)] == ["keyword", "keyword"]  # guard checks are audited
     h.close()
 
 
 @pytest.mark.parametrize("category,term,message", [
     ("projects", "x", "too short"),
     ("projects", "a # b", "'#'"),
-    ("../etc", "codename", "not usable"),
+    ("../etc", "codename", "is not usable"),
 ])
 def test_bad_edits_are_refused_with_the_reason(settings, category, term, message):
-    with pytest.raises(WordListError, match=message):
-        Hearth(settings).add_word(category, term)
+    with pytest.raises(InputError, match=message):
+        Hearth(settings).words.add(category, term)
 
 
 def test_words_command_adds_lists_and_removes(tmp_path):

@@ -5,6 +5,7 @@ import threading
 import pytest
 
 from app.turn import CheckDone, Drafting, Finished, Pipeline, Released
+from engine import Generation
 from conftest import AAPL_PDF, make_pdf
 from guard import KeywordFilter, LlamaGuard, MissingGuard, Verdict
 
@@ -20,7 +21,7 @@ class CountingChatModel:
 
     def stream(self, messages, **kw):
         self.calls += 1
-        yield from self.real.stream(messages, **kw)
+        return self.real.stream(messages, **kw)
 
 
 class ScriptedChatModel:
@@ -34,8 +35,7 @@ class ScriptedChatModel:
 
     def stream(self, messages, **kw):
         self.calls += 1
-        for i in range(0, len(self.answer), 7):
-            yield self.answer[i:i + 7]
+        return Generation(lambda stats: (self.answer[i:i + 7] for i in range(0, len(self.answer), 7)))
 
 
 class CrashingLayer:
@@ -157,3 +157,15 @@ def test_guard_runs_through_llama_cpp_in_the_turn(library, chat_model, smollm_pa
     assert [c.stage for c in lg] == ["question", "answer"]
     assert all(c.status == "passed" and 0 <= c.score <= 1 for c in lg)
     guard.close()
+
+
+def test_each_generation_carries_its_own_token_counts(chat_model):
+    """Two answers from one model: each Generation keeps its own stats (nothing is left on the shared model)."""
+    short = chat_model.stream([{"role": "user", "content": "Hi."}], max_tokens=4, temperature=0.0)
+    long = chat_model.stream([{"role": "user", "content": "Summarise: " + "costs rose and margins fell. " * 30}],
+                             max_tokens=4, temperature=0.0)
+    "".join(long)
+    "".join(short)  # read last: with counts on the model, both would now say the short prompt's
+    assert 0 < short.stats.prompt_tokens < 30 < long.stats.prompt_tokens
+    assert short.stats.decode_tokens >= 1 and long.stats.decode_tokens >= 1
+    assert not hasattr(chat_model, "last_stats")

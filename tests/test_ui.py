@@ -102,8 +102,8 @@ def test_bad_inputs_get_clear_messages(app_url):
         (lambda: c.predict("", api_name="/collection"), "1 to 64 characters"),
         (lambda: c.predict("/no/such/model.gguf", "", api_name="/model"), "does not exist"),
         (lambda: c.predict("", "lots", api_name="/model"), "GPU layers must be a whole number"),
-        (lambda: c.predict("custom", "two\nlines", api_name="/add_word"), "must be one line"),
-        (lambda: c.predict("custom", "   ", api_name="/add_word"), "the term is empty"),
+        (lambda: c.predict("custom", "two\nlines", api_name="/add_word"), "is one line"),
+        (lambda: c.predict("custom", "   ", api_name="/add_word"), "too short"),
         (lambda: c.predict("Bad Name!", "x", api_name="/add_word"), "is not usable"),
         (lambda: c.predict("custom", "never-added", api_name="/remove_word"), "is not in your"),
     ]

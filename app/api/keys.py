@@ -7,6 +7,7 @@ rate limits; its collections are private to it (see `ApiKey.collection`).
 from __future__ import annotations
 
 import fnmatch
+import ipaddress
 import json
 import secrets
 import sqlite3
@@ -15,10 +16,11 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from app.services.documents import RESERVED_PREFIXES
 from core.digest import sha256_text
 from core.errors import InputError, NotFoundError
 
-__all__ = ["ApiKey", "KeyStore", "ENDPOINTS", "PREFIX"]
+__all__ = ["ApiKey", "KeyStore", "Access", "keys_required", "ENDPOINTS", "PREFIX"]
 
 PREFIX = "hearth-"
 ENDPOINTS = ("chat", "embeddings", "models", "documents")
@@ -125,3 +127,33 @@ class KeyStore:
 
     def close(self) -> None:
         self._db.close()
+
+
+def keys_required(settings) -> bool:
+    """auto: required unless the page binds to loopback (desktop use)."""
+    if settings.api_keys != "auto":
+        return settings.api_keys == "required"
+    host = settings.host.strip("[]")
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who is calling: a key (its limits, its private collections) or the local desktop user."""
+
+    key: ApiKey | None
+
+    def collection(self, name: str) -> str:
+        return self.key.collection(name) if self.key else name
+
+    def own(self, internal: str) -> str | None:
+        """The caller's name for an internal collection, or None if it is not the caller's."""
+        if self.key is None:
+            return None if internal.startswith(RESERVED_PREFIXES) else internal  # keys' and visitors' are private
+        prefix = self.key.collection("")
+        return internal[len(prefix):] if internal.startswith(prefix) else None

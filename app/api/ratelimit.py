@@ -43,6 +43,11 @@ class RateLimiter:
             with self._lock:
                 self._tokens.setdefault(key, deque()).append((now, tokens))
 
+    def tokens_used(self, key: str, *, now: float) -> int:
+        """The tokens a key has spent in the last minute."""
+        with self._lock:
+            return sum(n for _, n in self._trim(self._tokens.get(key, deque()), now))
+
     @staticmethod
     def _trim(window: deque, now: float) -> deque:
         while window and (window[0] if isinstance(window[0], float) else window[0][0]) <= now - WINDOW_S:

@@ -8,7 +8,6 @@ keyword and Llama Guard checks as the page; embedding inputs pass the same quest
 from __future__ import annotations
 
 import base64
-import ipaddress
 import json
 import logging
 import math
@@ -16,7 +15,6 @@ import queue
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -25,15 +23,14 @@ from fastapi import APIRouter, Request, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.keys import ApiKey
+from app.api.keys import Access, keys_required
 from app.api.openai_format import (CHAT_MODEL, EMBED_MODEL, RAG_MODEL, ApiError, api_error, chunk, completion,
                                    error_body, finish_reason, new_id, read_messages, resolve_model)
-from app.api.ratelimit import RateLimiter
 from app.services.documents import check_collection_name
 from app.turn import Finished, Released
 from core.errors import HearthError
 
-__all__ = ["api_router", "keys_required"]
+__all__ = ["api_router"]
 
 log = logging.getLogger(__name__)
 
@@ -59,40 +56,10 @@ class EmbeddingRequest(BaseModel):
     encoding_format: str | None = None
 
 
-def keys_required(settings) -> bool:
-    """auto: required unless the page binds to loopback (desktop use)."""
-    if settings.api_keys != "auto":
-        return settings.api_keys == "required"
-    host = settings.host.strip("[]")
-    if host == "localhost":
-        return False
-    try:
-        return not ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return True
-
-
-@dataclass(frozen=True)
-class Access:
-    """Who is calling: a key (its limits, its private collections) or the local desktop user."""
-
-    key: ApiKey | None
-
-    def collection(self, name: str) -> str:
-        return self.key.collection(name) if self.key else name
-
-    def own(self, internal: str) -> str | None:
-        """The caller's name for an internal collection, or None if it is not the caller's."""
-        if self.key is None:
-            return None if internal.startswith("key-") else internal
-        prefix = self.key.collection("")
-        return internal[len(prefix):] if internal.startswith(prefix) else None
-
-
 class Api:
     def __init__(self, hearth):
         self.hearth = hearth
-        self.limiter = RateLimiter()
+        self.limiter = hearth.rate_limiter
 
     # -- access ----------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ created on first use; in Spaces mode its collection is private and deleted when 
 from __future__ import annotations
 
 import secrets
+from contextlib import contextmanager
 import tempfile
 import threading
 import time
@@ -31,6 +32,15 @@ def new_session(hearth: Hearth) -> dict:
     private = hearth.settings.mode == "spaces"
     collection = f"visitor-{secrets.token_hex(16)}" if private else hearth.settings.collection
     return {"collection": collection, "private": private, "turns": [], "stop": threading.Event()}
+
+
+@contextmanager
+def shown_to_user():
+    """Hearth's errors (core/errors.py) become the page's error message; theirs names the fix."""
+    try:
+        yield
+    except HearthError as e:
+        raise gr.Error(str(e)) from e
 
 
 def _lang(request: gr.Request | None) -> str:
@@ -76,7 +86,7 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
                                    {"role": "assistant", "content": format_drafting(0, lang=lang)}]
         checks, released = [], ""
         pipeline = hearth.pipeline(session["collection"], temperature=temperature, top_k=int(top_k) if top_k else None)
-        try:
+        with shown_to_user():
             for event in pipeline.run(question, history=_history(session), doc_ids=scope or None,
                                       stop=session["stop"], search_only=bool(search_only)):
                 if isinstance(event, CheckDone):
@@ -93,8 +103,6 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
                 else:
                     continue
                 yield chat, "", format_checks(checks, lang), session
-        except HearthError as e:
-            raise gr.Error(str(e)) from e
 
     def stop(session):
         if session:
@@ -110,10 +118,8 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
         def report(file, done, total):
             progress((len(results) + done / max(total, 1)) / n, desc=f"{file}: {done}/{total}")
 
-        try:
+        with shown_to_user():
             ingested = hearth.documents.ingest(paths, collection=session["collection"], progress=report)
-        except HearthError as e:  # a quota of Spaces mode
-            raise gr.Error(str(e)) from e
         for r in ingested:
             results.append(r)  # searchable now, while the rest of the batch goes on
             choices = _doc_choices(hearth, session)
@@ -138,10 +144,8 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
 
     def choose_collection(name, session):
         session = ensure(session)
-        try:
+        with shown_to_user():
             name = hearth.documents.choose(name)
-        except HearthError as e:
-            raise gr.Error(str(e)) from e
         session.update(collection=name, turns=[])
         rows, scope, remove, session = documents(session)
         return gr.update(choices=hearth.documents.collections(), value=name), rows, scope, remove, [], session
@@ -164,17 +168,13 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
         gpu_layers = (gpu_layers or "").strip()
         if gpu_layers and not gpu_layers.lstrip("-").isdigit():
             raise gr.Error(t(_lang(request), "bad_gpu_layers", value=gpu_layers))
-        try:
+        with shown_to_user():
             info = hearth.chat.switch(model or None, n_gpu_layers=int(gpu_layers) if gpu_layers else None)
-        except HearthError as e:
-            raise gr.Error(str(e)) from e
         return format_plan(info["offload"], Path(info["model"]).name)
 
     def apply_threshold(threshold, request: gr.Request):
-        try:
+        with shown_to_user():
             value = set_threshold(hearth.llama_guard, threshold)
-        except HearthError as e:
-            raise gr.Error(str(e)) from e
         return t(_lang(request), "threshold_set", value=value)
 
     def blocked_rows():
@@ -186,10 +186,8 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
 
     def edit_words(edit):
         def handler(category, term):
-            try:
+            with shown_to_user():
                 edit(category, term)
-            except HearthError as e:
-                raise gr.Error(str(e)) from e
             return word_rows(), ""
         return handler
 

@@ -66,7 +66,7 @@ def _api_routes(hearth: Hearth) -> list:
 
 
 def _announce_api(hearth: Hearth, url: str) -> None:
-    from app.api.routes import keys_required
+    from app.api.keys import keys_required
 
     if not hearth.settings.api:
         return
