@@ -1,7 +1,7 @@
 """Retrieval quality on real SEC 10-Q filings: `hearth eval retrieval` beside a raw Chroma dense baseline.
 
 Hearth: the folder indexed by Hearth (its loader, its splitter, MiniLM, Chroma) and searched with
-Library.search, scored by app.evaluate (the same code as `hearth eval retrieval`).
+Library.search, scored by evaluation/ (the same code as `hearth eval retrieval`).
 Baseline, what a notebook would do: pypdfium2 page text cut into fixed 1,000-character windows,
 the same MiniLM through sentence-transformers, a default Chroma collection, `collection.query`.
 Both are scored with the same metric functions on the same questions (docugami sec10q: evidence is
@@ -25,7 +25,7 @@ WINDOW = 1000
 
 
 def _questions(pdfs: list[Path]):
-    from app.evaluate.questions import load_questions, resolve_docs
+    from evaluation.questions import load_questions, resolve_docs
 
     names = {p.name for p in pdfs}
     questions = [q for q in load_questions(SEC / "questions.jsonl", require_docs=True) if set(q.docs) <= names]
@@ -33,10 +33,10 @@ def _questions(pdfs: list[Path]):
 
 
 def _hearth_run(pdfs: list[Path], questions, work: Path) -> dict:
-    from app.evaluate.collection import prepare_collection
-    from app.evaluate.retrieval import evaluate_retrieval
     from app.hearth import Hearth
     from app.settings import load_settings
+    from evaluation.collection import prepare_collection
+    from evaluation.retrieval import evaluate_retrieval
 
     docs = work / "docs"
     docs.mkdir(parents=True)
@@ -59,8 +59,8 @@ def _baseline_run(pdfs: list[Path], questions, work: Path) -> dict:
     import pypdfium2 as pdfium
     from sentence_transformers import SentenceTransformer
 
-    from app.evaluate.retrieval import score_question, summarise
     from app.services.models import embedded_embedding_model
+    from evaluation.retrieval import score_question, summarise
 
     t0 = time.perf_counter()
     texts, metas = [], []

@@ -5,17 +5,22 @@ the metrics expected from them are exact.
 """
 
 import json
-import shutil
+import tomllib
+from importlib import import_module
+from pathlib import Path
 
+import click
 import pytest
 
-from app.evaluate import run_answers, run_guard, run_retrieval
-from app.evaluate.errors import EvalInputError
-from app.evaluate.guard_eval import evaluate_guard
-from app.evaluate.prompts import load_prompts
-from conftest import DATA, make_pdf
+from app.turn import Pipeline
+from conftest import DATA, ROOT, make_pdf
+from conftest import run_cli as hearth_cli  # the checkout's `hearth` (python -m app), commands from entry points
+from core.errors import InputFileError
+from evaluation import run_answers, run_compare, run_guard, run_retrieval
+from evaluation.guard_eval import evaluate_guard
+from evaluation.prompts import load_prompts
 from guard import KeywordFilter, LlamaGuard
-from test_cli import hearth as hearth_cli
+from guard.verdict import Verdict
 
 PAGES = {
     "alpha.pdf": ["Our bakery makes sourdough bread every morning. The dough rests overnight, then the loaves are "
@@ -106,10 +111,9 @@ def test_retrieval_collection_is_reused_and_follows_the_folder(hearth, tmp_path,
     assert (fresh["collection"]["indexed"], fresh["collection"]["chunks"]) == (3, first["collection"]["chunks"])
     assert fresh["summary"]["all"]["doc_hit@1"] == first["summary"]["all"]["doc_hit@1"] == 1.0
     (docs / "beta.pdf").unlink()
-    with pytest.raises(EvalInputError, match=r"q.jsonl:2: document\(s\) 'beta' not among the indexed files"):
+    with pytest.raises(InputFileError, match=r"q.jsonl:2: document\(s\) 'beta' not among the indexed files"):
         run_retrieval(hearth, questions, docs, tmp_path / "r3", ks=[1])
-    assert [d.file for d in hearth.documents.library(first["collection"]["collection"]).documents()] == ["alpha.pdf",
-                                                                                              "gamma.pdf"]
+    assert [d.file for d in hearth.documents.list(first["collection"]["collection"])] == ["alpha.pdf", "gamma.pdf"]
 
 
 def test_eval_guard_command_on_labelled_and_unlabelled_sets(tmp_path):
@@ -145,10 +149,11 @@ def test_guard_eval_runs_the_llama_guard_layer_through_llama_cpp(smollm_path):
     prompts, fields = load_prompts(DATA / "moderation_sample.jsonl")
     sample = [prompts[4], prompts[7]]  # one unsafe (V), one safe, both short
     stand_in = LlamaGuard(smollm_path, verify_model=False, min_format_mass=0.0, n_ctx=2048, n_threads=2)
+    pipeline = Pipeline(checks=[KeywordFilter(), stand_in], retriever=None, chat_model=None)
     try:
         for threshold, expected in [(0.0, 1.0), (1.01, 0.0)]:
             stand_in.threshold = threshold
-            result = evaluate_guard({"keyword": KeywordFilter(), "llama_guard": stand_in}, sample, fields)
+            result = evaluate_guard(lambda text: pipeline.check(text, audit=False), sample, fields)
             lg = result["summary"]["layers"]["llama_guard"]
             assert lg["available"] and lg["judged"] == 2 and lg["latency"]["n"] == 2
             assert lg["block_rate_unsafe"] == expected and lg["false_positive_rate_safe"] == expected
@@ -170,6 +175,47 @@ def test_a_configured_model_that_is_not_llama_guard_is_reported_missing(tmp_path
         h.close()
     assert report["summary"]["layers"]["llama_guard"]["available"] is False
     assert "is not a Llama Guard 3 model" in report["llama_guard_note"]
+
+
+class StandInGuard:
+    """Llama Guard's place in the pipeline, without its weights: passes everything and notes what it was shown,
+    or crashes on every check (a layer that fails must block: status "error")."""
+
+    layer = "llama_guard"
+    available = True
+    model_path = Path("stand-in-guard.gguf")
+    variant = "llama-guard-3-1b"
+
+    def __init__(self, crash: bool = False):
+        self.crash = crash
+        self.seen = []
+
+    def check(self, conversation):
+        self.seen.append(list(conversation))
+        if self.crash:
+            raise RuntimeError("the guard model fell over")
+        return Verdict("llama_guard", "passed", score=0.01)
+
+
+def test_eval_guard_counts_a_crashing_layer_as_an_error_that_blocks(tmp_path):
+    from app.hearth import Hearth
+    from app.settings import load_settings
+
+    h = Hearth(load_settings({"data_dir": tmp_path / "data"}), llama_guard=StandInGuard(crash=True))
+    try:
+        report = run_guard(h, DATA / "moderation_sample.jsonl", tmp_path / "g")
+    finally:
+        h.close()
+    rows, layers = report["rows"], report["summary"]["layers"]
+    assert all(r["llama_guard"]["status"] == "error" and "fell over" in r["llama_guard"]["reason"] for r in rows)
+    assert all(r["keyword"]["status"] == "passed" and r["both"]["status"] == "blocked" for r in rows)
+    assert set(rows[0]["llama_guard"]) == {"status", "categories", "score", "reason", "ms"}
+    assert layers["llama_guard"]["status"]["error"] == 10 and layers["llama_guard"]["available"]
+    assert layers["llama_guard"]["block_rate_unsafe"] == layers["llama_guard"]["false_positive_rate_safe"] == 1.0
+    assert layers["both"]["block_rate_unsafe"] == layers["both"]["false_positive_rate_safe"] == 1.0
+    assert not (tmp_path / "data" / "audit.jsonl").exists()  # measuring is not a blocked turn
+    md = (tmp_path / "g" / "report.md").read_text(encoding="utf-8")
+    assert "| llama_guard |" in md
 
 
 @pytest.fixture
@@ -219,6 +265,37 @@ def gemma_path(tmp_path_factory):
     return gemma.assemble(tmp_path_factory.mktemp("gemma") / gemma.MODEL_NAME)
 
 
+def test_compare_without_docs_is_a_plain_chat_turn_of_the_pipeline(tmp_path, settings, smollm_path):
+    """Both layers check the question and the answer, as in any turn; a crashing layer blocks instead of failing."""
+    from app.hearth import Hearth
+
+    questions = write_questions(tmp_path / "q.jsonl", [{"id": "paris", "question": "What is the capital of France?"}])
+    guard = StandInGuard()
+    h = Hearth(settings, llama_guard=guard)
+    try:
+        report = run_compare(h, [smollm_path], tmp_path / "cmp", questions_file=questions)
+    finally:
+        h.close()
+    row = report["models"][0]["rows"][0]
+    assert row["answer"].strip() and not row["blocked"] and row["tokens"] > 0
+    assert [(c["stage"], c["layer"], c["status"]) for c in row["checks"]] == [
+        ("question", "keyword", "passed"), ("question", "llama_guard", "passed"),
+        ("answer", "keyword", "passed"), ("answer", "llama_guard", "passed")]
+    assert guard.seen[0] == [("user", "What is the capital of France?")]
+    assert guard.seen[-1] == [("user", "What is the capital of France?"), ("assistant", row["answer"])]
+    assert report["models"][0]["summary"]["checks"]["answer/llama_guard/passed"] == 1
+
+    h = Hearth(settings, llama_guard=StandInGuard(crash=True))
+    try:
+        report = run_compare(h, [smollm_path], tmp_path / "crash", questions_file=questions)
+    finally:
+        h.close()
+    row = report["models"][0]["rows"][0]
+    assert row["blocked"] and row["blocked_by"] == "question/llama_guard" and row["answer"] == ""
+    assert [(c["layer"], c["status"]) for c in row["checks"]] == [("keyword", "passed"), ("llama_guard", "error")]
+    assert row["tokens"] == 0 and report["models"][0]["summary"]["blocked"] == 1
+
+
 def test_compare_command_two_real_models(tmp_path, smollm_path, gemma_path):
     questions = write_questions(tmp_path / "q.jsonl", [
         {"id": "zh-09", "question": "为什么大多数卫星都是向东发射？请从物理学角度解释。"},
@@ -246,3 +323,31 @@ def test_compare_command_two_real_models(tmp_path, smollm_path, gemma_path):
     assert gemma_path.name in page and "为什么大多数卫星都是向东发射" in page and "blocked: question/keyword" in page
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "### paris: What is the capital of France?" in md and f"**{smollm_path.name}**" in md
+
+
+def test_eval_commands_are_entry_points():
+    """`hearth` finds eval and compare through the "hearth.commands" entry points (app/ never imports them:
+    test_architecture.py)."""
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["hearth.commands"]
+    assert declared == {"eval": "evaluation.cli:eval_group", "compare": "evaluation.cli:compare"}
+    for name, target in declared.items():
+        module, _, attr = target.partition(":")
+        command = getattr(import_module(module), attr)
+        assert isinstance(command, click.Command) and command.name == name
+
+
+def test_without_matplotlib_the_command_says_which_extra_to_install(tmp_path, monkeypatch):
+    import sys
+
+    from click.testing import CliRunner
+
+    from app.settings import load_settings
+    from evaluation.cli import eval_group
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` fails as if it were not installed
+    questions = write_questions(tmp_path / "q.jsonl", QUESTIONS)
+    obj = {"json": False, "settings": load_settings({"data_dir": tmp_path / "data"})}
+    r = CliRunner().invoke(eval_group, ["retrieval", "--questions", str(questions), "--docs", str(tmp_path / "docs"),
+                                        "--out", str(tmp_path / "r")], obj=obj)
+    assert r.exit_code == 1 and "pip install 'hearth-rag[eval]'" in r.output
+    assert not (tmp_path / "r").exists() and not (tmp_path / "data" / "chroma").exists()

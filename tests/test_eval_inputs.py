@@ -1,14 +1,17 @@
 """Question and prompt files: what is read, and bad input named by file and line."""
 
 import json
+import re
+import sys
 
 import pytest
 
-from app.evaluate.compare import DEFAULT_QUESTIONS
-from app.evaluate.errors import EvalInputError
-from app.evaluate.prompts import load_prompts, parse_label
-from app.evaluate.questions import load_questions, resolve_docs
 from conftest import DATA
+from core.errors import InputError, InputFileError
+from evaluation import run_answers, run_compare, run_guard, run_retrieval
+from evaluation.compare import DEFAULT_QUESTIONS
+from evaluation.prompts import load_prompts, parse_label
+from evaluation.questions import load_questions, resolve_docs
 
 
 def write_jsonl(path, *objects, raw_lines=()):
@@ -44,15 +47,15 @@ def test_sec10q_style_questions_are_read(tmp_path):
 def test_bad_question_files_name_the_line(tmp_path, content, message):
     f = tmp_path / "q.jsonl"
     f.write_text("\n".join(content) + "\n", encoding="utf-8")
-    with pytest.raises(EvalInputError, match=message):
+    with pytest.raises(InputFileError, match=message):
         load_questions(f, require_docs=True)
 
 
 def test_missing_file_and_missing_document(tmp_path):
-    with pytest.raises(EvalInputError, match=r"nope.jsonl: no such file"):
+    with pytest.raises(InputFileError, match=r"nope.jsonl: no such file"):
         load_questions(tmp_path / "nope.jsonl")
     f = write_jsonl(tmp_path / "q.jsonl", {"question": "q", "doc": "a.pdf"}, {"question": "r", "doc": "zzz.pdf"})
-    with pytest.raises(EvalInputError, match=r"q.jsonl:2: document\(s\) 'zzz.pdf' not among the indexed files \(a.pdf\)"):
+    with pytest.raises(InputFileError, match=r"q.jsonl:2: document\(s\) 'zzz.pdf' not among the indexed files \(a.pdf\)"):
         resolve_docs(load_questions(f), ["a.pdf"], f)
 
 
@@ -65,7 +68,7 @@ def test_moderation_labels_make_categories():
 
 
 def test_unlabelled_texts_need_assume():
-    with pytest.raises(EvalInputError, match=r"zh_news_sample.jsonl:1: the prompt has no label.*--assume safe"):
+    with pytest.raises(InputFileError, match=r"zh_news_sample.jsonl:1: the prompt has no label.*--assume safe"):
         load_prompts(DATA / "zh_news_sample.jsonl")
     prompts, fields = load_prompts(DATA / "zh_news_sample.jsonl", assume="safe", limit=2)
     assert fields == [] and [p.label for p in prompts] == ["safe", "safe"] and prompts[0].id == "0"
@@ -77,11 +80,11 @@ def test_csv_prompts_and_bad_labels(tmp_path):
     prompts, fields = load_prompts(f)
     assert fields == ["unsafe"] and [(p.label, p.line) for p in prompts] == [("unsafe", 2), ("safe", 3)]
     f.write_text("text,unsafe\nhello,maybe\n", encoding="utf-8")
-    with pytest.raises(EvalInputError, match=r"p.csv:2: 'maybe' is not a label"):
+    with pytest.raises(InputFileError, match=r"p.csv:2: 'maybe' is not a label"):
         load_prompts(f)
-    with pytest.raises(EvalInputError, match=r"no label field 'flag'"):
+    with pytest.raises(InputFileError, match=r"no label field 'flag'"):
         load_prompts(f, labels=["flag"])
-    with pytest.raises(EvalInputError, match=r"'.txt' files are not read"):
+    with pytest.raises(InputFileError, match=r"'.txt' files are not read"):
         load_prompts(tmp_path / "p.txt")
     assert [parse_label(v) for v in (1, 0, "TRUE", "safe", None, "")] == [True, False, True, False, None, None]
 
@@ -90,3 +93,17 @@ def test_the_default_compare_questions_are_the_ten_from_the_seed():
     questions = load_questions(DEFAULT_QUESTIONS)
     assert len(questions) == 10 and questions[0].id == "zh-01"
     assert questions[8].question == "为什么大多数卫星都是向东发射？请从物理学角度解释。"
+
+
+def test_without_matplotlib_every_run_stops_before_any_work(tmp_path, monkeypatch):
+    """The charts need the eval extra; each run says so before it reads, indexes or loads anything."""
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` fails as if it were not installed
+    nothing = object()  # not a Hearth: a run that touched one would fail differently
+    runs = [lambda: run_retrieval(nothing, tmp_path / "q.jsonl", tmp_path / "docs", tmp_path / "out"),
+            lambda: run_guard(nothing, tmp_path / "p.csv", tmp_path / "out"),
+            lambda: run_answers(nothing, tmp_path / "q.jsonl", tmp_path / "docs", tmp_path / "out"),
+            lambda: run_compare(nothing, [tmp_path / "a.gguf"], tmp_path / "out")]
+    for run in runs:
+        with pytest.raises(InputError, match=re.escape("pip install 'hearth-rag[eval]'")):
+            run()
+    assert not (tmp_path / "out").exists()

@@ -2,18 +2,18 @@
 
 import pytest
 
-from app.evaluate.answer_checks import (cites_evidence, contains_phrase, gold_is_na, parse_numbers, salient_numbers,
-                                        same_quantity, says_not_in_documents)
-from app.evaluate.answers import check_answer, summarise_answers
-from app.evaluate.compare import model_label, summarise_model
-from app.evaluate.guard_eval import combine, summarise_guard
-from app.evaluate.judge import parse_score
-from app.evaluate.metrics import (first_rank, hit_at, percentile, precision_at, rate, recall_at, reciprocal_rank,
-                                  page_flags)
-from app.evaluate.questions import Question
-from app.evaluate.report import markdown_table
-from app.evaluate.retrieval import group_rows, score_question, summarise
 from engine import fallback_chat_format
+from evaluation.answer_checks import (cites_evidence, contains_phrase, gold_is_na, parse_numbers, salient_numbers,
+                                      same_quantity, says_not_in_documents)
+from evaluation.answers import check_answer, summarise_answers
+from evaluation.compare import model_label, summarise_model
+from evaluation.guard_eval import combine, summarise_guard
+from evaluation.judge import parse_score
+from evaluation.metrics import (first_rank, hit_at, percentile, precision_at, rate, recall_at, reciprocal_rank,
+                                page_flags)
+from evaluation.questions import Question
+from evaluation.report import markdown_table
+from evaluation.retrieval import group_rows, score_question, summarise
 
 
 def test_rank_metrics():

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from app.evaluate.errors import EvalInputError
+from core.errors import InputFileError
 
 __all__ = ["Question", "load_questions", "read_jsonl", "resolve_docs", "QUESTION_FIELDS"]
 
@@ -43,10 +43,10 @@ class Question:
 
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
-    """(line number, object) for each non-blank line; a missing file or a bad line raises EvalInputError."""
+    """(line number, object) for each non-blank line; a missing file or a bad line raises InputFileError."""
     path = Path(path)
     if not path.is_file():
-        raise EvalInputError(path, "no such file.")
+        raise InputFileError(path, "no such file.")
     with path.open(encoding="utf-8-sig") as f:
         for n, raw in enumerate(f, start=1):
             if not raw.strip():
@@ -54,9 +54,9 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
             try:
                 obj = json.loads(raw)
             except json.JSONDecodeError as e:
-                raise EvalInputError(path, f"not valid JSON ({e.msg} at column {e.colno}).", n) from None
+                raise InputFileError(path, f"not valid JSON ({e.msg} at column {e.colno}).", n) from None
             if not isinstance(obj, dict):
-                raise EvalInputError(path, f"expected a JSON object, got {type(obj).__name__}.", n)
+                raise InputFileError(path, f"expected a JSON object, got {type(obj).__name__}.", n)
             yield n, obj
 
 
@@ -65,7 +65,7 @@ def _strings(value, name: str, path: Path, line: int) -> tuple[str, ...]:
         return ()
     items = value if isinstance(value, list) else [value]
     if not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) and str(v).strip() for v in items):
-        raise EvalInputError(path, f"'{name}' must be a non-empty string or a list of them.", line)
+        raise InputFileError(path, f"'{name}' must be a non-empty string or a list of them.", line)
     return tuple(str(v).strip() for v in items)
 
 
@@ -74,27 +74,27 @@ def _pages(value, name: str, path: Path, line: int) -> tuple[int, ...]:
         return ()
     items = value if isinstance(value, list) else [value]
     if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in items):
-        raise EvalInputError(path, f"'{name}' must be a page number (1-based) or a list of them.", line)
+        raise InputFileError(path, f"'{name}' must be a page number (1-based) or a list of them.", line)
     return tuple(items)
 
 
 def _question(obj: dict, path: Path, line: int, require_docs: bool) -> Question:
     unknown = sorted(set(obj) - set(QUESTION_FIELDS) - set(META_FIELDS))
     if unknown:
-        raise EvalInputError(path, f"unknown field(s) {', '.join(map(repr, unknown))}; known fields: "
+        raise InputFileError(path, f"unknown field(s) {', '.join(map(repr, unknown))}; known fields: "
                                    f"{', '.join(QUESTION_FIELDS + META_FIELDS)}.", line)
     text = obj.get("question")
     if not isinstance(text, str) or not text.strip():
-        raise EvalInputError(path, "'question' is missing or empty.", line)
+        raise InputFileError(path, "'question' is missing or empty.", line)
     docs = tuple(dict.fromkeys(_strings(obj.get("doc"), "doc", path, line) + _strings(obj.get("docs"), "docs", path,
                                                                                         line)))
     if require_docs and not docs:
-        raise EvalInputError(path, "no 'doc' or 'docs': the evaluation needs the evidence document.", line)
+        raise InputFileError(path, "no 'doc' or 'docs': the evaluation needs the evidence document.", line)
     pages = tuple(dict.fromkeys(_pages(obj.get("page"), "page", path, line) + _pages(obj.get("pages"), "pages",
                                                                                       path, line)))
     answer = obj.get("answer")
     if answer is not None and not isinstance(answer, str):
-        raise EvalInputError(path, "'answer' must be a string.", line)
+        raise InputFileError(path, "'answer' must be a string.", line)
     qid = obj.get("id")
     return Question(id=str(qid) if qid is not None else f"line-{line}", question=text.strip(), docs=docs,
                     pages=pages, answer=answer, expect=_strings(obj.get("expect"), "expect", path, line),
@@ -105,11 +105,11 @@ def load_questions(path: Path | str, *, require_docs: bool = False) -> list[Ques
     path = Path(path)
     questions = [_question(obj, path, n, require_docs) for n, obj in read_jsonl(path)]
     if not questions:
-        raise EvalInputError(path, "the file holds no questions.")
+        raise InputFileError(path, "the file holds no questions.")
     seen: dict[str, int] = {}
     for q in questions:
         if q.id in seen:
-            raise EvalInputError(path, f"id {q.id!r} is used again (first on line {seen[q.id]}).", q.line)
+            raise InputFileError(path, f"id {q.id!r} is used again (first on line {seen[q.id]}).", q.line)
         seen[q.id] = q.line
     return questions
 
@@ -126,7 +126,7 @@ def resolve_docs(questions: Iterable[Question], files: Iterable[str], path: Path
     for q in questions:
         missing = [d for d in q.docs if _key(d) not in by_key]
         if missing:
-            raise EvalInputError(path, f"document(s) {', '.join(map(repr, missing))} not among the indexed files "
+            raise InputFileError(path, f"document(s) {', '.join(map(repr, missing))} not among the indexed files "
                                        f"({', '.join(sorted(by_key.values())) or 'none'}).", q.line)
         out.append(Question(q.id, q.question, tuple(by_key[_key(d)] for d in q.docs), q.pages, q.answer, q.expect,
                             q.meta, q.line))

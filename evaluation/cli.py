@@ -1,4 +1,5 @@
-"""`hearth eval retrieval|guard|answers` and `hearth compare`. Registered by app/cli.py (import it from there)."""
+"""`hearth eval retrieval|guard|answers` and `hearth compare`: added to `hearth` through the "hearth.commands" entry
+points (pyproject.toml), so that app/ never imports evaluation/."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from app.cli import _emit, _hearth, json_option
-from app.evaluate.errors import EvalInputError
+from app.cli.common import emit, get_hearth, json_option
+from core.errors import InputError
 
 __all__ = ["eval_group", "compare"]
 
@@ -41,16 +42,16 @@ def _progress():
 
 
 def _finish(ctx: click.Context, run, kind: str, out_dir: Path | None, summary) -> None:
-    from app.evaluate.report import default_out_dir
+    from evaluation.report import default_out_dir
 
     out_dir = out_dir or default_out_dir(kind)
     try:
-        report = run(_hearth(ctx), out_dir, _progress())
-    except EvalInputError as e:
+        report = run(get_hearth(ctx), out_dir, _progress())
+    except InputError as e:  # a bad file, or no matplotlib: the message says what to do
         raise click.ClickException(str(e)) from e
-    _emit(ctx, report, summary(report) + f"\n\nReport: {out_dir / 'report.md'}"
-          + (f" and {out_dir / 'report.html'}" if kind == "compare" else "")
-          + f"; charts: {', '.join(report.get('charts', []))}")
+    emit(ctx, report, summary(report) + f"\n\nReport: {out_dir / 'report.md'}"
+         + (f" and {out_dir / 'report.html'}" if kind == "compare" else "")
+         + f"; charts: {', '.join(report.get('charts', []))}")
 
 
 def _section(markdown: str, title: str) -> str:
@@ -76,8 +77,8 @@ def eval_group():
 @click.pass_context
 def eval_retrieval(ctx, questions_file, docs_dir, ks, fresh, limit, out_dir):
     """Document and page hit@k, recall, precision and MRR of search, per question, with latency."""
-    from app.evaluate.report import retrieval_markdown
-    from app.evaluate.runs import run_retrieval
+    from evaluation.report import retrieval_markdown
+    from evaluation.runs import run_retrieval
 
     try:
         k_values = sorted({int(k) for k in ks.split(",") if k.strip()})
@@ -104,8 +105,8 @@ def eval_retrieval(ctx, questions_file, docs_dir, ks, fresh, limit, out_dir):
 @click.pass_context
 def eval_guard(ctx, prompts_file, labels, text_field, assume, limit, out_dir):
     """Block rate on unsafe prompts, false positives on safe ones: keyword layer, Llama Guard, both."""
-    from app.evaluate.report import guard_markdown
-    from app.evaluate.runs import run_guard
+    from evaluation.report import guard_markdown
+    from evaluation.runs import run_guard
 
     fields = [f.strip() for label in labels for f in label.split(",") if f.strip()]
     _finish(ctx, lambda h, out, p: run_guard(h, prompts_file, out, labels=fields, text_field=text_field,
@@ -125,8 +126,8 @@ def eval_guard(ctx, prompts_file, labels, text_field, assume, limit, out_dir):
 @click.pass_context
 def eval_answers(ctx, questions_file, docs_dir, judge_model, fresh, limit, out_dir):
     """Full guarded turns: cites the evidence? contains the gold figure? says "not in the documents" for N/A?"""
-    from app.evaluate.report import answers_markdown
-    from app.evaluate.runs import run_answers
+    from evaluation.report import answers_markdown
+    from evaluation.runs import run_answers
 
     _finish(ctx, lambda h, out, p: run_answers(h, questions_file, docs_dir, out, judge_model=judge_model,
                                                limit=limit, fresh=fresh, progress=p),
@@ -149,8 +150,8 @@ def eval_answers(ctx, questions_file, docs_dir, judge_model, fresh, limit, out_d
 @click.pass_context
 def compare(ctx, models, more_models, questions_file, docs_dir, max_tokens, temperature, limit, out_dir):
     """The same questions to several models, one at a time: answers, latency, tokens/s, guard verdicts."""
-    from app.evaluate.report import compare_markdown
-    from app.evaluate.runs import run_compare
+    from evaluation.report import compare_markdown
+    from evaluation.runs import run_compare
 
     paths = list(models) + list(more_models)
     if not paths:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from typing import Callable, Sequence
 
-from app.evaluate.answer_checks import (cites_evidence, expected_items_found, gold_is_na, parse_numbers,
+from evaluation.answer_checks import (cites_evidence, expected_items_found, gold_is_na, parse_numbers,
                                         salient_numbers, same_quantity, says_not_in_documents)
-from app.evaluate.metrics import latency_summary, mean, rate
-from app.evaluate.questions import Question
+from evaluation.metrics import latency_summary, mean, rate
+from evaluation.questions import Question
 
 __all__ = ["check_answer", "summarise_answers", "evaluate_answers", "turn_row"]
 

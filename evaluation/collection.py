@@ -7,7 +7,7 @@ import re
 import time
 from pathlib import Path
 
-from app.evaluate.errors import EvalInputError
+from core.errors import InputFileError
 from rag import expand_paths
 from rag.library import Progress
 
@@ -28,11 +28,11 @@ def prepare_collection(hearth, docs_dir: Path, collection: str, *, progress: Pro
     """
     docs_dir = Path(docs_dir)
     if not docs_dir.is_dir():
-        raise EvalInputError(docs_dir, "no such folder (--docs must be a folder of PDF, TXT or Markdown files).")
+        raise InputFileError(docs_dir, "no such folder (--docs must be a folder of PDF, TXT or Markdown files).")
     files = expand_paths([docs_dir])
     if not files:
-        raise EvalInputError(docs_dir, "the folder holds no PDF, TXT or Markdown files.")
-    library = hearth.library(collection)
+        raise InputFileError(docs_dir, "the folder holds no PDF, TXT or Markdown files.")
+    library = hearth.documents.library(collection)
     t0 = time.perf_counter()
     results = list(library.ingest(files, progress))
     names = {f.name for f in files}

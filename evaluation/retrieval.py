@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from typing import Callable, Sequence
 
-from app.evaluate.metrics import (doc_flags, first_rank, hit_at, latency_summary, mean, page_flags, precision_at,
+from evaluation.metrics import (doc_flags, first_rank, hit_at, latency_summary, mean, page_flags, precision_at,
                                   recall_at, reciprocal_rank)
-from app.evaluate.questions import Question
+from evaluation.questions import Question
 
 __all__ = ["score_question", "summarise", "group_rows", "evaluate_retrieval"]
 

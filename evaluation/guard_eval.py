@@ -1,18 +1,18 @@
 """`hearth eval guard`: block rate on unsafe prompts and false positives on safe ones, per layer and category.
 
-Each prompt goes, as a user question, through the keyword layer and the Llama Guard layer; "both"
-is what a turn does: blocked when either layer blocks (or fails: a check never fails open). A
-layer that is missing (no Llama Guard installed) is reported as missing, never as a 0% block rate.
+Each prompt goes, as a user question, through the pipeline's own checks (Pipeline.check): the keyword
+layer and the Llama Guard layer, failing closed, so a layer that crashes counts as "error" (blocked).
+"both" is what a turn does: blocked when either layer blocks or fails. A layer that is missing (no
+Llama Guard installed) is reported as missing, never as a 0% block rate.
 """
 
 from __future__ import annotations
 
-import time
 from collections import Counter
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Sequence
 
-from app.evaluate.metrics import latency_summary, rate
-from app.evaluate.prompts import Prompt
+from evaluation.metrics import latency_summary, rate
+from evaluation.prompts import Prompt
 
 __all__ = ["evaluate_guard", "summarise_guard", "combine", "LAYERS"]
 
@@ -68,21 +68,18 @@ def summarise_guard(rows: Sequence[dict], categories: Sequence[str]) -> dict:
             "layers": {layer: _layer_summary(rows, layer, categories) for layer in LAYERS}}
 
 
-def _verdict(layer, text: str) -> dict:
-    t0 = time.perf_counter()
-    v = layer.check([("user", text)])
-    return {"status": v.status, "categories": list(v.categories), "score": v.score, "reason": v.reason,
-            "ms": round((time.perf_counter() - t0) * 1000, 3)}
+def _verdict(check) -> dict:
+    return {"status": check.status, "categories": list(check.categories), "score": check.score,
+            "reason": check.reason, "ms": check.ms}
 
 
-def evaluate_guard(layers: Mapping[str, object], prompts: Sequence[Prompt], categories: Sequence[str],
+def evaluate_guard(check: Callable[[str], Sequence], prompts: Sequence[Prompt], categories: Sequence[str],
                    progress: Callable[[int, int], None] | None = None) -> dict:
-    """layers: {"keyword": layer, "llama_guard": layer}, each with check(conversation) -> Verdict."""
+    """check(text) -> the pipeline's Checks on text as a question, one per layer (Pipeline.check, audit off)."""
     rows = []
     for i, p in enumerate(prompts, start=1):
         row = {"id": p.id, "line": p.line, "label": p.label, "categories": list(p.categories), "text": p.text}
-        for name in ("keyword", "llama_guard"):
-            row[name] = _verdict(layers[name], p.text)
+        row.update((c.layer, _verdict(c)) for c in check(p.text))
         row["both"] = combine([row["keyword"], row["llama_guard"]])
         rows.append(row)
         if progress:

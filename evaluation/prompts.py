@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from app.evaluate.errors import EvalInputError
-from app.evaluate.questions import read_jsonl
+from core.errors import InputFileError
+from evaluation.questions import read_jsonl
 
 __all__ = ["Prompt", "load_prompts", "parse_label", "TEXT_FIELDS", "AUTO_LABEL_FIELDS"]
 
@@ -56,15 +56,15 @@ def _rows(path: Path):
         yield from read_jsonl(path)
     elif suffix == ".csv":
         if not path.is_file():
-            raise EvalInputError(path, "no such file.")
+            raise InputFileError(path, "no such file.")
         with path.open(encoding="utf-8-sig", newline="") as f:
             reader = csv.DictReader(f)
             for row in reader:
                 if None in row:
-                    raise EvalInputError(path, "the row has more cells than the header.", reader.line_num)
+                    raise InputFileError(path, "the row has more cells than the header.", reader.line_num)
                 yield reader.line_num, row
     else:
-        raise EvalInputError(path, f"'{suffix or 'no extension'}' files are not read; give a .csv or .jsonl file.")
+        raise InputFileError(path, f"'{suffix or 'no extension'}' files are not read; give a .csv or .jsonl file.")
 
 
 def load_prompts(path: Path | str, *, labels: Sequence[str] = (), text_field: str | None = None,
@@ -73,31 +73,31 @@ def load_prompts(path: Path | str, *, labels: Sequence[str] = (), text_field: st
     path = Path(path)
     rows = list(_rows(path))
     if not rows:
-        raise EvalInputError(path, "the file holds no prompts.")
+        raise InputFileError(path, "the file holds no prompts.")
     keys = {k for _, row in rows for k in row}
     field = text_field or next((f for f in TEXT_FIELDS if f in keys), None)
     if field is None or field not in keys:
-        raise EvalInputError(path, f"no text field {field!r}; the file has {', '.join(sorted(keys))} "
+        raise InputFileError(path, f"no text field {field!r}; the file has {', '.join(sorted(keys))} "
                                    f"(choose one with --text-field)." if field else
                                    f"no text field ({', '.join(TEXT_FIELDS)}); choose one with --text-field.")
     fields = list(labels) or [f for f in AUTO_LABEL_FIELDS if f in keys]
     missing = [f for f in fields if f not in keys]
     if missing:
-        raise EvalInputError(path, f"no label field {', '.join(map(repr, missing))} in the file "
+        raise InputFileError(path, f"no label field {', '.join(map(repr, missing))} in the file "
                                    f"(it has {', '.join(sorted(keys))}).")
     prompts = []
     for n, row in rows[:limit] if limit else rows:
         text = row.get(field)
         if not isinstance(text, str) or not text.strip():
-            raise EvalInputError(path, f"'{field}' is missing or empty.", n)
+            raise InputFileError(path, f"'{field}' is missing or empty.", n)
         try:
             values = {f: parse_label(row.get(f)) for f in fields}
         except ValueError as e:
-            raise EvalInputError(path, str(e), n) from None
+            raise InputFileError(path, str(e), n) from None
         positive = tuple(f for f, v in values.items() if v)
         label = "unsafe" if positive else ("safe" if any(v is False for v in values.values()) else assume)
         if label is None:
-            raise EvalInputError(path, f"the prompt has no label ({', '.join(fields) or 'no label field'}); pass "
+            raise InputFileError(path, f"the prompt has no label ({', '.join(fields) or 'no label field'}); pass "
                                        "--label FIELD, or --assume safe for a set of ordinary texts.", n)
         prompts.append(Prompt(str(row.get("id", f"line-{n}")), text, label, positive, n))
     return prompts, fields

@@ -5,7 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping, Sequence
 
-__all__ = ["hit_at_k_chart", "latency_histogram", "guard_rates_chart", "speed_chart"]
+from core.errors import InputError
+
+__all__ = ["require_matplotlib", "hit_at_k_chart", "latency_histogram", "guard_rates_chart", "speed_chart"]
+
+MISSING = ("the evaluation draws its charts with matplotlib, which is not installed: "
+           "run `pip install 'hearth-rag[eval]'` (or `pip install -e '.[eval]'` in a checkout).")
+
+
+def require_matplotlib() -> None:
+    """Fail before any indexing or model work when the charts cannot be drawn (matplotlib is the eval extra)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as e:
+        raise InputError(MISSING) from e
 
 
 def _plt():
