@@ -72,10 +72,6 @@ class ChatModel:
     def name(self) -> str:
         return self.model_path.name
 
-    @property
-    def loaded(self) -> bool:
-        return self._llm is not None
-
     def load(self):
         if self._llm is None:
             with self.lock:

@@ -46,10 +46,6 @@ class RemoteChatModel:
     def name(self) -> str:
         return f"{self.model or '?'} at {self.base_url}"
 
-    @property
-    def loaded(self) -> bool:
-        return self.model is not None
-
     def load(self):
         with self.lock:
             if self.model is None:

@@ -14,7 +14,7 @@ from typing import Iterable, Sequence
 from core.errors import GuardFormatError, GuardModelError, GuardTimeout
 from engine.llamacpp import open_llama
 from guard.guard_formats import GuardFormat, get_format, guess_format
-from guard.llama_guard_prompt import LG3_SPECIALS, Category, GuardPrompt
+from guard.llama_guard_prompt import Category, GuardPrompt
 from guard.verdict import Verdict
 from guard.windows import split_windows
 
@@ -23,8 +23,6 @@ __all__ = ["LlamaGuard", "MissingGuard", "tokenize_prompt"]
 log = logging.getLogger(__name__)
 
 LAYER = "llama_guard"
-# The special tokens our template uses; only these, and only in template text, become special tokens.
-TEMPLATE_SPECIALS = LG3_SPECIALS
 
 
 MIN_WINDOW_TOKENS = 64  # a window of the checked text must hold at least this many tokens

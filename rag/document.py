@@ -52,10 +52,6 @@ class LoadedDocument:
     warnings: tuple[str, ...] = ()
 
     @property
-    def text_pages(self) -> int:
-        return sum(1 for p in self.pages if p.text.strip())
-
-    @property
     def ocr_pages(self) -> int:
         return sum(1 for p in self.pages if p.ocr)
 

@@ -46,10 +46,6 @@ class BaseEmbedder:
                                                           self.model_path, self.threads)
         return self._model
 
-    @property
-    def dimension(self) -> int:
-        return len(self.embed(["dimension"])[0])
-
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
             return []

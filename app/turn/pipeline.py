@@ -214,7 +214,7 @@ class Pipeline:
                 log.exception("%s check crashed", layer.layer)
                 verdict = Verdict(layer.layer, "error", reason=f"{layer.layer} check failed ({e}); blocked to be safe")
             yield Check(stage, verdict.layer, verdict.status, verdict.categories, verdict.score, verdict.reason,
-                        round(_ms(t0), 1))
+                        round(_ms(t0), 3))
 
     def _report(self, check: Check, text: str) -> None:
         """Tell the audit log; a failure to write it is logged, and the turn stays blocked."""
