@@ -11,6 +11,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from core.errors import SettingsError
+
 __all__ = ["Store", "Hit", "open_chroma", "open_chroma_http", "chroma_name"]
 
 MAX_ID_SCOPE = 20_000  # chunks: a larger scope goes to Chroma as a metadata filter instead of a list of ids
@@ -68,7 +70,7 @@ def open_chroma_http(url: str):
 
     u = urlsplit(url if "://" in url else f"http://{url}")
     if not u.hostname:
-        raise ValueError(f"chroma_url {url!r} names no host; use e.g. http://chroma-box:8000")
+        raise SettingsError(f"chroma_url {url!r} names no host; use e.g. http://chroma-box:8000")
     return chromadb.HttpClient(host=u.hostname, port=u.port or (443 if u.scheme == "https" else 8000),
                                ssl=u.scheme == "https", settings=chromadb.Settings(anonymized_telemetry=False))
 

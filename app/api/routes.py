@@ -154,10 +154,9 @@ class Api:
         texts = [req.input] if isinstance(req.input, str) else list(req.input)
         if not texts or any(not t.strip() for t in texts):
             raise ApiError(400, "input must be one or more non-empty strings", code="invalid_input", param="input")
-        checks = self.hearth.pipeline(retrieve=False).screen(texts)
-        blocked = [c for c in checks if not c.allowed]
-        if blocked:
-            c = blocked[0]
+        pipeline = self.hearth.pipeline(retrieve=False)
+        c = next((c for t in texts for c in pipeline.check(t.strip()) if not c.allowed), None)
+        if c is not None:  # each input is checked like a question, failing closed and audited
             raise ApiError(400, f"input blocked by the {c.layer} check ({', '.join(c.categories) or c.status}): "
                            f"{c.reason}", code="content_filter", param="input")
         vectors = self.hearth.embedder.embed(texts)

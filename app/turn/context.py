@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from app.turn.prompt import build_messages, fit_sources
+from core.errors import InputError
 from rag.store import Hit
 
 __all__ = ["ContextPlan", "plan_context", "summarise_turns", "HISTORY_SHARE", "MESSAGE_OVERHEAD"]
@@ -48,7 +49,7 @@ def plan_context(question: str, hits: Sequence[Hit], history: Sequence[tuple[str
     fixed = sum(count(m["content"]) + MESSAGE_OVERHEAD for m in build_messages(question, [], ()))
     available = n_ctx - max_tokens - SAFETY - fixed
     if available < 0:
-        raise ValueError(f"the question is too long for the model's context ({fixed} tokens with the rules, "
+        raise InputError(f"the question is too long for the model's context ({fixed} tokens with the rules, "
                          f"{n_ctx - max_tokens - SAFETY} available); shorten it or raise HEARTH_N_CTX.")
     kept: list[tuple[str, str]] = []
     used = 0

@@ -183,16 +183,6 @@ class Pipeline:
                 self._report(check, text if answer is None else answer)
         return checks
 
-    def screen(self, texts: Sequence[str]) -> list[Check]:
-        """The question checks on each text (inputs to embed), stopping at the first that blocks."""
-        done = []
-        for text in texts:
-            for check in self._run_checks("question", [("user", text.strip())]):
-                done.append(check)
-                if not check.allowed:
-                    return done
-        return done
-
     def _checked(self, turn: TurnResult, stage: str, conversation, text: str) -> Iterator:
         """Every check of the stage, each recorded and yielded; the first that blocks is reported and finishes the
         turn. Returns whether the text passed."""
