@@ -123,8 +123,8 @@ class Hearth:
     def documents(self) -> Documents:
         s = self.settings
         quotas = Quotas(s.spaces_max_files, s.spaces_max_file_mb, s.spaces_max_documents) if s.mode == "spaces" else None
-        return Documents(open_library=self._library, catalog=self.catalog, chroma=self.chroma, default=s.collection,
-                         quotas=quotas)
+        return Documents(open_library=self._library, catalog=self.catalog, chroma=lambda: self.chroma,
+                         default=s.collection, quotas=quotas)
 
     @cached_property
     def _search_parts(self) -> dict:

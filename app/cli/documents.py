@@ -9,7 +9,6 @@ from pathlib import Path
 import click
 
 from app.cli.common import emit, get_hearth, json_option
-from app.turn import Finished, Released
 from core.errors import NotFoundError
 
 __all__ = ["COMMANDS"]
@@ -67,6 +66,8 @@ def search(ctx: click.Context, query, k):
 @click.pass_context
 def ask(ctx: click.Context, question):
     """Ask a question about your documents; the answer comes with citations and check results."""
+    from app.turn import Finished, Released  # the turn's machinery loads only when a question is asked
+
     shown, result = 0, None
     for event in get_hearth(ctx).pipeline().run(question):
         if isinstance(event, Released) and not ctx.obj["json"]:

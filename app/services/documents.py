@@ -61,11 +61,11 @@ class Quotas:
 class Documents:
     """The collections of one Hearth: indexing, searching, listing and removing documents in each."""
 
-    def __init__(self, *, open_library: Callable[[str], Library], catalog, chroma, default: str,
+    def __init__(self, *, open_library: Callable[[str], Library], catalog, chroma: Callable[[], object], default: str,
                  quotas: Quotas | None = None):
         self._open_library = open_library
         self.catalog = catalog
-        self.chroma = chroma
+        self._chroma = chroma  # opened on first need: listing collections must not wait for Chroma
         self.default = default
         self.quotas = quotas  # None: no quotas (desktop)
         self._libraries: dict[str, Library] = {}
@@ -114,7 +114,7 @@ class Documents:
         with self._lock:
             self._libraries.pop(collection, None)
         try:
-            self.chroma.delete_collection(chroma_name(collection))
+            self._chroma().delete_collection(chroma_name(collection))
         except Exception as e:  # already gone: nothing to clean
             log.debug("delete collection %s: %s", collection, e)
         return len(docs)
