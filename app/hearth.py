@@ -35,6 +35,8 @@ PARTS = ("embedder", "chat_model", "llama_guard", "keyword_filter", "chroma", "g
 
 
 class Hearth:
+    """Settings in; the parts (models, index, guard) and the services over them out, each built once on first use."""
+
     def __init__(self, settings: Settings, **parts):
         unknown = set(parts) - set(PARTS)
         if unknown:
