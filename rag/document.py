@@ -50,6 +50,7 @@ class LoadedDocument:
     pages: tuple[Page, ...]
     title: str = ""
     warnings: tuple[str, ...] = ()
+    encoding: str = ""  # what a text file was read as (utf-8, utf-16, gb18030, ...); "" for other formats
 
     @property
     def ocr_pages(self) -> int:

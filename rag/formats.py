@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 import zipfile
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 from core.errors import DocumentLoadError
 from rag.document import LoadedDocument, Page, describe_bytes, plain_headings
 
-__all__ = ["read_text", "read_docx", "read_html", "markdown_headings"]
+__all__ = ["read_text", "read_docx", "read_html", "markdown_headings", "decode_text", "LEGACY_ENCODINGS"]
 
 _MD_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)[ \t#]*$", re.M)
 _MARK = "\ue000"  # marks a heading line while HTML is flattened (private use, not whitespace); never left in the text
@@ -19,21 +20,55 @@ def markdown_headings(text: str) -> tuple[tuple[int, str], ...]:
     return tuple((m.start(), m.group(1).strip()) for m in _MD_HEADING.finditer(text))
 
 
-def _decode(path: Path, raw: bytes) -> str:
+# Byte order marks, longest first (a UTF-32 LE mark begins with the UTF-16 LE one).
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+# What text without a mark, and not UTF-8, is read as, in order of preference when the bytes fit several equally
+# well (a short text can): Chinese (mainland, then Taiwan and Hong Kong), Japanese, Korean, Western Windows.
+LEGACY_ENCODINGS = ("gb18030", "big5", "shift_jis", "euc_kr", "cp1252")
+
+
+def decode_text(raw: bytes) -> tuple[str, str] | None:
+    """(text, encoding) for text in a common encoding: a byte order mark says which, else UTF-8 if the bytes are,
+    else the legacy encoding that charset-normalizer finds the bytes fit; None when none does."""
+    for bom, codec in _BOMS:
+        if raw.startswith(bom):
+            try:
+                return raw.decode(codec), codec.removesuffix("-sig")
+            except UnicodeDecodeError:
+                return None
     try:
-        return raw.decode("utf-8-sig")
+        return raw.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
-        raise DocumentLoadError(path, f"this is not UTF-8 text: it looks like {describe_bytes(raw[:1024])}.",
-                                "Save it as UTF-8 text, or give it the extension of what it is.") from None
+        pass
+    import charset_normalizer
+
+    matches = list(charset_normalizer.from_bytes(raw, cp_isolation=list(LEGACY_ENCODINGS)))
+    if not matches:
+        return None
+    best = matches[0]
+    tied = [m for m in matches if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
+    chosen = min(tied, key=lambda m: LEGACY_ENCODINGS.index(m.encoding) if m.encoding in LEGACY_ENCODINGS else 99)
+    return str(chosen), chosen.encoding
+
+
+def _decode(path: Path, raw: bytes) -> tuple[str, str]:
+    decoded = decode_text(raw)
+    if decoded is None:
+        raise DocumentLoadError(path, f"this text is in no encoding Hearth reads (UTF-8, UTF-16/32 with a byte order "
+                                f"mark, {', '.join(e.upper() for e in LEGACY_ENCODINGS)}): it looks like "
+                                f"{describe_bytes(raw[:1024])}.", "Save it as UTF-8 text, or give it the extension "
+                                "of what it is.")
+    return decoded
 
 
 def read_text(path: Path, *, markdown: bool) -> LoadedDocument:
-    text = _decode(path, path.read_bytes())
+    text, encoding = _decode(path, path.read_bytes())
     find = markdown_headings if markdown else plain_headings
     # A form feed separates pages in plain-text exports; keep them as pages.
     pages = tuple(Page(i + 1, part, find(part)) for i, part in enumerate(text.split("\f")))
     title = next((h for _, h in pages[0].headings), "") if markdown else ""
-    return LoadedDocument(path, pages, title)
+    return LoadedDocument(path, pages, title, encoding=encoding)
 
 
 def read_docx(path: Path, head: bytes) -> LoadedDocument:

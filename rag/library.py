@@ -50,6 +50,7 @@ class IngestResult:
     error: str | None = None
     warnings: tuple[str, ...] = ()  # e.g. pages read by OCR, pages left unread
     ocr_pages: int = 0
+    encoding: str = ""  # what a text file was read as (rag.formats.decode_text)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -264,7 +265,7 @@ class Library:
                 self._remove(old)
         log.info("indexed file=%s pages=%d chunks=%d", path.name, len(doc.pages), len(chunks))
         return IngestResult(str(path), "indexed", doc_id, len(doc.pages), len(chunks), warnings=doc.warnings,
-                            ocr_pages=doc.ocr_pages)
+                            ocr_pages=doc.ocr_pages, encoding=doc.encoding)
 
     def _embed_and_write(self, doc_id: str, file: str, chunks: list[Chunk], texts: list[str], writer: ChunkWriter,
                          progress: Progress | None) -> None:

@@ -31,7 +31,7 @@ def test_ingest_search_ask_forget_across_restarts(tmp_path):
     assert r.returncode == 1, r.stderr  # some files failed
     results = {Path(x["file"]).name: x for x in json.loads(r.stdout)}
     assert set(results[AAPL_PDF.name]) == {"file", "status", "doc_id", "pages", "chunks", "error", "warnings",
-                                                 "ocr_pages"}
+                                                 "ocr_pages", "encoding"}
     assert results[AAPL_PDF.name]["status"] == "indexed" and results[AAPL_PDF.name]["pages"] == 28
     assert "damaged" in results["corrupt.pdf"]["error"]
     assert "empty" in results["empty.pdf"]["error"]

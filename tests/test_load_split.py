@@ -26,7 +26,7 @@ def test_generated_pdf_keeps_page_order(tmp_path):
     ("notes.docx", b"PK\x03\x04 docx", "damaged or not a .docx"),
     ("old.docx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1 ole", "encrypted or old-format (.doc)"),
     ("sheet.xlsx", b"PK\x03\x04 xlsx", "'.xlsx' files are not supported"),
-    ("latin1.txt", "caf\xe9 cr\xe8me".encode("latin-1"), "not UTF-8"),
+    ("noise.txt", bytes(range(128, 256)) * 4, "in no encoding Hearth reads"),
     ("blank.txt", b"   \n\n  ", "only whitespace"),
 ])
 def test_bad_files_get_a_clear_message_naming_the_file(tmp_path, name, content, message):

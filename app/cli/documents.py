@@ -40,7 +40,8 @@ def ingest(ctx: click.Context, paths):
             if r.status == "failed":
                 click.echo(f"failed    {r.error}")
             else:
-                click.echo(f"{r.status:9} {r.file}: {r.pages} pages, {r.chunks} chunks, id {r.doc_id}")
+                read_as = f", read as {r.encoding}" if r.encoding not in ("", "utf-8") else ""
+                click.echo(f"{r.status:9} {r.file}: {r.pages} pages, {r.chunks} chunks, id {r.doc_id}{read_as}")
     if ctx.obj["json"]:
         click.echo(json.dumps(results, ensure_ascii=False))
     if any(r["status"] == "failed" for r in results):

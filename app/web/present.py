@@ -114,8 +114,9 @@ def format_ingest(results: Sequence, lang: str = "en") -> str:
         if r.status == "failed":
             lines.append(f"- ❌ **{name}**: {safe_markdown(r.error or '')}")
         else:
+            read_as = f" ({r.encoding.upper()})" if r.encoding not in ("", "utf-8") else ""
             lines.append(f"- ✅ **{name}**: {t(lang, r.status)}, {r.pages} {t(lang, 'pages')}, "
-                         f"{r.chunks} {t(lang, 'chunks')}")
+                         f"{r.chunks} {t(lang, 'chunks')}{read_as}")
     return "\n".join(lines)
 
 
