@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
 import tomllib
 from pathlib import Path
@@ -12,9 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.errors import SettingsError
 
-__all__ = ["Settings", "SettingsError", "load_settings", "default_config_file"]
+__all__ = ["Settings", "SettingsError", "load_settings", "default_config_file", "unknown_settings"]
+
+log = logging.getLogger(__name__)
 
 ENV_PREFIX = "HEARTH_"
+NOT_SETTINGS = {"HEARTH_CONFIG"}  # variables Hearth reads that are not settings
 
 
 class Settings(BaseModel):
@@ -164,10 +169,30 @@ def _from_file(path: Path) -> dict[str, Any]:
         return {}
     except (tomllib.TOMLDecodeError, OSError) as e:
         raise SettingsError(f"config file {path}: {e}") from e
-    unknown = set(values) - set(Settings.model_fields)
+    unknown = sorted(set(values) - set(Settings.model_fields))
     if unknown:
-        raise SettingsError(f"config file {path}: unknown setting(s) {', '.join(sorted(unknown))}")
+        raise SettingsError(f"config file {path}: unknown setting(s) " + ", ".join(
+            name + (f" (did you mean {close}?)" if (close := _closest(name)) else "") for name in unknown))
     return values
+
+
+def _closest(name: str) -> str | None:
+    """The setting whose name is closest to a mistyped one, if one is close."""
+    close = difflib.get_close_matches(name, list(Settings.model_fields), n=1, cutoff=0.5)
+    return close[0] if close else None
+
+
+def unknown_settings(environ: Mapping[str, str]) -> list[str]:
+    """A warning for each HEARTH_* variable that names no setting (it would be silently ignored), with the
+    closest real name: HEARTH_CHAT_MODEL -> did you mean HEARTH_MODEL?"""
+    out = []
+    for key in sorted(k for k in environ if k.startswith(ENV_PREFIX) and k not in NOT_SETTINGS):
+        name = key[len(ENV_PREFIX):].lower()
+        if name not in Settings.model_fields:
+            close = _closest(name)
+            hint = f"did you mean {ENV_PREFIX}{close.upper()}?" if close else "the README lists the settings."
+            out.append(f"{key} is not a Hearth setting and is ignored; {hint}")
+    return out
 
 
 def load_settings(
@@ -178,6 +203,8 @@ def load_settings(
 ) -> Settings:
     """Layer defaults < config file < HEARTH_* environment < overrides (the command line)."""
     environ = os.environ if environ is None else environ
+    for warning in unknown_settings(environ):
+        log.warning(warning)
     path = config_file or Path(environ.get("HEARTH_CONFIG") or default_config_file())
     layers = {"config file " + str(path): _from_file(path), "environment": _from_env(environ)}
     layers["command line"] = {k: v for k, v in (overrides or {}).items() if v is not None}

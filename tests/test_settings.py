@@ -1,3 +1,4 @@
+import json
 import re
 from pathlib import Path
 
@@ -78,3 +79,21 @@ def test_spaces_mode_from_hearth_mode_or_detected_from_space_id(tmp_path):
     assert load_settings(environ={"HEARTH_CONFIG": none, "HEARTH_MODE": "spaces"}).mode == "spaces"
     forced = load_settings(environ={"HEARTH_CONFIG": none, "SPACE_ID": "x/y", "HEARTH_MODE": "desktop"})
     assert forced.mode == "desktop" and forced.host == "127.0.0.1"
+
+
+def test_a_mistyped_variable_is_named_at_start_and_in_doctor_with_the_closest_setting():
+    from conftest import run_cli
+
+    r = run_cli("doctor", "--json", env={"HEARTH_CHAT_MODEL": "/models/qwen.gguf", "HEARTH_TOPK": "8"})
+    assert r.returncode == 0, r.stderr
+    assert "HEARTH_CHAT_MODEL is not a Hearth setting and is ignored; did you mean HEARTH_MODEL?" in r.stderr
+    problems = json.loads(r.stdout)["problems"]
+    assert any("HEARTH_TOPK" in p and "HEARTH_TOP_K" in p for p in problems)
+    assert not any("HEARTH_DATA_DIR" in p or "HEARTH_CONFIG" in p for p in problems)  # real ones are not named
+
+
+def test_an_unknown_config_key_names_the_closest_setting(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('chunksize = 300\n')
+    with pytest.raises(SettingsError, match=r"chunksize \(did you mean chunk_size\?\)"):
+        load_settings(config_file=cfg, environ={})

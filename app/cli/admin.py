@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from app.cli.common import emit, get_hearth, json_option
@@ -122,7 +124,7 @@ def doctor(ctx: click.Context):
     """Report models, guard mode, GPU offload and threads."""
     from app.services.doctor import doctor_report, format_report
 
-    report = doctor_report(get_hearth(ctx))
+    report = doctor_report(get_hearth(ctx), environ=os.environ)
     emit(ctx, report, format_report(report))
 
 

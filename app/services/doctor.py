@@ -6,11 +6,13 @@ import os
 import platform
 import sys
 from pathlib import Path
+from typing import Mapping
 
 from app import __version__
 from app.hearth import Hearth
 from app.services import models
 from app.services.guarding import guard_status
+from app.settings import unknown_settings
 from core.errors import ModelNotFoundError
 from engine import amx_repack_off, cpu_has_amx
 from guard import fastscan
@@ -41,7 +43,8 @@ def embedding_backend_problem(backend: str, n_gpu_layers: int) -> str | None:
     return None
 
 
-def doctor_report(hearth: Hearth) -> dict:
+def doctor_report(hearth: Hearth, environ: Mapping[str, str] | None = None) -> dict:
+    """What `hearth doctor` reports; environ: the variables Hearth was started with (HEARTH_* typos are named)."""
     import llama_cpp
 
     s = hearth.settings
@@ -57,6 +60,7 @@ def doctor_report(hearth: Hearth) -> dict:
     guard = guard_status(hearth.llama_guard)
     if guard["warning"]:
         problems.append(guard["warning"])
+    problems += unknown_settings(environ or {})
     offload = hearth.chat.offload
     clash = embedding_backend_problem(hearth.embedding_backend, offload.n_gpu_layers)
     if clash:
