@@ -157,6 +157,12 @@ class Catalog:
             self._db.execute("DELETE FROM lexical_chunks WHERE collection = ? AND doc_id = ?", (collection, doc_id))
             self._db.execute("DELETE FROM documents WHERE collection = ? AND doc_id = ?", (collection, doc_id))
 
+    def lexical_counts(self, collection: str) -> dict[str, int]:
+        """doc_id -> how many chunks it has in the BM25 rows (for consistency checks)."""
+        with self._lock:
+            return dict(self._db.execute("SELECT doc_id, COUNT(*) FROM lexical_chunks WHERE collection = ? "
+                                         "GROUP BY doc_id", (collection,)))
+
     def lexical_rows(self, collection: str, doc_id: str) -> int:
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM lexical_chunks WHERE collection = ? AND doc_id = ?",

@@ -125,7 +125,7 @@ class Library:
         self._write_lock = threading.Lock()
         self.searcher = HybridSearch(catalog=catalog, store=store, embedder=embedder, collection=collection,
                                      rerank=rerank, rewrite=rewrite, mmr_lambda=mmr_lambda, candidates=candidates)
-        self.repair()
+        self.repaired = self.repair()  # documents an earlier process left half-written, removed on opening
 
     @property
     def max_bytes(self) -> int | None:
@@ -182,6 +182,29 @@ class Library:
                 removed.append(rec.doc_id)
                 log.warning("removed interrupted ingest file=%s doc_id=%s", rec.file, rec.doc_id)
         return removed
+
+    def verify(self) -> list[str]:
+        """Whether the catalog, the vector index (Chroma) and the BM25 rows agree on every document, after what
+        a crash or a disk error left behind; whatever disagrees is removed, so that search sees only whole
+        documents. A sentence for each problem found (and fixed); [] when all agree."""
+        problems = [f"document {d}: its ingest or removal was interrupted; removed (add its file again)"
+                    for d in self.repaired + self.repair()]
+        self.repaired = []
+        with self._write_lock:
+            vectors, lexical = self.store.chunk_counts(), self.catalog.lexical_counts(self.collection)
+            ready = {d.doc_id: d for d in self.documents()}
+            for d in ready.values():
+                if vectors.get(d.doc_id, 0) != d.chunks or lexical.get(d.doc_id, 0) != d.chunks:
+                    problems.append(f"{d.file} (document {d.doc_id}): {vectors.get(d.doc_id, 0)} of its {d.chunks} "
+                                    f"chunks in the vector index and {lexical.get(d.doc_id, 0)} in the keyword index; "
+                                    "removed (add the file again)")
+                    self.catalog.mark_pending(self.collection, d.doc_id)
+                    self._remove(d)
+            for doc_id in sorted((set(vectors) | set(lexical)) - set(ready)):
+                problems.append(f"document {doc_id}: chunks in the index that no document holds; removed")
+                self.store.delete_document(doc_id)
+                self.catalog.remove(self.collection, doc_id)
+        return problems
 
     def ingest(self, paths: Iterable[Path | str], progress: Progress | None = None) -> Iterator[IngestResult]:
         """Index each file; yield its result as soon as it is searchable (or has failed)."""

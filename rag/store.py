@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -185,7 +185,11 @@ class Store:
 
     def document_ids(self) -> set[str]:
         """Every doc_id that has chunks (for consistency checks; reads all metadata)."""
-        return {m["doc_id"] for m in self._col.get(include=["metadatas"])["metadatas"]}
+        return set(self.chunk_counts())
+
+    def chunk_counts(self) -> dict[str, int]:
+        """doc_id -> how many chunks it has here (for consistency checks; reads all metadata)."""
+        return dict(Counter(m["doc_id"] for m in self._col.get(include=["metadatas"])["metadatas"]))
 
 
 def _only(doc_ids: Sequence[str] | None) -> dict | None:

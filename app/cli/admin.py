@@ -118,14 +118,30 @@ def keys_revoke(ctx: click.Context, key):
 
 
 @click.command()
+@click.option("--index", "check_index", is_flag=True,
+              help="Also check that the catalog, the vector index and the keyword index agree, and repair them.")
 @json_option
 @click.pass_context
-def doctor(ctx: click.Context):
-    """Report models, guard mode, GPU offload and threads."""
-    from app.services.doctor import doctor_report, format_report
+def doctor(ctx: click.Context, check_index: bool):
+    """Report models, guard mode, GPU offload and threads; with --index, check and repair the index."""
+    from app.services.doctor import doctor_report, format_index, format_report, index_report
 
     report = doctor_report(get_hearth(ctx), environ=os.environ)
-    emit(ctx, report, format_report(report))
+    human = format_report(report)
+    if check_index:
+        from filelock import FileLock, Timeout
+
+        from app.web.server import LOCK_FILE
+
+        data_dir = ctx.obj["settings"].data_dir
+        try:
+            with FileLock(str(data_dir / LOCK_FILE)).acquire(timeout=0):
+                report["index"] = index_report(get_hearth(ctx))
+        except Timeout:
+            raise click.ClickException(f"a Hearth is running on {data_dir}; stop it, then run `hearth doctor --index` "
+                                       "again (a repair must not race a running ingest).") from None
+        human += "\n\n" + format_index(report["index"])
+    emit(ctx, report, human)
 
 
 COMMANDS = [serve, models, keys, doctor]

@@ -93,6 +93,26 @@ def doctor_report(hearth: Hearth, environ: Mapping[str, str] | None = None) -> d
     }
 
 
+def index_report(hearth: Hearth) -> dict:
+    """Every collection's agreement of catalog, vector index and keyword index (rag Library.verify), repaired;
+    the caller makes sure no other Hearth writes to the data dir meanwhile."""
+    out = {}
+    for collection in hearth.catalog.collections():
+        library = hearth.documents.library(collection)
+        problems = library.verify()
+        out[collection] = {"documents": len(library.documents()), "problems": problems}
+    return out
+
+
+def format_index(report: dict) -> str:
+    lines = []
+    for collection, r in report.items():
+        state = "all agree" if not r["problems"] else f"{len(r['problems'])} problem(s) found and repaired"
+        lines.append(f"index {collection!r}: {r['documents']} documents, {state}")
+        lines += [f"  - {p}" for p in r["problems"]]
+    return "\n".join(lines) or "index: no documents yet"
+
+
 def format_report(r: dict) -> str:
     ok = lambda b: "ok" if b else "MISSING"  # noqa: E731
     lines = [

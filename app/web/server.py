@@ -20,6 +20,7 @@ __all__ = ["serve", "free_port", "launch", "running_instance"]
 log = logging.getLogger(__name__)
 
 INSTANCE_FILE = "instance.json"
+LOCK_FILE = "hearth.lock"  # held by the Hearth serving a data dir (and by `hearth doctor --index` while it repairs)
 
 
 def free_port(host: str, preferred: int, tries: int = 100) -> int:
@@ -106,7 +107,7 @@ def serve(hearth: Hearth, *, window: Callable[[str], None] | None = None, demo=N
               "deleted.", flush=True)
         launch(hearth, block=True, demo=demo)
         return
-    lock = FileLock(str(s.data_dir / "hearth.lock"))
+    lock = FileLock(str(s.data_dir / LOCK_FILE))
     try:
         lock.acquire(timeout=0)
     except Timeout:
