@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.names import display_name
+
 __all__ = ["HearthError", "InputError", "SettingsError", "DocumentLoadError", "InputFileError", "NotFoundError",
            "ModelNotFoundError", "LimitError", "ModelError", "GuardModelError", "GuardFormatError", "GuardTimeout",
            "DownloadError"]
@@ -41,7 +43,7 @@ class DocumentLoadError(InputError):
         self.path = Path(path)
         self.problem = problem
         self.fix = fix
-        super().__init__(f"{self.path.name}: {problem}" + (f" {fix}" if fix else ""))
+        super().__init__(f"{display_name(self.path)}: {problem}" + (f" {fix}" if fix else ""))
 
 
 class InputFileError(InputError):

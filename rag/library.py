@@ -17,6 +17,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 from core.digest import sha256_file
 from core.errors import DocumentLoadError
+from core.names import display_name
 from rag.catalog import Catalog, DocRecord
 from rag.document import SUPPORTED_SUFFIXES, Limits, LoadedDocument, Ocr
 from rag.embed_parts import BaseEmbedder
@@ -260,8 +261,9 @@ class Library:
 
     def _index(self, item: _Prepared, writer: ChunkWriter, progress: Progress | None) -> IngestResult:
         path, doc, chunks, doc_id = item.path, item.doc, item.chunks, item.sha[:16]
-        identity, texts = embedding_texts(path.name, doc, chunks)
-        record = DocRecord(self.collection, doc_id, path.name, str(path.resolve()), item.sha, len(doc.pages),
+        name = display_name(path)  # stored and shown: nothing in it can hide or disguise the name
+        identity, texts = embedding_texts(name, doc, chunks)
+        record = DocRecord(self.collection, doc_id, name, str(path.resolve()), item.sha, len(doc.pages),
                            len(chunks), identity=identity.to_json())
         with self._write_lock:
             existing = self.catalog.get(self.collection, doc_id)
@@ -269,10 +271,10 @@ class Library:
                 return IngestResult(str(path), "unchanged", doc_id, existing.pages, existing.chunks)
             self.catalog.begin(record)
             try:
-                self._embed_and_write(doc_id, path.name, chunks, texts, writer, progress)
+                self._embed_and_write(doc_id, name, chunks, texts, writer, progress)
                 writer.flush()
                 replaced = [d for d in self.catalog.documents(self.collection)
-                            if d.file == path.name and d.doc_id != doc_id]
+                            if d.file == name and d.doc_id != doc_id]
                 with self.catalog.transaction():
                     self.catalog.lexical(self.collection).add(
                         doc_id, ((f"{doc_id}:{c.index}", t) for c, t in zip(chunks, texts)))
@@ -286,7 +288,7 @@ class Library:
                 raise
             for old in replaced:
                 self._remove(old)
-        log.info("indexed file=%s pages=%d chunks=%d", path.name, len(doc.pages), len(chunks))
+        log.info("indexed file=%s pages=%d chunks=%d", name, len(doc.pages), len(chunks))
         return IngestResult(str(path), "indexed", doc_id, len(doc.pages), len(chunks), warnings=doc.warnings,
                             ocr_pages=doc.ocr_pages, encoding=doc.encoding)
 
@@ -306,7 +308,7 @@ class Library:
     def forget(self, key: str) -> list[DocRecord]:
         """Remove every document whose id starts with key (6+ characters) or whose file name is key."""
         matches = [d for d in self.documents()
-                   if d.file == key or Path(key).name == d.file or (len(key) >= 6 and d.doc_id.startswith(key))]
+                   if d.file == key or display_name(key) == d.file or (len(key) >= 6 and d.doc_id.startswith(key))]
         with self._write_lock:
             for rec in matches:
                 self.catalog.mark_pending(self.collection, rec.doc_id)

@@ -75,3 +75,26 @@ def test_every_error_belongs_to_one_family_and_maps_to_one_status():
         mapped = api_error(error)
         assert mapped.status == status and mapped.message == str(error)
     assert isinstance(InputError("x"), ValueError) and isinstance(ModelNotFoundError("x"), FileNotFoundError)
+
+
+@pytest.mark.parametrize("raw,shown", [
+    ("report.pdf", "report.pdf"),
+    ("/tmp/x/annual report 2023.pdf", "annual report 2023.pdf"),
+    ("invoice\u202efdp.exe", "invoice[U+202E]fdp.exe"),  # shows as 'invoiceexe.pdf' where the override acts
+    ("a\x07b\x1b[31m.txt", "a[U+0007]b[U+001B][31m.txt"),
+    ("..\\..\\evil.txt", "evil.txt"), ("季度报告.txt", "季度报告.txt"), ("zero\u200bwidth.md", "zero[U+200B]width.md"),
+])
+def test_file_names_are_stored_and_shown_with_nothing_hidden(raw, shown):
+    from core.names import display_name
+
+    assert display_name(raw) == shown
+
+
+def test_an_ingested_file_with_a_disguised_name_is_stored_with_it_visible(hearth, tmp_path):
+    sneaky = tmp_path / "invoice\u202efdp.txt"
+    sneaky.write_text("Invoice for consulting services, total 1,200 dollars.", encoding="utf-8")
+    [r] = hearth.ingest([sneaky])
+    assert r.status == "indexed"
+    [doc] = hearth.documents.list()
+    assert doc.file == "invoice[U+202E]fdp.txt" and hearth.search("consulting invoice", k=1)[0].file == doc.file
+    assert hearth.documents.forget("invoice\u202efdp.txt") == [doc]  # the name as the user has it still works

@@ -9,6 +9,7 @@ from typing import Sequence
 
 from app.turn import Check, TurnResult
 from app.web.labels import t
+from core.names import display_name
 
 __all__ = ["safe_markdown", "format_turn", "format_checks", "format_drafting", "format_search", "explain_block",
            "conversation_markdown", "format_ingest", "format_plan", "format_status", "CHECK_ICONS"]
@@ -110,7 +111,7 @@ def format_search(result: TurnResult, lang: str = "en") -> str:
 def format_ingest(results: Sequence, lang: str = "en") -> str:
     lines = []
     for r in results:
-        name = r.file.replace("\\", "/").rsplit("/", 1)[-1]
+        name = display_name(r.file)
         if r.status == "failed":
             lines.append(f"- ❌ **{name}**: {safe_markdown(r.error or '')}")
         else:
