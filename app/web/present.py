@@ -20,6 +20,10 @@ _REF_IMAGE = re.compile(r"!\[([^\]]*)\]\[[^\]]*\]")
 _LINK = re.compile(r"\[([^\]]*)\]\((?!#)([^)]*)\)")
 _AUTOLINK = re.compile(r"<((?:https?|ftp|mailto):[^>\s]*)>", re.I)
 _HTML = re.compile(r"<(/?)([a-zA-Z!][^>]*)>")
+# A scheme or www. that the page's Markdown would turn into a live link: its ':' or '.' written as an entity shows
+# the same, and copies the same, but is not linked.
+_BARE_LINK = re.compile(r"\b(?:(https?|ftp|mailto|file|javascript|data|vbscript)(:)|(www)(\.))(?=\S)", re.I)
+
 
 def safe_markdown(text: str) -> str:
     """Model and document text cannot load remote images, follow links or inject HTML."""
@@ -27,7 +31,8 @@ def safe_markdown(text: str) -> str:
     text = _REF_IMAGE.sub(lambda m: f"[image: {m.group(1) or 'untitled'}]", text)
     text = _LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", text)
     text = _AUTOLINK.sub(lambda m: m.group(1), text)
-    return _HTML.sub(lambda m: f"&lt;{m.group(1)}{m.group(2)}&gt;", text)
+    text = _HTML.sub(lambda m: f"&lt;{m.group(1)}{m.group(2)}&gt;", text)
+    return _BARE_LINK.sub(lambda m: f"{m.group(1)}&#58;" if m.group(1) else f"{m.group(3)}&#46;", text)
 
 
 def _page(lang: str, page: int) -> str:
