@@ -323,3 +323,18 @@ def test_recommend_guard(lang, chinese_docs, name, why):
 
     rec = recommend_guard(lang, chinese_docs)
     assert rec["name"] == name and why in rec["reason"]
+
+
+def test_has_chinese():
+    from app.services.guarding import has_chinese
+
+    assert has_chinese("2023年第三季度财务报告.pdf") and has_chinese("苹果公司 10-Q")
+    assert not has_chinese("aapl-2022-q3-10q.pdf") and not has_chinese("") and not has_chinese("Apple 苹 report")
+
+
+def test_doctor_recommends_a_guard():
+    r = hearth("doctor", "--json", env={"LANG": "zh_CN.UTF-8", "LC_ALL": ""})
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["recommended_guard"]["name"] == "qwen3guard-gen-0.6b"
+    r = hearth("doctor", env={"LANG": "en_US.UTF-8", "LC_ALL": ""})
+    assert "guard advice  llama-guard-3-1b" in r.stdout

@@ -14,7 +14,7 @@ from guard import LlamaGuard, MissingGuard
 from guard.guard_formats import FORMATS
 
 __all__ = ["GUARD_MISSING", "open_guard", "guard_status", "guard_configured", "set_threshold", "switch_guard",
-           "recommend_guard"]
+           "recommend_guard", "has_chinese"]
 
 GUARD_MISSING = ("No Llama Guard model is installed, so turns are checked by the keyword filter only. "
                  "Run `hearth models pull llama-guard-3-1b` (needs internet) or set HEARTH_GUARD_MODEL.")
@@ -114,3 +114,10 @@ def recommend_guard(lang: str | None, has_chinese_documents: bool) -> dict:
         return {"name": "qwen3guard-gen-0.6b", "reason": f"{where}: Qwen3Guard-Gen moderates Chinese far better "
                 "than Llama Guard 3 (prompt F1 about 81-85 against 45.6 in its technical report)"}
     return {"name": "llama-guard-3-1b", "reason": "Llama Guard 3 is the default guard (about 1 GB, S1-S13)"}
+
+
+def has_chinese(text: str) -> bool:
+    """Whether a text is mostly Chinese: at least a third of its letters are CJK ideographs."""
+    letters = [c for c in text if c.isalpha()]
+    cjk = sum("\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf" for c in letters)
+    return bool(letters) and cjk * 3 >= len(letters)
