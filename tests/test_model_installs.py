@@ -338,3 +338,15 @@ def test_doctor_recommends_a_guard():
     assert json.loads(r.stdout)["recommended_guard"]["name"] == "qwen3guard-gen-0.6b"
     r = hearth("doctor", env={"LANG": "en_US.UTF-8", "LC_ALL": ""})
     assert "guard advice  llama-guard-3-1b" in r.stdout
+
+
+def test_v1_models_tells_what_is_in_use_and_installed(hearth):
+    from app.api.keys import Access
+    from app.api.routes import Api
+
+    data = {m["id"]: m for m in Api(hearth).models(Access(None))["data"]}
+    chat = data["hearth"]["hearth"]
+    assert chat["model"] == "smollm2-135m-instruct" and chat["guard"] is None
+    assert "smollm2-135m-instruct" in chat["installed"] and chat["guards_installed"] == []
+    assert data["hearth-rag"]["hearth"] == chat
+    assert data["hearth-embed"]["hearth"]["installed"] == ["all-minilm-l6-v2"]

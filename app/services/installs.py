@@ -15,7 +15,7 @@ from app.services import models
 from app.services.guarding import guard_path, switch_guard
 from core.errors import GuardModelError, InputError, NotFoundError
 
-__all__ = ["catalog", "add", "use", "remove", "in_use"]
+__all__ = ["catalog", "add", "use", "remove", "in_use", "serving"]
 
 
 def in_use(hearth) -> dict[str, Path | None]:
@@ -148,3 +148,20 @@ def remove(hearth, name: str) -> dict:
         kinds.pop(path.name, None)
         record.write_text(json.dumps(kinds, indent=1), encoding="utf-8")
     return {"name": spec.name, "path": str(path), "removed": True}
+
+
+def serving(hearth) -> dict:
+    """What /v1/models says of each kind of model id: the model in use and those installed (nothing loads)."""
+    using = in_use(hearth)
+    rows = catalog(hearth.settings.data_dir, using)
+
+    def named(kind: str) -> str | None:
+        path = using.get(kind)
+        return next((r["name"] for r in rows if r["in_use"] == kind), path.stem if path else None)
+
+    installed = {kind: [r["name"] for r in rows if r["installed"] and r["kind"] == kind]
+                 for kind in ("chat", "guard", "embedding")}
+    chat = {"model": hearth.settings.llm_url or named("chat"), "guard": hearth.settings.guard_url or named("guard"),
+            "installed": installed["chat"], "guards_installed": installed["guard"]}
+    return {"chat": chat, "embedding": {"model": Path(hearth.embedding_model_path).name,
+                                        "installed": installed["embedding"]}}
