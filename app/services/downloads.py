@@ -137,14 +137,19 @@ def _fetch(client: httpx.Client, url: str, part: Path, meter: _Meter, cancel, ch
         total = done + length if length else 0
         with part.open("ab" if done else "wb") as f:
             meter(done, total)
-            for data in r.iter_bytes(chunk):
+            reported = done
+            # the bytes as they arrive (iter_raw: no re-chunking copies) unless the server compressed them
+            for data in (r.iter_bytes() if r.headers.get("Content-Encoding") else r.iter_raw()):
                 f.write(data)
                 hasher.update(data)
                 done += len(data)
+                if done - reported < chunk and done != total:
+                    continue
+                reported = done
                 meter(done, total)
                 if cancel is not None and cancel.is_set():
-                    raise DownloadCancelled(f"{meter.name}: download cancelled at {done} of {total} bytes; {part.name} is kept "
-                                            "and the next pull resumes it.")
+                    raise DownloadCancelled(f"{meter.name}: download cancelled at {done} of {total} bytes; "
+                                            f"{part.name} is kept and the next pull resumes it.")
     if total and done < total:
         raise _Cut(f"connection closed after {done} of {total} bytes")
     return hasher.hexdigest()
