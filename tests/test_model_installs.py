@@ -350,3 +350,23 @@ def test_v1_models_tells_what_is_in_use_and_installed(hearth):
     assert "smollm2-135m-instruct" in chat["installed"] and chat["guards_installed"] == []
     assert data["hearth-rag"]["hearth"] == chat
     assert data["hearth-embed"]["hearth"]["installed"] == ["all-minilm-l6-v2"]
+
+
+def test_pull_from_a_hub_mirror_through_the_cli(gguf_bytes, tmp_path):
+    """HF_ENDPOINT pointed at the local hub: a registry guard without a pinned sha256 is checked against the
+    hub's LFS record; a pinned one that does not match is deleted with a clear message."""
+    from app.services.models import REGISTRY
+
+    guard, chat = REGISTRY["llama-guard-3-1b"], REGISTRY["qwen2.5-1.5b-instruct"]
+    server = Hub({f"{guard.repo}/resolve/main/{guard.filename}": gguf_bytes,
+                  f"{chat.repo}/resolve/{chat.revision}/{chat.filename}": gguf_bytes})
+    try:
+        r = hearth("models", "pull", "llama-guard-3-1b", env={"HF_ENDPOINT": server.url})
+        assert r.returncode == 0 and "llama-guard-3-1b installed at" in r.stdout, r.stderr
+        assert (tmp_path / "data" / "models" / guard.filename).read_bytes() == gguf_bytes
+        assert models_list()["llama-guard-3-1b"]["installed"]
+        r = hearth("models", "pull", "qwen2.5-1.5b-instruct", env={"HF_ENDPOINT": server.url})
+        assert r.returncode == 1 and "sha256" in r.stderr and "deleted" in r.stderr and "Traceback" not in r.stderr
+        assert not list((tmp_path / "data" / "models").glob("qwen2.5*"))
+    finally:
+        server.close()
