@@ -370,3 +370,91 @@ def test_pull_from_a_hub_mirror_through_the_cli(gguf_bytes, tmp_path):
         assert not list((tmp_path / "data" / "models").glob("qwen2.5*"))
     finally:
         server.close()
+
+
+# -- the page's Models tab and the advice behind it --------------------------------------------------------------
+
+def test_fit_says_where_a_model_runs_and_why():
+    from app.services.advice import fit
+    from app.services.models import REGISTRY
+
+    spec, GiB = REGISTRY["qwen2.5-7b-instruct"], 2**30
+    ok, why = fit(spec, ram=64 * GiB, free_vram=80 * GiB, offload=True, n_ctx=4096)
+    assert ok and why.startswith("GPU, fast: all 28 layers")
+    ok, why = fit(spec, ram=64 * GiB, free_vram=3 * GiB, offload=True, n_ctx=4096)
+    assert ok and why.startswith("GPU and CPU, medium:") and "of 28 layers" in why
+    ok, why = fit(spec, ram=4 * GiB, free_vram=None, offload=False, n_ctx=4096)
+    assert not ok and "too large" in why
+    ok, why = fit(REGISTRY["qwen2.5-1.5b-instruct"], ram=16 * GiB, free_vram=80 * GiB, offload=False, n_ctx=4096)
+    assert ok and why.startswith("CPU, usable")
+
+
+def test_progress_and_machine_text():
+    from app.web.models_tab import machine_text, progress_text
+
+    p = downloads.Progress("llama-guard-3-1b", 512 * 2**20, 1024 * 2**20, 8 * 2**20, 64.0)
+    assert progress_text(p) == "**llama-guard-3-1b**: 512 of 1,024 MiB (50%), 8.0 MiB/s, about 64 s left"
+    text = machine_text({"cores": 2, "ram_bytes": 8 * 2**30, "offload": False, "gpus": []})
+    assert "2 CPU cores, 8 GiB RAM" in text and "GPUs: none" in text and "CPU only" in text
+
+
+def _handler(demo, api_name):
+    return next(f.fn for f in demo.fns.values() if f.api_name == api_name)
+
+
+def test_models_tab_installs_uses_and_lists(hearth, gguf_bytes, monkeypatch):
+    import gradio as gr
+
+    from app.services.models import REGISTRY
+    from app.web.models_tab import attach
+    from app.web.page import build_ui
+
+    guard = REGISTRY["llama-guard-3-1b"]
+    server = Hub({f"{guard.repo}/resolve/main/{guard.filename}": gguf_bytes})
+    monkeypatch.setenv("HF_ENDPOINT", server.url)
+    try:
+        demo = attach(build_ui(hearth), hearth)
+        assert any(isinstance(b, gr.Tab) and b.label == "Models" for b in demo.blocks.values())
+        assert not hearth.llama_guard.available  # the first run: no guard model (the page has warmed it up)
+        messages = list(_handler(demo, "models_install")("llama-guard-3-1b"))
+        assert messages[-1].startswith("**llama-guard-3-1b** is installed")
+        assert "the guard stays as it was" in messages[-1]  # switched to at once, but random weights fail the check
+        assert (hearth.settings.data_dir / "models" / guard.filename).is_file()
+        with pytest.raises(gr.Error, match="the guard stays as it was"):
+            _handler(demo, "models_use")("llama-guard-3-1b")  # random weights: not a guard, refused
+        assert _handler(demo, "models_remove")("llama-guard-3-1b") == "Removed llama-guard-3-1b."
+        assert _handler(demo, "models_cancel")("llama-guard-3-1b") == "No download of that model is under way."
+    finally:
+        server.close()
+
+
+def test_models_tab_is_desktop_only(hearth):
+    import gradio as gr
+
+    from app.web.models_tab import attach
+    from app.web.page import build_ui
+
+    hearth.settings = hearth.settings.model_copy(update={"mode": "spaces"})
+    demo = attach(build_ui(hearth), hearth)
+    assert not any(isinstance(b, gr.Tab) and b.label == "Models" for b in demo.blocks.values())
+
+
+def test_installing_a_guard_on_the_first_run_switches_to_it(settings, gguf_bytes, monkeypatch):
+    from app.hearth import Hearth
+    from app.services import guarding, installs
+    from app.services.models import REGISTRY
+
+    guard = REGISTRY["llama-guard-3-1b"]
+    server = Hub({f"{guard.repo}/resolve/main/{guard.filename}": gguf_bytes})
+    monkeypatch.setenv("HF_ENDPOINT", server.url)
+    monkeypatch.setattr(guarding, "open_guard", lambda s, **kw: FakeGuard(s.guard_model, "llama-guard-3-1b"))
+    h = Hearth(settings)
+    try:
+        seen = []
+        result = installs.install(h, "llama-guard-3-1b", progress=seen.append)
+        assert result["in_use"] == "guard" and h.llama_guard.model_path.name == guard.filename and seen
+        assert installs.in_use(h)["guard"] == (settings.data_dir / "models" / guard.filename).resolve()
+        assert installs.install(h, "llama-guard-3-1b")["in_use"] is None  # a working guard is left alone
+    finally:
+        server.close()
+        h.close()

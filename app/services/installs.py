@@ -15,14 +15,18 @@ from app.services import models
 from app.services.guarding import guard_path, switch_guard
 from core.errors import GuardModelError, InputError, NotFoundError
 
-__all__ = ["catalog", "add", "use", "remove", "in_use", "serving"]
+__all__ = ["catalog", "install", "add", "use", "remove", "in_use", "serving"]
 
 
 def in_use(hearth) -> dict[str, Path | None]:
     """The files the chat model and the guard come from now (None: a server, or no guard)."""
     s = hearth.settings
     chat = None if s.llm_url else hearth.chat.path
-    guard = getattr(hearth.__dict__.get("llama_guard"), "model_path", None) or (None if s.guard_url else guard_path(s))
+    built = hearth.__dict__.get("llama_guard")  # the guard in use once built; else the one the next start opens
+    if built is not None:
+        guard = built.model_path if built.available else None
+    else:
+        guard = None if s.guard_url else guard_path(s)
     return {"chat": Path(chat).resolve() if chat else None,
             "guard": Path(guard).resolve() if guard and Path(guard).is_file() else None}
 
@@ -37,6 +41,23 @@ def catalog(data_dir: Path, using: dict[str, Path | None] | None = None) -> list
         rows.append({**spec.to_dict(), "installed": path is not None, "path": str(path) if path else None,
                      "added": spec.name not in models.REGISTRY, "in_use": used[0] if used else None})
     return rows
+
+
+def install(hearth, name: str, *, progress=None, cancel=None) -> dict:
+    """Download a registry model; a guard is switched to at once while no guard model works (the first run)."""
+    from app.services.downloads import pull
+
+    s, built = hearth.settings, hearth.__dict__.get("llama_guard")
+    working = built.available if built is not None else bool(s.guard_url or guard_path(s))
+    path = pull(name, s.data_dir, progress=progress, cancel=cancel)
+    result = {"name": name, "path": str(path), "in_use": None, "note": ""}
+    if models.REGISTRY[name].kind == "guard" and not working:
+        try:
+            switch_guard(hearth, path)
+            result["in_use"] = "guard"
+        except GuardModelError as e:
+            result["note"] = str(e)
+    return result
 
 
 def add(source: Path | str, data_dir: Path, *, guard: bool = False) -> list[dict]:
