@@ -8,6 +8,7 @@ import http.server
 import json
 import shutil
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -68,6 +69,7 @@ class Hub:
         self.cut_after: int | None = None  # drop the connection after this many body bytes, once
         self.status: int | None = None  # answer every GET with this status
         self.ranges: list[str | None] = []
+        self.slow = False  # send the body in 64 KB pieces, 50 ms apart (time to press Ctrl+C)
         hub = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -111,7 +113,15 @@ class Hub:
                     self.wfile.flush()
                     self.close_connection = True
                     return
-                self.wfile.write(body)
+                step = 64 * 1024 if hub.slow else len(body) or 1
+                try:
+                    for i in range(0, len(body), step):
+                        self.wfile.write(body[i:i + step])
+                        if hub.slow:
+                            self.wfile.flush()
+                            time.sleep(0.05)
+                except ConnectionError:  # the client went away (a cancel)
+                    self.close_connection = True
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -458,3 +468,37 @@ def test_installing_a_guard_on_the_first_run_switches_to_it(settings, gguf_bytes
     finally:
         server.close()
         h.close()
+
+
+def test_ctrl_c_cancels_a_pull_cleanly_and_a_rerun_resumes(gguf_bytes, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from app.services.models import REGISTRY
+    from tests.conftest import ROOT
+
+    guard = REGISTRY["llama-guard-3-1b"]
+    server = Hub({f"{guard.repo}/resolve/main/{guard.filename}": gguf_bytes})
+    server.slow = True
+    part = tmp_path / "data" / "models" / (guard.filename + ".part")
+    env = {**os.environ, "HF_ENDPOINT": server.url}
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "app", "models", "pull", "llama-guard-3-1b"], cwd=ROOT, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while not (part.exists() and part.stat().st_size > 0) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 1 and "download cancelled" in err and "Traceback" not in err, err
+        kept = part.stat().st_size
+        assert 0 < kept < len(gguf_bytes)
+        server.slow = False
+        r = hearth("models", "pull", "llama-guard-3-1b", env={"HF_ENDPOINT": server.url})
+        assert r.returncode == 0, r.stderr
+        assert server.ranges[-1] == f"bytes={kept}-" and not part.exists()
+        assert (tmp_path / "data" / "models" / guard.filename).read_bytes() == gguf_bytes
+    finally:
+        server.close()

@@ -109,6 +109,7 @@ class _Worker(threading.Thread):
     def __init__(self, fn):
         super().__init__(daemon=True)
         self.fn, self.result, self.error = fn, None, None
+        self.finished = threading.Event()  # not is_alive(): a join interrupted by Ctrl+C can leave that wrong
         self.start()
 
     def run(self):
@@ -116,10 +117,12 @@ class _Worker(threading.Thread):
             self.result = self.fn()
         except BaseException as e:  # handed as it is to the thread that waits
             self.error = e
+        finally:
+            self.finished.set()
 
     def wait(self):
-        while self.is_alive():
-            self.join(0.2)
+        while not self.finished.wait(0.2):
+            pass
         if self.error is not None:
             raise self.error
         return self.result
