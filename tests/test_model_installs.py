@@ -502,3 +502,17 @@ def test_ctrl_c_cancels_a_pull_cleanly_and_a_rerun_resumes(gguf_bytes, tmp_path)
         assert (tmp_path / "data" / "models" / guard.filename).read_bytes() == gguf_bytes
     finally:
         server.close()
+
+
+def test_the_same_file_is_not_downloaded_twice_at_once(tmp_path, hub, spec):
+    from core.errors import InputError
+
+    second = []
+
+    def progress(p):
+        if not second:
+            with pytest.raises(InputError, match="tiny-chat is being downloaded already"):
+                downloads.download(spec, tmp_path, endpoint=hub.url)
+            second.append(True)
+
+    assert downloads.download(spec, tmp_path, progress=progress, endpoint=hub.url).is_file() and second

@@ -19,7 +19,7 @@ from typing import Callable
 import httpx
 
 from app.services import models
-from core.errors import DownloadCancelled, DownloadError, LimitError
+from core.errors import DownloadCancelled, DownloadError, InputError, LimitError
 
 __all__ = ["Progress", "download", "pull", "file_url", "hub_endpoint", "part_path"]
 
@@ -75,6 +75,22 @@ def download(spec: models.ModelSpec, folder: Path, *, progress: ProgressFn | Non
     target = Path(folder) / spec.filename
     if target.is_file():
         return target
+    with _BUSY_LOCK:
+        if target in _BUSY:
+            raise InputError(f"{spec.name} is being downloaded already; wait for it, or cancel that download.")
+        _BUSY.add(target)
+    try:
+        return _download(spec, target, progress=progress, cancel=cancel, endpoint=endpoint, chunk=chunk)
+    finally:
+        with _BUSY_LOCK:
+            _BUSY.discard(target)
+
+
+_BUSY: set[Path] = set()  # files being downloaded in this process: two writers would mix their bytes in one .part
+_BUSY_LOCK = threading.Lock()
+
+
+def _download(spec: models.ModelSpec, target: Path, *, progress, cancel, endpoint, chunk) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     part = part_path(target)
     _check_space(spec, target.parent, part.stat().st_size if part.exists() else 0)

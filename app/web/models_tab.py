@@ -59,8 +59,10 @@ def _build(demo: gr.Blocks, hearth) -> None:
     def install(name):
         if not name:
             raise gr.Error("Choose a model first.")
-        stop = active.setdefault(name, threading.Event())
-        stop.clear()
+        if name in active:
+            yield f"**{name}** is being downloaded already; its progress shows where Install was pressed."
+            return
+        stop = active[name] = threading.Event()
         state: dict = {"text": f"**{name}**: starting…"}
 
         def work():
