@@ -21,7 +21,7 @@ from core.names import display_name
 
 __all__ = ["HearthError", "InputError", "SettingsError", "DocumentLoadError", "InputFileError", "NotFoundError",
            "ModelNotFoundError", "LimitError", "ModelError", "GuardModelError", "GuardFormatError", "GuardTimeout",
-           "DownloadError"]
+           "DownloadError", "DownloadCancelled"]
 
 
 class HearthError(Exception):
@@ -86,3 +86,7 @@ class GuardTimeout(ModelError):
 
 class DownloadError(ModelError):
     """A model could not be downloaded; the message says how to get it another way."""
+
+
+class DownloadCancelled(DownloadError):
+    """The user cancelled a download; its .part file is kept for the next pull to resume."""

@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.keys import Access, keys_required
+from app.services import installs
 from app.api.openai_format import (CHAT_MODEL, EMBED_MODEL, RAG_MODEL, ApiError, api_error, chunk, completion,
                                    error_body, finish_reason, new_id, read_messages, resolve_model)
 from app.services.documents import check_collection_name
@@ -170,8 +171,9 @@ class Api:
         names = [CHAT_MODEL, RAG_MODEL, *(f"{RAG_MODEL}:{c}" for c in self.collections(access)), EMBED_MODEL]
         if access.key is not None:
             names = [n for n in names if access.key.allows_model(n)]
-        return {"object": "list", "data": [{"id": n, "object": "model", "created": 0, "owned_by": "hearth"}
-                                           for n in names]}
+        info = installs.serving(self.hearth)  # the models in use and installed, under a `hearth` extra
+        return {"object": "list", "data": [{"id": n, "object": "model", "created": 0, "owned_by": "hearth", "hearth":
+                                            info["embedding" if n == EMBED_MODEL else "chat"]} for n in names]}
 
     def add_documents(self, name: str, files: list[UploadFile], access: Access) -> dict:
         check_collection_name(name)

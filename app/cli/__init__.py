@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from app import __version__
-from app.cli import admin, documents, guarding
+from app.cli import admin, documents, guarding, models
 from app.cli.common import json_option
 from app.settings import load_settings
 from core.errors import HearthError, InputError
@@ -64,7 +64,7 @@ def cli(ctx: click.Context, config_file, verbose, **overrides):
         ctx.invoke(admin.serve)
 
 
-for module in (documents, guarding, admin):
+for module in (documents, guarding, models, admin):
     for command in module.COMMANDS:
         cli.add_command(command)
 

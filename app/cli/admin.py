@@ -1,4 +1,4 @@
-"""`hearth serve`, `models`, `keys` and `doctor`: running Hearth, its models, its API keys and its health."""
+"""`hearth serve`, `keys` and `doctor`: running Hearth, its API keys and its health (models: app/cli/models.py)."""
 
 from __future__ import annotations
 
@@ -25,44 +25,6 @@ def serve(ctx: click.Context, host=None, port=None, no_browser=False):
         changes["open_browser"] = False
     ctx.obj["settings"] = ctx.obj["settings"].model_copy(update=changes)
     run_server(get_hearth(ctx), window=ctx.obj.get("window"))  # the desktop bundle may give a native window
-
-
-@click.group(invoke_without_command=True)
-@json_option
-@click.pass_context
-def models(ctx: click.Context):
-    """List known models (the default), or pull one."""
-    if ctx.invoked_subcommand is None:
-        ctx.invoke(models_list)
-
-
-@models.command("list")
-@json_option
-@click.pass_context
-def models_list(ctx: click.Context):
-    """Known models and whether they are installed."""
-    from app.services import models as registry
-
-    data_dir = ctx.obj["settings"].data_dir
-    rows = []
-    for spec in registry.REGISTRY.values():
-        path = registry.installed_path(spec, data_dir)
-        rows.append({**spec.to_dict(), "installed": path is not None, "path": str(path) if path else None})
-    human = "\n".join(f"{r['name']:24} {r['kind']:9} {'installed' if r['installed'] else 'not installed':14} "
-                      f"{r['size']:>10}  {r['description']}" for r in rows)
-    emit(ctx, rows, human)
-
-
-@models.command("pull")
-@click.argument("name")
-@json_option
-@click.pass_context
-def models_pull(ctx: click.Context, name):
-    """Download a model (needs internet; resumes an interrupted download), e.g. qwen2.5-3b-instruct."""
-    from app.services import models as registry
-
-    path = registry.pull(name, ctx.obj["settings"].data_dir)
-    emit(ctx, {"name": name, "path": str(path)}, f"{name} installed at {path}")
 
 
 @click.group(invoke_without_command=True)
@@ -144,4 +106,4 @@ def doctor(ctx: click.Context, check_index: bool):
     emit(ctx, report, human)
 
 
-COMMANDS = [serve, models, keys, doctor]
+COMMANDS = [serve, keys, doctor]

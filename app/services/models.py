@@ -1,19 +1,17 @@
-"""Which models Hearth knows, where the embedded ones are, and downloading the others."""
+"""Which models Hearth knows and where the embedded ones are (app/services/downloads.py fetches the others)."""
 
 from __future__ import annotations
 
 import importlib.util
-import os
+import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
-from core.digest import sha256_file
-from core.errors import DownloadError, InputError, NotFoundError
+from core.errors import InputError, NotFoundError
 
 __all__ = ["ModelSpec", "REGISTRY", "embedded_chat_model", "embedded_embedding_model", "models_dir",
-           "installed_path", "installed_guard", "pull", "chat_models", "recommend_chat_model",
-           "resolve_chat_model"]
+           "installed_path", "installed_guard", "chat_models", "recommend_chat_model",
+           "resolve_chat_model", "added_models", "find_model", "chosen", "choose"]
 
 
 @dataclass(frozen=True)
@@ -118,17 +116,73 @@ def installed_path(spec: ModelSpec, data_dir: Path) -> Path | None:
     return path if path.is_file() else None
 
 
+ADDED_INDEX = "added.json"  # in the models folder: {file name: kind} of files added with `hearth models add`
+CHOICE = "in_use.json"  # in the models folder: {kind: path} chosen with `hearth models use` (settings win)
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def added_models(data_dir: Path) -> list[ModelSpec]:
+    """The GGUFs in the models folder that are not registry files (added by hand or with `hearth models add`);
+    a guard by the record `add` keeps, else by its name."""
+    folder = models_dir(data_dir)
+    known = {spec.filename for spec in REGISTRY.values() if spec.filename}
+    kinds = _read_json(folder / ADDED_INDEX)
+    found = []
+    for path in sorted(folder.glob("*.gguf")) if folder.is_dir() else []:
+        if path.name in known:
+            continue
+        kind = kinds.get(path.name) or ("guard" if "guard" in path.name.lower() else "chat")
+        size = path.stat().st_size
+        found.append(ModelSpec(path.stem, kind, f"added from a file ({path.name})", filename=path.name,
+                               size=f"{size / 10**9:.1f} GB" if size >= 10**8 else f"{size / 10**6:.1f} MB",
+                               size_bytes=size))
+    return found
+
+
+def find_model(name: str, data_dir: Path) -> ModelSpec | None:
+    """A registry model or an added one, by name (added ones also by file name, case-insensitively)."""
+    if name in REGISTRY:
+        return REGISTRY[name]
+    wanted = name.lower()
+    return next((s for s in added_models(data_dir) if wanted in (s.name.lower(), s.filename.lower())), None)
+
+
+def chosen(data_dir: Path, kind: str) -> Path | None:
+    """The model `hearth models use` chose for chat or guard, if its file is still there."""
+    value = _read_json(models_dir(data_dir) / CHOICE).get(kind)
+    return Path(value) if value and Path(value).is_file() else None
+
+
+def choose(data_dir: Path, kind: str, path: Path | None) -> None:
+    """Remember the chat or guard model to use from the next start on (None forgets the choice)."""
+    record = models_dir(data_dir) / CHOICE
+    choices = _read_json(record)
+    if path is None:
+        choices.pop(kind, None)
+    else:
+        choices[kind] = str(Path(path).resolve())
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(choices, indent=1), encoding="utf-8")
+
+
 GUARD_PREFERENCE = ("llama-guard-3-8b", "llama-guard-3-1b", "qwen3guard-gen-0.6b", "llama-guard-2-8b",
                     "llama-guard-1-7b")
 
 
 def installed_guard(data_dir: Path) -> Path | None:
-    """The best installed guard model: Llama Guard 3 8B, then 1B, then the others; None if none is."""
+    """The best installed guard model: Llama Guard 3 8B, then 1B, then the others, then an added one; None if none."""
     for name in GUARD_PREFERENCE:
         path = installed_path(REGISTRY[name], data_dir)
         if path:
             return path
-    return None
+    added = [s for s in added_models(data_dir) if s.kind == "guard"]
+    return models_dir(data_dir) / added[0].filename if added else None
 
 
 def chat_models() -> list[ModelSpec]:
@@ -137,7 +191,7 @@ def chat_models() -> list[ModelSpec]:
 
 def resolve_chat_model(value: str | Path, data_dir: Path) -> Path:
     """A registry name (installed) or a GGUF path -> the file; InputError or NotFoundError says what to do else."""
-    spec = REGISTRY.get(str(value))
+    spec = find_model(str(value), data_dir)
     if spec is not None and spec.kind == "chat":
         path = installed_path(spec, data_dir)
         if path is None:
@@ -177,54 +231,3 @@ def recommend_chat_model(*, free_vram_bytes: int | None, ram_bytes: int, cores: 
     else:
         name, why = "smollm2-135m-instruct", f"{cores} CPU cores and {ram_gib:.0f} GiB RAM: only the embedded model is fast"
     return {"name": name, "where": "cpu", "reason": why}
-
-
-ProgressFn = Callable[[int, int], None]  # (bytes done, bytes total)
-
-
-def pull(name: str, data_dir: Path, progress: ProgressFn | None = None) -> Path:
-    """Download a registry model into <data_dir>/models (resumable); verify its sha256.
-
-    progress(done, total) is called as bytes arrive; without it huggingface_hub shows its own bar.
-    """
-    spec = REGISTRY.get(name)
-    if spec is None:
-        raise DownloadError(f"unknown model {name!r}; known: {', '.join(REGISTRY)}")
-    if spec.embedded:
-        return installed_path(spec, data_dir)
-    os.environ.pop("HF_HUB_OFFLINE", None)  # the user asked for a download
-    from huggingface_hub import HfApi, hf_hub_download
-
-    target = models_dir(data_dir)
-    target.mkdir(parents=True, exist_ok=True)
-    setting = {"guard": "HEARTH_GUARD_MODEL", "chat": "HEARTH_MODEL"}.get(spec.kind, "HEARTH_EMBEDDING_MODEL")
-    try:
-        expected = spec.sha256
-        if expected is None:
-            info = HfApi().get_paths_info(spec.repo, [spec.filename], revision=spec.revision)
-            expected = info[0].lfs.sha256 if info and info[0].lfs else None
-        extra = {"tqdm_class": _tqdm_reporting(progress)} if progress else {}
-        # hf_hub_download resumes an interrupted download from its .incomplete file
-        path = Path(hf_hub_download(spec.repo, spec.filename, revision=spec.revision, local_dir=target, **extra))
-    except Exception as e:  # the network edge: whatever failed, the user needs the same way out
-        raise DownloadError(
-            f"could not download {spec.filename} from huggingface.co/{spec.repo} ({e.__class__.__name__}: {e}). "
-            f"Download it on a connected machine, copy it to {target}, or set {setting} to its path."
-        ) from e
-    if expected and sha256_file(path) != expected:
-        path.unlink(missing_ok=True)
-        raise DownloadError(f"{spec.filename}: sha256 does not match ({expected}); the download was removed.")
-    return path
-
-
-def _tqdm_reporting(progress: ProgressFn):
-    from tqdm.auto import tqdm
-
-    class Reporting(tqdm):
-        def update(self, n=1):
-            out = super().update(n)
-            if self.total:
-                progress(int(self.n), int(self.total))
-            return out
-
-    return Reporting
