@@ -5,8 +5,14 @@ import json
 
 import pytest
 
-from app.turn.figures import parse_figures, passage_scales, grounds
+from app.api.openai_format import chunk, completion
+from app.turn import CheckDone, Finished, Pipeline, Released
+from app.turn.figures import parse_figures, passage_scales
 from app.turn.grounding import WITHHELD, evidence_lines, ground_figures, index_sources, withhold
+from app.web.present import format_turn
+from conftest import AAPL_PDF
+from engine import Generation
+from guard import KeywordFilter, MissingGuard
 from rag.store import Hit
 
 
@@ -139,3 +145,124 @@ def test_evidence_lines_hold_figures_and_share_words_with_the_question():
     lines = evidence_lines("What were Apple's total net sales?", [hit("No figures here at all."), hit(passage, 7)])
     assert [(e.text, e.n, e.page) for e in lines] == [("Total net sales 82,959 81,434", 2, 7)]
     assert evidence_lines("What were total net sales?", [hit(passage)] * 5, limit=3)[0].n == 1
+
+
+# -- the turn -------------------------------------------------------------------------------
+
+QUESTION = "What were Apple's total net sales for the three months ended June 25, 2022?"
+INVENTED = "$45.6 trillion"
+ANSWER = f"Total net sales were $82,959 million ({INVENTED} USD) for the three months ended June 25, 2022 [1]."
+
+
+class ScriptedChatModel:
+    """Test double: says a fixed answer in small pieces (a real small model cannot be made to invent on cue)."""
+
+    def __init__(self, answer):
+        self.answer = answer
+
+    def count_tokens(self, text):
+        return len(text) // 4
+
+    def stream(self, messages, **kw):
+        return Generation(lambda stats: (self.answer[i:i + 7] for i in range(0, len(self.answer), 7)))
+
+
+@pytest.fixture
+def aapl_library(hearth):
+    list(hearth.ingest([AAPL_PDF]))
+    return hearth.documents.library()
+
+
+def turn_events(library, mode, answer=ANSWER, **kw):
+    pipe = Pipeline(checks=[KeywordFilter(), MissingGuard("no guard installed", strict=False)], retriever=library,
+                    chat_model=ScriptedChatModel(answer), figure_check=mode, **kw)
+    events = list(pipe.run(QUESTION))
+    assert isinstance(events[-1], Finished)
+    return events, events[-1].result
+
+
+def test_mark_links_the_real_figure_to_its_page_and_marks_the_invented_one(aapl_library):
+    _, turn = turn_events(aapl_library, "mark")
+    assert not turn.blocked and turn.answer == ANSWER
+    links = {f.text: f for f in turn.figures}
+    real, invented = links["$82,959 million"], links[INVENTED]
+    assert real.grounded and real.file == AAPL_PDF.name and real.page in (4, 10)
+    assert "82,959" in turn.sources[real.n - 1].text
+    assert links["June 25, 2022"].grounded
+    assert not invented.grounded and invented.n is None
+    assert turn.checks[-1].stage == "answer" and turn.checks[-1].layer == "figures"
+    assert turn.checks[-1].status == "marked" and turn.checks[-1].allowed and INVENTED in turn.checks[-1].reason
+    assert turn.evidence and "82,959" in turn.evidence[0].text and turn.evidence[0].file == AAPL_PDF.name
+    page = format_turn(turn)
+    assert f"{INVENTED}<sup>⚠ not in the sources</sup>" in page
+    assert "$82,959 million<sup>" not in page and "Figures found in the sources: $82,959 million [" in page
+    assert "What the sources say" in page and "> Total net sales" in page
+    assert "来源中没有" in format_turn(turn, "zh")
+
+
+def test_withhold_replaces_the_invented_figure_in_every_released_piece(aapl_library):
+    answer = f"{ANSWER}\nThat is the total of products and services. Both are in the statement of operations."
+    events, turn = turn_events(aapl_library, "withhold", answer=answer, release_chars=40)
+    released = [e.text for e in events if isinstance(e, Released)]
+    assert len(released) > 1 and all(INVENTED not in r and "45.6" not in r for r in released)
+    assert released[-1] == turn.answer == answer.replace(INVENTED, "[not in the sources]")
+    assert all(a == b[:len(a)] for a, b in zip(released, released[1:]))  # each piece extends the last
+    assert turn.checks[-1].status == "withheld" and not turn.blocked
+    assert [e.check.layer for e in events if isinstance(e, CheckDone)][-1] == "figures"
+
+
+def test_off_checks_no_figures(aapl_library):
+    _, turn = turn_events(aapl_library, "off")
+    assert turn.answer == ANSWER and turn.figures == [] and turn.evidence == []
+    assert "figures" not in [c.layer for c in turn.checks]
+
+
+def test_all_grounded_passes_without_evidence(aapl_library):
+    _, turn = turn_events(aapl_library, "mark", answer="Total net sales were $82.96 billion [1].")
+    assert [f.grounded for f in turn.figures] == [True] and turn.evidence == []
+    assert turn.checks[-1].status == "passed"
+
+
+def test_the_api_carries_figures_and_keeps_its_finish_reason(aapl_library):
+    _, turn = turn_events(aapl_library, "mark")
+    out = completion(turn, model="hearth-rag", max_tokens=512)
+    assert out["choices"][0]["finish_reason"] == "stop" and out["hearth"]["blocked"] is False
+    assert out["hearth"]["categories"] == []
+    figures = {f["text"]: f for f in out["hearth"]["figures"]}
+    assert figures[INVENTED]["grounded"] is False and figures["$82,959 million"]["page"] in (4, 10)
+    assert out["hearth"]["evidence"][0]["file"] == AAPL_PDF.name
+    last = chunk("id", "hearth-rag", finish="stop", turn=turn)
+    assert last["hearth"]["figures"] == out["hearth"]["figures"]
+
+
+def test_hearth_ask_prints_ungrounded_figures_and_carries_them_in_json(settings, embedder, tmp_path):
+    from click.testing import CliRunner
+
+    from app.cli import cli
+    from app.hearth import Hearth
+
+    h = Hearth(settings, embedder=embedder, chat_model=ScriptedChatModel(ANSWER))
+    try:
+        list(h.ingest([AAPL_PDF]))
+        r = CliRunner().invoke(cli, ["ask", QUESTION], obj={"hearth": h})
+        assert r.exit_code == 0, r.output
+        assert f"not in the sources: {INVENTED}" in r.stderr and "answer/figures: marked" in r.stderr
+        assert '> "Total net sales' in r.stdout
+        r = CliRunner().invoke(cli, ["--json", "ask", QUESTION], obj={"hearth": h})
+        turn = json.loads(r.stdout.splitlines()[-1])
+        assert {f["text"]: f["grounded"] for f in turn["figures"]}[INVENTED] is False and turn["evidence"]
+    finally:
+        h.close()
+
+
+def test_a_real_small_model_never_shows_an_ungrounded_figure_unmarked(aapl_library, chat_model):
+    """SmolLM2-135M over the 10-Q: every figure of its answer is linked to a source or marked on the page."""
+    pipe = Pipeline(checks=[KeywordFilter()], retriever=aapl_library, chat_model=chat_model, max_tokens=160,
+                    temperature=0.0)
+    turn = pipe.ask(QUESTION)
+    assert not turn.blocked and turn.checks[-1].layer == "figures"
+    page = format_turn(turn)
+    for f in turn.figures:
+        assert f.grounded or f"{f.text}<sup>⚠ not in the sources</sup>" in page, (f, turn.answer)
+        assert not f.grounded or (f.file == AAPL_PDF.name and f.page >= 1)
+    assert turn.checks[-1].status == ("passed" if all(f.grounded for f in turn.figures) else "marked")

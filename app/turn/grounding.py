@@ -3,7 +3,9 @@ lines that hold the figures a question asks about. Pure functions of text and hi
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -19,6 +21,8 @@ FIGURE_MODES = ("mark", "withhold", "off")
 _WORD = re.compile(r"[a-z0-9]+|[\u4e00-\u9fff]", re.I)
 _STOP = set("the a an of in on for to and or is was were be by with what which how did does do that this from "
             "as at it its their our your total much many".split())
+_PERIOD_WORDS = set("january february march april may june july august september october november december three six "
+                    "nine twelve months month ended ending quarter quarterly year years fiscal period periods".split())
 _LINES = re.compile(r"\n+|(?<=[.;!?。；！？])\s+")
 
 
@@ -68,22 +72,24 @@ def _words(text: str) -> set[str]:
     return {w.lower() for w in _WORD.findall(text) if w.lower() not in _STOP and (len(w) > 2 or not w.isascii())}
 
 
+def _periodic(word: str) -> bool:
+    return word in _PERIOD_WORDS or (word.isdigit() and len(word) == 4)
+
+
 def evidence_lines(question: str, sources: Sequence[Hit], limit: int = 3) -> list[Evidence]:
     """The source lines (a table row or a sentence) that hold an amount, percentage or count and share the most
-    words with the question; best first, at most `limit`, none without a shared word."""
-    asked, scored = _words(question), []
+    words naming what the question asks for ("net sales"; the rarer among the lines weigh more), then the most
+    words of its period ("three months ended June"); best first, at most `limit`, none without a shared word."""
+    asked, lines = _words(question), []
     for n, hit in enumerate(sources, 1):
         for line in _LINES.split(hit.text):
             line = " ".join(line.split())
-            if not any(f.kind in ("amount", "percent", "count") for f in parse_figures(line)):
-                continue
-            overlap = len(asked & _words(line))
-            if overlap:
-                scored.append((-overlap, n, line[:300], hit))
-    scored.sort(key=lambda s: (s[0], s[1]))
-    seen, out = set(), []
-    for _, n, line, hit in scored:
-        if line not in seen and len(out) < limit:
-            seen.add(line)
-            out.append(Evidence(line, n, hit.file, hit.page))
-    return out
+            shared = asked & _words(line)
+            if shared and line not in {c[1] for c in lines} and any(
+                    f.kind in ("amount", "percent", "count") for f in parse_figures(line)):
+                lines.append((n, line, hit, shared))
+    df = Counter(w for *_, shared in lines for w in shared)
+    score = {line: (sum(math.log(1 + len(lines) / df[w]) for w in shared if not _periodic(w)),
+                    sum(_periodic(w) for w in shared)) for _, line, _, shared in lines}
+    ranked = sorted(lines, key=lambda c: (-score[c[1]][0], -score[c[1]][1], c[0]))[:limit]
+    return [Evidence(line[:300], n, hit.file, hit.page) for n, line, hit, _ in ranked]

@@ -6,7 +6,8 @@ from dataclasses import asdict, dataclass, field
 
 from rag.store import Hit
 
-__all__ = ["Check", "Citation", "FigureLink", "Evidence", "TurnResult", "CheckDone", "SourcesFound", "Drafting", "Released", "Finished"]
+__all__ = ["Check", "Citation", "FigureLink", "Evidence", "TurnResult", "CheckDone", "SourcesFound", "Drafting",
+           "Released", "Finished"]
 
 
 @dataclass(frozen=True)
