@@ -266,3 +266,24 @@ def test_a_real_small_model_never_shows_an_ungrounded_figure_unmarked(aapl_libra
         assert f.grounded or f"{f.text}<sup>⚠ not in the sources</sup>" in page, (f, turn.answer)
         assert not f.grounded or (f.file == AAPL_PDF.name and f.page >= 1)
     assert turn.checks[-1].status == ("passed" if all(f.grounded for f in turn.figures) else "marked")
+
+
+def test_eval_answers_counts_figures_per_question_and_overall(aapl_library):
+    from evaluation.answers import summarise_answers, turn_row
+    from evaluation.report import answers_markdown
+
+    _, turn = turn_events(aapl_library, "mark")
+    row = turn_row(turn.to_dict(), 10.0)
+    assert (row["figures"], row["figures_grounded"], row["figures_ungrounded"]) == (3, 2, 1)  # with the date
+    assert row["ungrounded"] == [INVENTED]
+    _, clean = turn_events(aapl_library, "mark", answer="Total net sales were $82.96 billion [1].")
+    rows = [{**r, "id": i, "question": QUESTION, "gold_na": False, "gold_numbers": 0, "numbers_found": 0,
+             "abstained": False, "cites_evidence": True, "evidence_in_sources": True, "contains_gold": None,
+             "abstain_correct": None} for i, r in enumerate([row, turn_row(clean.to_dict(), 10.0)])]
+    s = summarise_answers(rows)
+    assert (s["figures"], s["figures_grounded"], s["figures_ungrounded"], s["answers_with_ungrounded"]) == (4, 3, 1, 1)
+    assert s["figures_grounded_share"] == pytest.approx(3 / 4)
+    md = answers_markdown({"summary": s, "rows": rows, "questions_file": "q.jsonl", "collection": {"dir": "docs"},
+                           "created": "today",
+                           "charts": []})
+    assert f"⚠ {INVENTED}" in md and "figures not in the sources (marked)" in md
