@@ -9,7 +9,7 @@ from app.api.openai_format import chunk, completion
 from app.turn import CheckDone, Finished, Pipeline, Released
 from app.turn.figures import parse_figures, passage_scales
 from app.turn.grounding import WITHHELD, evidence_lines, ground_figures, index_sources, withhold
-from app.web.present import format_turn
+from app.web.present import conversation_markdown, format_turn
 from conftest import AAPL_PDF
 from engine import Generation
 from guard import KeywordFilter, MissingGuard
@@ -40,6 +40,7 @@ def grounded(answer, *passages):
     ("(1,234)", "count", -1234),
     ("-1,234", "count", -1234),
     ("12.3%", "percent", 12.3),
+    ("(3)%", "percent", -3),
     ("12.3 percent", "percent", 12.3),
     ("0.123", "count", 0.123),
     ("1.2亿", "amount", 120_000_000),
@@ -103,6 +104,9 @@ MILLIONS = "(In millions)\nTotal net sales 81,797 82,959\nOther income/(expense)
     ("-1,234", "net (1,234)", True),
     ("12.3%", "Gross margin was 12.3% of net sales.", True),
     ("12%", "Gross margin was 12.3% of net sales.", True),
+    ("1%", "Total net sales $ 81,797 $ 82,959 (1)% $ 293,787", True),  # a table's change column: (1)% = -1%
+    ("(3)%", "Total net sales $ 94,836 $ 97,278 (3) %", True),
+    ("3", "Total net sales $ 94,836 $ 97,278 (3)%", False),  # a count is not a percentage
     ("12.3%", "The rate was 0.123.", False),  # a percentage is not assumed to be a fraction
     ("0.123", "The rate was 12.3%.", False),
     ("1.2亿元", "营业收入为 120,000,000 元", True),
@@ -198,6 +202,8 @@ def test_mark_links_the_real_figure_to_its_page_and_marks_the_invented_one(aapl_
     assert "$82,959 million<sup>" not in page and "Figures found in the sources: $82,959 million [" in page
     assert "What the sources say" in page and "> Total net sales" in page
     assert "来源中没有" in format_turn(turn, "zh")
+    export = conversation_markdown([turn])
+    assert f"⚠ Not in the sources: {INVENTED}" in export and "> Total net sales" in export
 
 
 def test_withhold_replaces_the_invented_figure_in_every_released_piece(aapl_library):

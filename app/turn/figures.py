@@ -110,17 +110,20 @@ def _spans(text: str) -> list[Figure]:
 def _number(text: str, m: re.Match) -> Figure | None:
     start, end = m.start(), m.end()
     neg = bool(m["neg"]) or bool(m["open"] and m["close"])
+    pct = m["pct"] or (re.match(r"[ \u00a0]?[%％]", text[end:end + 2]) if m["close"] else None)  # (3)% in a table
+    if pct and not m["pct"]:
+        end += len(pct[0])
     if m["open"] and not m["close"]:
         start += 1
     if m["close"] and not m["open"]:
-        end -= 1
+        end = m.end("close") - 1
     lead = start + (1 if m["neg"] and not m["open"] else 0)
     before, after = text[max(0, start - 1):start], text[end:end + 2]
     if m["neg"] and re.match(r"[A-Za-z0-9]", before):  # a range (2021-2022), not a minus sign
         start, neg = start + 1, False
     elif re.match(r"[A-Za-z0-9._/#]", before):
         return None  # part of a word or code: Q3, S3, v1.2
-    if re.match(r"-?[A-Za-z]", after) and not (m["word"] or m["letter"] or m["pct"] or m["yuan"]):
+    if re.match(r"-?[A-Za-z]", after) and not (m["word"] or m["letter"] or pct or m["yuan"]):
         return None  # 10-Q, 3rd, x86
     if _PAGE_REF.search(text[max(0, lead - 6):lead]):
         return None  # page 6, p. 6
@@ -131,7 +134,7 @@ def _number(text: str, m: re.Match) -> Figure | None:
     decimals = len(digits.split(".")[1]) if "." in digits else 0
     scale = SCALES[(m["word"] or m["letter"] or "").lower()] if (m["word"] or m["letter"]) else 1.0
     value = float(digits.replace(",", "")) * scale
-    if m["pct"]:
+    if pct:
         kind = "percent"
     elif m["cur"] or m["yuan"] or scale != 1.0:
         kind = "amount"

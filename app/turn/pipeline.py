@@ -13,7 +13,8 @@ import time
 from typing import Iterator, Protocol, Sequence
 
 from app.turn.context import plan_context
-from app.turn.grounding import evidence_lines, figure_check, ground_figures, index_sources, withhold
+from app.turn.grounding import (FIGURE_MODES, evidence_lines, figure_check, ground_figures, index_sources,
+                                withhold)
 from app.turn.prompt import NO_SOURCES_ANSWER, build_chat_messages, build_messages, cited_numbers
 from app.turn.results import (Check, CheckDone, Citation, Drafting, Finished, Released, SourcesFound,
                               TurnResult)
@@ -50,7 +51,9 @@ class Pipeline:
         self.temperature = temperature
         self.release_chars = release_chars
         self.n_ctx = n_ctx
-        self.figure_check = figure_check  # mark | withhold | off: figures not in the sources (grounding.py)
+        if figure_check not in FIGURE_MODES:
+            raise ValueError(f"figure_check is one of {', '.join(FIGURE_MODES)}; not {figure_check!r}")
+        self.figure_check = figure_check  # figures not in the sources: marked, withheld or not checked (grounding.py)
 
     def ask(self, question: str, **kwargs) -> TurnResult:
         """The finished turn: run() consumed to the end."""

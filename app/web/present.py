@@ -170,6 +170,9 @@ def conversation_markdown(turns: Sequence[TurnResult], *, title: str = "Hearth c
             out += [f"> Blocked ({turn.blocked_by}): {turn.message}", ""]
         else:
             out += [turn.answer or "_(no answer)_", ""]
+            if missing := [f.text for f in turn.figures if not f.grounded]:
+                out += [f"_⚠ Not in the sources: {'; '.join(missing)}_", ""]
+                out += [f"> {e.text} ({e.file}, page {e.page})" for e in turn.evidence] + [""] * bool(turn.evidence)
             if turn.citations:
                 out += ["**Sources**", ""]
                 out += [f"{c.n}. {c.file}, page {c.page}: \"{' '.join(c.text.split())[:400]}\"" for c in turn.citations]
