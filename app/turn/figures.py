@@ -110,7 +110,7 @@ def _spans(text: str) -> list[Figure]:
 def _number(text: str, m: re.Match) -> Figure | None:
     start, end = m.start(), m.end()
     neg = bool(m["neg"]) or bool(m["open"] and m["close"])
-    pct = m["pct"] or (re.match(r"[ \u00a0]?[%％]", text[end:end + 2]) if m["close"] else None)  # (3)% in a table
+    pct = m["pct"] or (re.match(r"[ \u00a0]?[%％]", text[end:end + 2]) if m["open"] and m["close"] else None)  # (3)%
     if pct and not m["pct"]:
         end += len(pct[0])
     if m["open"] and not m["close"]:
@@ -142,8 +142,8 @@ def _number(text: str, m: re.Match) -> Figure | None:
         kind = "year"
     else:
         kind = "count"
-    return Figure(text[start:end], start, end, kind, -value if neg and kind != "year" else value, scale * 10 ** -decimals,
-                  scale != 1.0, "," in digits)
+    signed = -value if neg and kind != "year" else value
+    return Figure(text[start:end], start, end, kind, signed, scale * 10 ** -decimals, scale != 1.0, "," in digits)
 
 
 def parse_figures(text: str) -> list[Figure]:

@@ -11,8 +11,8 @@ from app.turn import Check, TurnResult
 from app.turn.figures import parse_figures
 from app.web.labels import t
 
-__all__ = ["safe_markdown", "format_turn", "format_figures", "format_checks", "format_drafting", "format_search", "explain_block",
-           "conversation_markdown", "format_ingest", "format_plan", "format_status", "CHECK_ICONS"]
+__all__ = ["safe_markdown", "format_turn", "format_figures", "format_checks", "format_drafting", "format_search",
+           "explain_block", "conversation_markdown", "format_ingest", "format_plan", "format_status", "CHECK_ICONS"]
 
 CHECK_ICONS = {"passed": "✅", "blocked": "⛔", "missing": "⚠️", "error": "⛔", "marked": "⚠️", "withheld": "✂️"}
 _MARK = "\ue000"  # a private-use character: where a "not in the sources" mark goes, placed before escaping
@@ -86,7 +86,8 @@ def format_figures(result: TurnResult, lang: str = "en") -> str:
             html.escape(f"{f.text} [{f.n}, {_page(lang, f.page)}]") for f in found) + "</sub>")
     if result.evidence:
         out.append(f"**{t(lang, 'evidence')}:**\n\n" + "\n>\n".join(
-            f"> {safe_markdown(e.text)} — [{e.n}] {html.escape(e.file)}, {_page(lang, e.page)}" for e in result.evidence))
+            f"> {safe_markdown(e.text)} — [{e.n}] {html.escape(e.file)}, {_page(lang, e.page)}"
+            for e in result.evidence))
     return "\n\n".join(out)
 
 
