@@ -197,7 +197,8 @@ class Hearth:
                         chat_model=chat_model or self.chat_model, top_k=top_k or s.top_k,
                         max_tokens=min(max_tokens or s.max_tokens, s.max_tokens),
                         temperature=s.temperature if temperature is None else temperature,
-                        release_chars=s.release_chars, n_ctx=s.n_ctx, on_block=self._audit)
+                        release_chars=s.release_chars, n_ctx=s.n_ctx, on_block=self._audit,
+                        figure_check=s.figure_check)
 
     def _audit(self, check, text: str) -> None:
         self.audit_log.record(stage=check.stage, layer=check.layer, status=check.status, text=text,

@@ -106,6 +106,10 @@ class Settings(BaseModel):
     release_chars: int = Field(
         200, ge=0, description="Show a checked answer in pieces of about this many characters; 0 shows it only when complete."
     )
+    figure_check: Literal["mark", "withhold", "off"] = Field(
+        "mark", description="Figures in an answer that the sources do not hold: mark shows them marked \"not in the "
+        "sources\" with the source lines that hold the asked-for figures; withhold replaces each with "
+        "\"[not in the sources]\"; off checks nothing.")
     host: str = Field("127.0.0.1", description="Address the web page binds to.")
     port: int = Field(7860, ge=1, le=65535, description="Port of the web page.")
     open_browser: bool = Field(True, description="Open the page in a browser when the server starts.")

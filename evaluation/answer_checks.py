@@ -11,15 +11,10 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+from app.turn.figures import parse_figures
+
 __all__ = ["Quantity", "parse_numbers", "salient_numbers", "same_quantity", "contains_number", "contains_phrase",
            "gold_is_na", "says_not_in_documents", "expected_items_found", "cites_evidence"]
-
-_SCALES = {"thousand": 1e3, "k": 1e3, "million": 1e6, "millions": 1e6, "mn": 1e6, "m": 1e6, "billion": 1e9,
-           "billions": 1e9, "bn": 1e9, "b": 1e9, "trillion": 1e12, "万": 1e4, "亿": 1e8}
-_NUMBER = re.compile(
-    r"(?P<neg>[-−(])?(?:(?P<cur>[$€£¥])\s?)?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
-    r"(?:\s?(?P<pct>%|percent\b|per cent\b)|\s?(?P<scale>thousand|millions?|billions?|trillion|mn|bn|[kmb](?![a-z])|万|亿))?",
-    re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -27,25 +22,20 @@ class Quantity:
     value: float
     precision: float  # the size of one step in the last written digit, scaled
     percent: bool = False
-    currency: bool = False
+    currency: bool = False  # an amount: written with a currency or a scale word
     grouped: bool = False  # written with thousands separators
     text: str = ""
 
 
 def parse_numbers(text: str) -> list[Quantity]:
-    """Every number in the text, with its scale word (million, billion, ...) and percent sign applied."""
+    """Every number in the text as a quantity, read by the app's one figure parser (app/turn/figures.py):
+    scale words and percent signs applied; a year, a date or a fiscal period counts as its year (written as one)."""
     out = []
-    for m in _NUMBER.finditer(text):
-        if m.start() > 0 and (text[m.start() - 1].isalnum() or text[m.start() - 1] in "._"):
-            continue  # part of a word or code: "Q3", "S3", "v1.2"
-        digits = m.group("num")
-        decimals = len(digits.split(".")[1]) if "." in digits else 0
-        scale = _SCALES.get((m.group("scale") or "").lower(), 1.0)
-        value = float(digits.replace(",", "")) * scale
-        if m.group("neg") in ("-", "−"):
-            value = -value
-        out.append(Quantity(value, scale * 10 ** -decimals, bool(m.group("pct")), bool(m.group("cur")),
-                            "," in digits, m.group(0).strip()))
+    for f in parse_figures(text):
+        if f.kind in ("date", "period", "year"):
+            out.append(Quantity(float(f.year), 1.0, text=str(f.year)))
+        else:
+            out.append(Quantity(f.value, f.precision, f.kind == "percent", f.kind == "amount", f.grouped, f.text))
     return out
 
 

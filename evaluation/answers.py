@@ -64,6 +64,7 @@ def summarise_answers(rows: Sequence[dict]) -> dict:
         "false_abstention": rate(sum(r["abstained"] for r in answerable), len(answerable)),
         "latency": latency_summary(r["latency_ms"] for r in rows if "latency_ms" in r),
         "tokens_per_s": mean(r["tokens_per_s"] for r in rows if r.get("tokens_per_s")),
+        **_figure_totals(rows),
     }
     for key in ("faithfulness", "relevance"):
         scores = [r[key] for r in rows if r.get(key) is not None]
@@ -73,9 +74,17 @@ def summarise_answers(rows: Sequence[dict]) -> dict:
     return out
 
 
+def _figure_totals(rows: Sequence[dict]) -> dict:
+    """Figures in the answers, how many the passages hold, how many were marked not in the sources."""
+    total, grounded = sum(r.get("figures", 0) for r in rows), sum(r.get("figures_grounded", 0) for r in rows)
+    return {"figures": total, "figures_grounded": grounded, "figures_ungrounded": total - grounded,
+            "figures_grounded_share": rate(grounded, total),
+            "answers_with_ungrounded": sum(bool(r.get("figures_ungrounded")) for r in rows)}
+
+
 def turn_row(turn: dict, latency_ms: float) -> dict:
     """The parts of a finished turn (TurnResult.to_dict()) a report shows."""
-    t = turn.get("timings", {})
+    t, figures = turn.get("timings", {}), turn.get("figures", [])
     gen_s = t.get("generation_ms", 0) / 1000
     return {
         "answer": turn["answer"], "blocked": turn["blocked"], "blocked_by": turn["blocked_by"],
@@ -84,6 +93,9 @@ def turn_row(turn: dict, latency_ms: float) -> dict:
         "checks": [{k: c[k] for k in ("stage", "layer", "status", "categories")} for c in turn["checks"]],
         "timings": t, "latency_ms": round(latency_ms, 1),
         "tokens": t.get("tokens", 0), "tokens_per_s": round(t["tokens"] / gen_s, 2) if gen_s and t.get("tokens") else None,
+        "figures": len(figures), "figures_grounded": sum(f["grounded"] for f in figures),
+        "figures_ungrounded": sum(not f["grounded"] for f in figures),
+        "ungrounded": [f["text"] for f in figures if not f["grounded"]],
     }
 
 

@@ -133,7 +133,11 @@ def answers_markdown(report: dict) -> str:
             ["contains the gold figure or phrase", pct(s["contains_gold"]), f"{s['checkable_gold']} checkable"],
             ["gold figures found (mean share)", pct(s["number_recall"]), ""],
             ["says \"not in the documents\" when the gold is N/A", pct(s["abstain_correct"]), f"{s['gold_na']} N/A"],
-            ["says \"not in the documents\" when it is there", pct(s["false_abstention"]), ""]]
+            ["says \"not in the documents\" when it is there", pct(s["false_abstention"]), ""],
+            ["figures in the answers grounded in their passages", pct(s.get("figures_grounded_share")),
+             f"{s.get('figures_grounded', 0)} of {s.get('figures', 0)}"],
+            ["figures not in the sources (marked)", s.get("figures_ungrounded", 0),
+             f"in {s.get('answers_with_ungrounded', 0)} answers"]]
     if "faithfulness" in s:
         rows += [["judge: faithfulness (1-5)", num(s["faithfulness"], 2), f"{s['faithfulness_unreadable']} unreadable"],
                  ["judge: relevance (1-5)", num(s["relevance"], 2), f"{s['relevance_unreadable']} unreadable"]]
@@ -141,9 +145,12 @@ def answers_markdown(report: dict) -> str:
              ["decode speed", f"{num(s['tokens_per_s'], 1)} tokens/s", ""]]
     lines += ["## Summary", "", markdown_table(["check", "result", "over"], rows), ""] + _charts(report)
     lines += ["## Answers", "", markdown_table(
-        ["id", "question", "answer", "cites evidence", "gold found", "blocked", "latency"],
+        ["id", "question", "answer", "cites evidence", "gold found", "figures", "grounded", "not in the sources",
+         "blocked", "latency"],
         [[r["id"], r["question"][:100], (r["answer"] or r["message"])[:200], _yes(r["cites_evidence"]),
-          _yes(r["contains_gold"]), r["blocked_by"] or "no", ms(r["latency_ms"])] for r in report["rows"]])]
+          _yes(r["contains_gold"]), r.get("figures", 0), r.get("figures_grounded", 0),
+          "; ".join(f"⚠ {x}" for x in r.get("ungrounded", [])) or "—", r["blocked_by"] or "no", ms(r["latency_ms"])]
+         for r in report["rows"]])]
     return "\n".join(lines) + "\n"
 
 

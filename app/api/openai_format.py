@@ -120,12 +120,14 @@ def usage(turn: TurnResult) -> dict:
 
 
 def hearth_extra(turn: TurnResult) -> dict:
-    """What Hearth adds to a response: the checks, why it was blocked, the categories, the message."""
+    """What Hearth adds to a response: the checks, why it was blocked, the categories, the message, the answer's
+    figures (each grounded in a source or not) and, when some are not, the source lines holding the asked-for ones."""
     blocking = [c for c in turn.checks if not c.allowed]
     return {"blocked": turn.blocked, "blocked_by": turn.blocked_by,
             "categories": sorted({cat for c in blocking for cat in c.categories}),
             "message": turn.message, "checks": [c.to_dict() for c in turn.checks],
-            "timings": {k: round(v, 1) for k, v in turn.timings.items()}}
+            "timings": {k: round(v, 1) for k, v in turn.timings.items()},
+            "figures": [f.to_dict() for f in turn.figures], "evidence": [e.to_dict() for e in turn.evidence]}
 
 
 def _citations(turn: TurnResult) -> list[dict]:

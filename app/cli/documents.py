@@ -87,8 +87,13 @@ def ask(ctx: click.Context, question):
         click.echo()
         for c in result.citations:
             click.echo(f"  [{c.n}] {c.file}, page {c.page}" + ("" if c.cited else "  (consulted)"))
+        for e in result.evidence:  # the source lines holding the asked-for figures, when some are not in the sources
+            click.echo(f'  > "{e.text}" [{e.n}] {e.file}, page {e.page}')
     marks = ", ".join(f"{c.stage}/{c.layer}: {c.status}" for c in result.checks)
     click.echo(f"checks: {marks}", err=True)
+    ungrounded = [f.text for f in result.figures if not f.grounded]
+    if ungrounded:
+        click.echo(f"not in the sources: {'; '.join(ungrounded)}", err=True)
     if result.message and not result.blocked:
         click.echo(result.message, err=True)
 

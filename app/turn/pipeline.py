@@ -13,6 +13,8 @@ import time
 from typing import Iterator, Protocol, Sequence
 
 from app.turn.context import plan_context
+from app.turn.grounding import (FIGURE_MODES, evidence_lines, figure_check, ground_figures, index_sources,
+                                withhold)
 from app.turn.prompt import NO_SOURCES_ANSWER, build_chat_messages, build_messages, cited_numbers
 from app.turn.results import (Check, CheckDone, Citation, Drafting, Finished, Released, SourcesFound,
                               TurnResult)
@@ -38,7 +40,8 @@ class Pipeline:
     """retriever=None is plain chat: the same checks, no retrieval, the client's system prompt (the API)."""
 
     def __init__(self, *, checks: Sequence[Layer], retriever, chat_model, top_k: int = 4, max_tokens: int = 512,
-                 temperature: float = 0.2, release_chars: int = 200, n_ctx: int = 4096, on_block=None):
+                 temperature: float = 0.2, release_chars: int = 200, n_ctx: int = 4096, on_block=None,
+                 figure_check: str = "mark"):
         self.checks = list(checks)
         self.on_block = on_block  # on_block(check, text): told of every blocked check (the audit log)
         self.retriever = retriever
@@ -48,6 +51,9 @@ class Pipeline:
         self.temperature = temperature
         self.release_chars = release_chars
         self.n_ctx = n_ctx
+        if figure_check not in FIGURE_MODES:
+            raise ValueError(f"figure_check is one of {', '.join(FIGURE_MODES)}; not {figure_check!r}")
+        self.figure_check = figure_check  # figures not in the sources: marked, withheld or not checked (grounding.py)
 
     def ask(self, question: str, **kwargs) -> TurnResult:
         """The finished turn: run() consumed to the end."""
@@ -111,7 +117,8 @@ class Pipeline:
 
     def _answer(self, turn: TurnResult, q: str, history, stop, messages: list[dict] | None = None,
                 summary: str = "") -> Iterator:
-        answer = yield from self._generate(turn, q, history, stop, messages, summary)
+        index = index_sources(turn.sources) if self.figure_check != "off" else []
+        answer = yield from self._generate(turn, q, history, stop, messages, summary, index)
         if turn.blocked:
             yield Finished(turn)
             return
@@ -120,13 +127,32 @@ class Pipeline:
         if not (yield from self._checked(turn, "answer", [("user", q), ("assistant", answer)], answer)):
             return
         turn.timings["answer_checks_ms"] = turn.timings.get("answer_checks_ms", 0.0) + _ms(t0)
-        turn.answer = answer
         turn.citations = self._citations(answer, turn.sources)
-        yield Released(answer)
+        turn.answer = answer
+        if index:
+            turn.answer = self._ground(turn, q, answer, index)
+            yield CheckDone(turn.checks[-1])
+        yield Released(turn.answer)
         yield Finished(turn)
 
+    def _ground(self, turn: TurnResult, q: str, answer: str, index) -> str:
+        """Link the answer's figures to their sources, count them in the checks, and add the source lines that hold
+        the asked-for figures when some are not in the sources. Returns the text to release (withheld or not)."""
+        t0 = time.perf_counter()
+        found = ground_figures(answer, index)
+        turn.figures = [link for _, link in found]
+        if not all(link.grounded for link in turn.figures):
+            turn.evidence = evidence_lines(q, turn.sources)
+        turn.timings["figure_check_ms"] = _ms(t0)
+        turn.checks.append(figure_check(turn.figures, self.figure_check, round(_ms(t0), 3)))
+        return withhold(answer, found) if self.figure_check == "withhold" else answer
+
+    def _shown(self, window: str, index) -> str:
+        """A checked piece as released: in withhold mode, without the figures the sources do not hold."""
+        return withhold(window, ground_figures(window, index)) if index and self.figure_check == "withhold" else window
+
     def _generate(self, turn: TurnResult, q: str, history, stop, messages: list[dict] | None = None,
-                  summary: str = "") -> Iterator:
+                  summary: str = "", index=()) -> Iterator:
         """Stream the answer, releasing checked pieces; returns the full text (or '' if blocked)."""
         if messages is None:
             if not turn.sources:
@@ -156,7 +182,7 @@ class Pipeline:
                             return ""
                     turn.timings["answer_checks_ms"] = turn.timings.get("answer_checks_ms", 0.0) + _ms(t1)
                     released_upto = cut
-                    yield Released(window)
+                    yield Released(self._shown(window, index))
         finally:  # also when the answer is blocked or the caller goes away: the model is freed at once
             generation.close()
             self._count(turn, generation.stats, tokens)

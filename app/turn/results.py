@@ -6,14 +6,15 @@ from dataclasses import asdict, dataclass, field
 
 from rag.store import Hit
 
-__all__ = ["Check", "Citation", "TurnResult", "CheckDone", "SourcesFound", "Drafting", "Released", "Finished"]
+__all__ = ["Check", "Citation", "FigureLink", "Evidence", "TurnResult", "CheckDone", "SourcesFound", "Drafting",
+           "Released", "Finished"]
 
 
 @dataclass(frozen=True)
 class Check:
     stage: str  # question | answer
-    layer: str  # keyword | llama_guard
-    status: str  # passed | blocked | missing | error
+    layer: str  # keyword | llama_guard | figures
+    status: str  # passed | blocked | missing | error; figures: passed | marked | withheld (never blocks)
     categories: tuple[str, ...] = ()
     score: float | None = None
     reason: str = ""
@@ -21,7 +22,7 @@ class Check:
 
     @property
     def allowed(self) -> bool:
-        return self.status in ("passed", "missing")
+        return self.status in ("passed", "missing", "marked", "withheld")
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -42,6 +43,33 @@ class Citation:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class FigureLink:
+    """A figure of the answer and the source that holds it (n, file, page), or grounded=False: not in the sources."""
+    text: str
+    kind: str  # amount | percent | count | date | year | period
+    value: float | int | str
+    grounded: bool
+    n: int | None = None
+    file: str = ""
+    page: int | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A line of a source that holds figures the question asks about (shown when the answer has ungrounded ones)."""
+    text: str
+    n: int
+    file: str
+    page: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
 @dataclass
 class TurnResult:
     question: str
@@ -55,6 +83,8 @@ class TurnResult:
     timings: dict[str, float] = field(default_factory=dict)
     stopped: bool = False
     history_dropped: int = 0  # earlier turns left out to fit the context
+    figures: list[FigureLink] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
@@ -69,6 +99,8 @@ class TurnResult:
             "timings": {k: round(v, 1) for k, v in self.timings.items()},
             "stopped": self.stopped,
             "history_dropped": self.history_dropped,
+            "figures": [f.to_dict() for f in self.figures],
+            "evidence": [e.to_dict() for e in self.evidence],
         }
 
 

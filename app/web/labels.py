@@ -49,6 +49,8 @@ EN = {
     "passages": "Matching passages (search only, no model)", "no_passages": "No matching passages.",
     "indexed": "indexed", "unchanged": "already indexed", "failed": "failed",
     "pages": "pages", "chunks": "chunks", "page_n": "page {page}",
+    "not_in_sources": "not in the sources", "figures_found": "Figures found in the sources",
+    "evidence": "What the sources say (lines with the figures asked about)",
 }
 
 ZH = {
@@ -85,6 +87,8 @@ ZH = {
     "passages": "匹配的段落（仅搜索，不调用模型）", "no_passages": "没有匹配的段落。",
     "indexed": "已索引", "unchanged": "已在索引中", "failed": "失败",
     "pages": "页", "chunks": "段", "page_n": "第 {page} 页",
+    "not_in_sources": "来源中没有", "figures_found": "来源中找到的数字",
+    "evidence": "来源原文（含所问数字的行）",
 }
 
 _TABLES = {"en": EN, "zh": ZH}

@@ -8,13 +8,15 @@ import time
 from typing import Sequence
 
 from app.turn import Check, TurnResult
+from app.turn.figures import parse_figures
 from app.web.labels import t
 from core.names import display_name
 
-__all__ = ["safe_markdown", "format_turn", "format_checks", "format_drafting", "format_search", "explain_block",
-           "conversation_markdown", "format_ingest", "format_plan", "format_status", "CHECK_ICONS"]
+__all__ = ["safe_markdown", "format_turn", "format_figures", "format_checks", "format_drafting", "format_search",
+           "explain_block", "conversation_markdown", "format_ingest", "format_plan", "format_status", "CHECK_ICONS"]
 
-CHECK_ICONS = {"passed": "✅", "blocked": "⛔", "missing": "⚠️", "error": "⛔"}
+CHECK_ICONS = {"passed": "✅", "blocked": "⛔", "missing": "⚠️", "error": "⛔", "marked": "⚠️", "withheld": "✂️"}
+_MARK = "\ue000"  # a private-use character: where a "not in the sources" mark goes, placed before escaping
 _IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)]*)\)")
 _REF_IMAGE = re.compile(r"!\[([^\]]*)\]\[[^\]]*\]")
 _LINK = re.compile(r"\[([^\]]*)\]\((?!#)([^)]*)\)")
@@ -69,6 +71,32 @@ def _citation_blocks(result: TurnResult, lang: str) -> str:
     return "\n".join(lines)
 
 
+def _marked_answer(result: TurnResult, lang: str) -> str:
+    """The answer as safe Markdown, each figure the sources do not hold followed by a visible mark."""
+    answer = result.answer.replace(_MARK, "")
+    figures = parse_figures(answer)
+    if [f.text for f in figures] == [link.text for link in result.figures]:  # mark mode: the answer as checked
+        for f, link in sorted(zip(figures, result.figures), key=lambda p: -p[0].start):
+            if not link.grounded:
+                answer = answer[:f.end] + _MARK + answer[f.end:]
+    return safe_markdown(answer).replace(_MARK, f"<sup>⚠ {t(lang, 'not_in_sources')}</sup>")
+
+
+def format_figures(result: TurnResult, lang: str = "en") -> str:
+    """The grounded figures with their source and page, in one line; then, when some figure is not in the
+    sources, the source lines that hold the figures the question asks about."""
+    found = [f for f in result.figures if f.grounded]
+    out = []
+    if found:
+        out.append(f"<sub>{t(lang, 'figures_found')}: " + " · ".join(
+            html.escape(f"{f.text} [{f.n}, {_page(lang, f.page)}]") for f in found) + "</sub>")
+    if result.evidence:
+        out.append(f"**{t(lang, 'evidence')}:**\n\n" + "\n>\n".join(
+            f"> {safe_markdown(e.text)} — [{e.n}] {html.escape(e.file)}, {_page(lang, e.page)}"
+            for e in result.evidence))
+    return "\n\n".join(out)
+
+
 def explain_block(result: TurnResult, lang: str = "en") -> str:
     """Which layer blocked, on what, with categories and score, and what the user can do."""
     check = next((c for c in reversed(result.checks) if not c.allowed), None)
@@ -88,7 +116,9 @@ def format_turn(result: TurnResult, lang: str = "en") -> str:
     if result.blocked:
         body = explain_block(result, lang)
     else:
-        body = safe_markdown(result.answer) or t(lang, "empty")
+        body = _marked_answer(result, lang) or t(lang, "empty")
+        if figures := format_figures(result, lang):
+            body += f"\n\n{figures}"
         if result.citations:
             cited = all(c.cited for c in result.citations)
             body += f"\n\n**{t(lang, 'sources' if cited else 'consulted')}:**\n\n" + _citation_blocks(result, lang)
@@ -148,6 +178,9 @@ def conversation_markdown(turns: Sequence[TurnResult], *, title: str = "Hearth c
             out += [f"> Blocked ({turn.blocked_by}): {turn.message}", ""]
         else:
             out += [turn.answer or "_(no answer)_", ""]
+            if missing := [f.text for f in turn.figures if not f.grounded]:
+                out += [f"_⚠ Not in the sources: {'; '.join(missing)}_", ""]
+                out += [f"> {e.text} ({e.file}, page {e.page})" for e in turn.evidence] + [""] * bool(turn.evidence)
             if turn.citations:
                 out += ["**Sources**", ""]
                 out += [f"{c.n}. {c.file}, page {c.page}: \"{' '.join(c.text.split())[:400]}\"" for c in turn.citations]
