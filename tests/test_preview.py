@@ -175,3 +175,18 @@ def test_api_preview_answers_a_key_for_its_own_collection_only(hearth, tmp_path)
         assert missing.status_code == 404 and "no page 9" in missing.json()["error"]["message"]
     finally:
         demo.close()
+
+
+def test_a_visitor_previews_only_their_own_documents_and_drop_takes_the_copies(hearth, tmp_path):
+    from core.errors import NotFoundError
+
+    pdf = make_pdf(tmp_path / "mine.pdf", ["A visitor's private memo about the harbour budget."])
+    [result] = hearth.ingest([pdf], collection="visitor-aaaa")
+    assert hearth.previews.preview(result.doc_id, 1, text="harbour budget", collection="visitor-aaaa").marked
+    with pytest.raises(NotFoundError, match="no document"):
+        hearth.previews.preview(result.doc_id, 1, text="harbour budget", collection="visitor-bbbb")
+    files = hearth.settings.data_dir / "files" / "visitor-aaaa"
+    previews = hearth.settings.data_dir / "cache" / "previews" / "visitor-aaaa"
+    assert files.is_dir() and previews.is_dir()
+    assert hearth.documents.drop("visitor-aaaa") == 1
+    assert not files.exists() and not previews.exists()

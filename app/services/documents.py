@@ -98,10 +98,13 @@ class Documents:
     def _keeping(self, results: Iterator[IngestResult], collection: str) -> Iterator[IngestResult]:
         """Each result as it comes, its original copied first (while an upload's temporary file still exists);
         copies of versions a changed file replaced are removed."""
-        for r in results:
-            if self.originals is not None and r.doc_id and r.status in ("indexed", "unchanged"):
-                self._keep(Path(r.file), collection, r.doc_id)
-            yield r
+        try:
+            for r in results:
+                if self.originals is not None and r.doc_id and r.status in ("indexed", "unchanged"):
+                    self._keep(Path(r.file), collection, r.doc_id)
+                yield r
+        finally:
+            results.close()  # a caller that stops early stops the ingest's threads now
 
     def _keep(self, source: Path, collection: str, doc_id: str) -> None:
         folder = self._folder(collection)
