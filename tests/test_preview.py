@@ -190,3 +190,15 @@ def test_a_visitor_previews_only_their_own_documents_and_drop_takes_the_copies(h
     assert files.is_dir() and previews.is_dir()
     assert hearth.documents.drop("visitor-aaaa") == 1
     assert not files.exists() and not previews.exists()
+
+
+def test_a_scanned_page_is_shown_unmarked_with_the_reason(hearth, tmp_path):
+    from conftest import make_scanned_pdf
+
+    [result] = hearth.ingest([make_scanned_pdf(tmp_path / "scan.pdf")])  # read by OCR (the setting ocr is on)
+    assert result.ocr_pages == 1
+    hit = hearth.search("quarterly revenue", k=1)[0]
+    found = hearth.previews.preview(hit.doc_id, 1, chunk=hit.chunk_id)
+    image = Image.open(io.BytesIO(found.content))
+    assert found.media_type == "image/png" and not found.marked and "OCR" in found.note
+    assert image.size == _raw_render(hearth.settings.data_dir / "files" / "default" / f"{hit.doc_id}.pdf", 1).size
