@@ -17,6 +17,7 @@ from app.services import models
 from app.services.chat import ChatSlot
 from app.services.documents import Documents, Quotas
 from app.services.guarding import open_guard
+from app.services.preview import Previews
 from app.services.warmup import Warmup
 from app.services.words import Words
 from app.settings import Settings
@@ -126,7 +127,12 @@ class Hearth:
         s = self.settings
         quotas = Quotas(s.spaces_max_files, s.spaces_max_file_mb, s.spaces_max_documents) if s.mode == "spaces" else None
         return Documents(open_library=self._library, catalog=self.catalog, chroma=lambda: self.chroma,
-                         default=s.collection, quotas=quotas)
+                         default=s.collection, quotas=quotas, originals=s.data_dir / "files",
+                         previews=s.data_dir / "cache" / "previews")
+
+    @cached_property
+    def previews(self) -> Previews:
+        return Previews(self.documents)
 
     @cached_property
     def _search_parts(self) -> dict:

@@ -85,3 +85,27 @@ def test_drop_a_pdf_ask_and_see_a_cited_answer(browser, page_url, tmp_path):
     assert "512 million dollars" not in details.text
     details.find_element(By.CSS_SELECTOR, "summary").click()  # a citation opens its passage
     assert "512 million dollars" in details.text
+
+
+def test_a_source_opens_its_page_with_the_passage_highlighted(browser, page_url, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    pdf = make_pdf(tmp_path / "falcon-memo.pdf", ["Project Falcon launches on 12 March 2031 from the north pad."])
+    wait = WebDriverWait(browser, 300)  # search only: no model runs, so a shorter bound than WAIT_S
+    browser.get(page_url)
+    zone = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#upload input[type=file]")))
+    browser.execute_script(DROP_JS, base64.b64encode(pdf.read_bytes()).decode(), pdf.name, zone)
+    wait.until(ec.text_to_be_present_in_element((By.ID, "ingest-log"), "falcon-memo.pdf"))
+
+    browser.find_element(By.CSS_SELECTOR, "#search-only input[type=checkbox]").click()
+    browser.find_element(By.CSS_SELECTOR, "#question textarea").send_keys("When does Project Falcon launch?")
+    browser.find_element(By.ID, "ask").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "source-pick"), "falcon-memo.pdf, p. 1"))
+    browser.find_element(By.XPATH, "//*[@id='source-pick']//label[contains(., 'falcon-memo.pdf, p. 1')]").click()
+    image = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#preview-image img")))
+    wait.until(lambda d: image.get_attribute("naturalWidth") not in (None, "0"))
+    src = image.get_attribute("src")
+    assert src.startswith("data:image/png") or src.split("?")[0].endswith(".png"), src
+    assert "falcon-memo.pdf" in browser.find_element(By.ID, "preview-note").text

@@ -1,7 +1,8 @@
 """The OpenAI-compatible API, served by the page's own FastAPI app on the same port.
 
 POST /v1/chat/completions (streamed as SSE or not), GET /v1/models, POST /v1/embeddings, and
-POST/GET /v1/collections for a key's own documents. Every chat turn is Pipeline.run, with the same
+POST/GET /v1/collections for a key's own documents
+(and a source's page preview, app/api/preview.py). Every chat turn is Pipeline.run, with the same
 keyword and Llama Guard checks as the page; embedding inputs pass the same question checks.
 """
 
@@ -27,6 +28,7 @@ from app.api.keys import Access, keys_required
 from app.services import installs
 from app.api.openai_format import (CHAT_MODEL, EMBED_MODEL, RAG_MODEL, ApiError, api_error, chunk, completion,
                                    error_body, finish_reason, new_id, read_messages, resolve_model)
+from app.api.preview import add_preview_route
 from app.services.documents import check_collection_name
 from app.turn import Finished, Released
 from core.errors import HearthError
@@ -232,6 +234,7 @@ def api_router(hearth) -> APIRouter:
     def list_collections(request: Request):
         return answer(lambda: api.list_collections(api.authorize(request, "documents")))
 
+    add_preview_route(router, api, answer)
     return router
 
 

@@ -1,16 +1,18 @@
-"""Documents and collections: one Library per collection, the one rule for collection names, and the quotas of
-Spaces mode, applied the same way to the page and the API."""
+"""Documents and collections: one Library per collection, the one rule for collection names, the quotas of
+Spaces mode, applied the same way to the page and the API, and a copy of each indexed original to show its pages
+(uploads come from temporary folders that are gone after the ingest)."""
 
 from __future__ import annotations
 
 import logging
 import re
+import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
-from core.errors import InputError, LimitError
+from core.errors import InputError, LimitError, NotFoundError
 from rag import DocRecord, IngestResult, Library, expand_paths
 from rag.library import Progress
 from rag.store import chroma_name
@@ -58,16 +60,23 @@ class Quotas:
                              "Remove some first.")
 
 
+def _safe(collection: str) -> str:
+    """A collection's name as a folder name (names that follow the rule are kept as they are)."""
+    return re.sub(r"^[.]|[^A-Za-z0-9_.-]", "_", collection) or "_"
+
+
 class Documents:
     """The collections of one Hearth: indexing, searching, listing and removing documents in each."""
 
     def __init__(self, *, open_library: Callable[[str], Library], catalog, chroma: Callable[[], object], default: str,
-                 quotas: Quotas | None = None):
+                 quotas: Quotas | None = None, originals: Path | None = None, previews: Path | None = None):
         self._open_library = open_library
         self.catalog = catalog
         self._chroma = chroma  # opened on first need: listing collections must not wait for Chroma
         self.default = default
         self.quotas = quotas  # None: no quotas (desktop)
+        self.originals = originals  # <data_dir>/files: a folder per collection, <doc_id><suffix> in it; None: none kept
+        self.previews = previews  # rendered pages (app.services.preview), a folder per collection; None: not kept
         self._libraries: dict[str, Library] = {}
         self._lock = threading.Lock()
 
@@ -84,7 +93,54 @@ class Documents:
         paths = [Path(p) for p in paths]
         if self.quotas is not None:
             self.quotas.check(expand_paths(paths), len(self.list(collection)))
-        return self.library(collection).ingest(paths, progress)
+        return self._keeping(self.library(collection).ingest(paths, progress), collection or self.default)
+
+    def _keeping(self, results: Iterator[IngestResult], collection: str) -> Iterator[IngestResult]:
+        """Each result as it comes, its original copied first (while an upload's temporary file still exists);
+        copies of versions a changed file replaced are removed."""
+        try:
+            for r in results:
+                if self.originals is not None and r.doc_id and r.status in ("indexed", "unchanged"):
+                    self._keep(Path(r.file), collection, r.doc_id)
+                yield r
+        finally:
+            results.close()  # a caller that stops early stops the ingest's threads now
+
+    def _keep(self, source: Path, collection: str, doc_id: str) -> None:
+        folder = self._folder(collection)
+        with self._lock:
+            target = folder / f"{doc_id}{source.suffix.lower()}"
+            if not target.is_file() and source.is_file():
+                folder.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, target.with_suffix(".part"))
+                target.with_suffix(".part").replace(target)
+            ready = {d.doc_id for d in self.catalog.documents(collection)}
+            for old in self._derived(collection):
+                if old.name[:16] not in ready:
+                    old.unlink(missing_ok=True)
+
+    def _folder(self, collection: str) -> Path:
+        return self.originals / _safe(collection)
+
+    def previews_folder(self, collection: str) -> Path | None:
+        return self.previews / _safe(collection) if self.previews is not None else None
+
+    def _derived(self, collection: str, doc_id: str = "") -> list[Path]:
+        """The copy of a document's original and its rendered pages (no doc_id: of every document)."""
+        folders = [f for f in (self._folder(collection) if self.originals else None,
+                               self.previews_folder(collection)) if f is not None and f.is_dir()]
+        return [p for f in folders for p in f.iterdir() if p.name.startswith(doc_id) and p.is_file()]
+
+    def original(self, record: DocRecord) -> Path:
+        """The file to show a document's pages from: Hearth's copy, else the path it was ingested from."""
+        if self.originals is not None:
+            copy = self._folder(record.collection) / f"{record.doc_id}{Path(record.file).suffix.lower()}"
+            if copy.is_file():
+                return copy
+        if Path(record.path).is_file():
+            return Path(record.path)
+        raise NotFoundError(f"{record.file}: its original is gone (no copy in the data dir's files folder, nothing "
+                            f"at {record.path}); add the file again to see its pages.")
 
     def search(self, query: str, *, k: int, collection: str | None = None, doc_ids: Sequence[str] | None = None):
         return self.library(collection).search(query, k, doc_ids)
@@ -93,8 +149,12 @@ class Documents:
         return self.library(collection).documents()
 
     def forget(self, key: str, *, collection: str | None = None) -> list[DocRecord]:
-        """Remove the documents a key names (id, id prefix or file name)."""
-        return self.library(collection).forget(key)
+        """Remove the documents a key names (id, id prefix or file name), and their originals' copies."""
+        removed = self.library(collection).forget(key)
+        with self._lock:
+            for path in (p for d in removed for p in self._derived(d.collection, d.doc_id)):
+                path.unlink(missing_ok=True)
+        return removed
 
     def collections(self) -> list[str]:
         """The page's collections; those of API keys and Spaces visitors are private to them."""
@@ -113,6 +173,9 @@ class Documents:
             library.forget(d.doc_id)
         with self._lock:
             self._libraries.pop(collection, None)
+            for folder in (self._folder(collection) if self.originals else None, self.previews_folder(collection)):
+                if folder is not None:
+                    shutil.rmtree(folder, ignore_errors=True)
         try:
             self._chroma().delete_collection(chroma_name(collection))
         except Exception as e:  # already gone: nothing to clean
@@ -122,4 +185,8 @@ class Documents:
     def drop_visitors(self, prefix: str = "visitor-") -> int:
         """Spaces mode at start: visitors' collections left by an earlier run (sessions do not outlive the
         server, so nobody can reach them any more) are deleted; returns how many documents went."""
-        return sum(self.drop(c) for c in self.catalog.collections() if c.startswith(prefix))
+        dropped = sum(self.drop(c) for c in self.catalog.collections() if c.startswith(prefix))
+        for root in (r for r in (self.originals, self.previews) if r is not None and r.is_dir()):
+            for folder in root.glob(_safe(prefix) + "*"):  # those of visitors who indexed nothing
+                shutil.rmtree(folder, ignore_errors=True)
+        return dropped

@@ -30,6 +30,7 @@ EN = {
                   "(one list per category; `allow` holds phrases that override a match).",
     "word_list": "List (category)", "word_term": "Term", "add": "Add", "word_lists": "Your word lists",
     "blocked_turns": "Blocked turns (audit log, newest first)", "refresh": "Refresh",
+    "source_preview": "Source preview (the page with the passage highlighted)",
     # what the handlers write
     "empty_question": "Type a question first.",
     "choose_to_remove": "Choose the documents to remove first.",
@@ -51,6 +52,9 @@ EN = {
     "pages": "pages", "chunks": "chunks", "page_n": "page {page}",
     "not_in_sources": "not in the sources", "figures_found": "Figures found in the sources",
     "evidence": "What the sources say (lines with the figures asked about)",
+    "preview_of": "**{file}**, page {page}.",
+    "preview_unmarked": "The passage was not found in this page's text (a scanned page keeps no text boxes); "
+                        "the page is shown as it is.",
 }
 
 ZH = {
@@ -70,6 +74,7 @@ ZH = {
     "words_help": "**词表**：您自己的关键词列表，每个问题和回答都会检查（每个类别一个列表；`allow` 中的短语可豁免匹配）。",
     "word_list": "列表（类别）", "word_term": "词语", "add": "添加", "word_lists": "您的词表",
     "blocked_turns": "被拦截的对话（审计日志，最新在前）", "refresh": "刷新",
+    "source_preview": "来源预览（高亮显示段落所在的页面）",
     "empty_question": "请先输入问题。",
     "choose_to_remove": "请先选择要删除的文档。",
     "nothing_to_export": "还没有可导出的内容：请先提问。",
@@ -89,6 +94,8 @@ ZH = {
     "pages": "页", "chunks": "段", "page_n": "第 {page} 页",
     "not_in_sources": "来源中没有", "figures_found": "来源中找到的数字",
     "evidence": "来源原文（含所问数字的行）",
+    "preview_of": "**{file}**，第 {page} 页。",
+    "preview_unmarked": "未在本页文字中找到该段落（扫描页不保留文字位置），页面按原样显示。",
 }
 
 _TABLES = {"en": EN, "zh": ZH}

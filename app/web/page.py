@@ -6,10 +6,7 @@ created on first use; in Spaces mode its collection is private and deleted when 
 
 from __future__ import annotations
 
-import secrets
-from contextlib import contextmanager
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -19,32 +16,13 @@ from app.hearth import Hearth
 from app.services import models
 from app.services.guarding import guard_configured, guard_status, set_threshold
 from app.turn import CheckDone, Drafting, Finished, Released, TurnResult
-from app.web.labels import i18n, lang_from, t
+from app.web.labels import i18n, t
 from app.web.present import (conversation_markdown, format_checks, format_drafting, format_ingest, format_plan,
                              format_search, format_status, format_turn)
-from core.errors import HearthError
+from app.web.session import lang_of as _lang, new_session, shown_to_user
+from app.web.sources import SourcePreview
 
 __all__ = ["build_ui", "new_session"]
-
-
-def new_session(hearth: Hearth) -> dict:
-    """What one visitor's page remembers. In Spaces mode the collection is a private, unguessable name."""
-    private = hearth.settings.mode == "spaces"
-    collection = f"visitor-{secrets.token_hex(16)}" if private else hearth.settings.collection
-    return {"collection": collection, "private": private, "turns": [], "stop": threading.Event()}
-
-
-@contextmanager
-def shown_to_user():
-    """Hearth's errors (core/errors.py) become the page's error message; theirs names the fix."""
-    try:
-        yield
-    except HearthError as e:
-        raise gr.Error(str(e)) from e
-
-
-def _lang(request: gr.Request | None) -> str:
-    return lang_from(request.headers.get("accept-language") if request is not None else None)
 
 
 def _doc_rows(hearth: Hearth, session: dict) -> list[list]:
@@ -225,6 +203,7 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
                             clear_btn = gr.Button(L("new_chat"), elem_id="clear")
                             export_btn = gr.Button(L("export"), elem_id="export")
                         export_file = gr.File(label=L("export_file"), interactive=False, elem_id="export-file")
+                        sources = SourcePreview(hearth, session, L)
                     with gr.Column(scale=2):
                         scope = gr.Dropdown(label=L("scope"), multiselect=True, choices=[], elem_id="scope")
                         search_only = gr.Checkbox(label=L("search_only"), value=False, elem_id="search-only")
@@ -277,10 +256,12 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
         # -- events ------------------------------------------------------------------------
         ask_inputs = [question, chatbot, scope, search_only, temperature, top_k, session]
         ask_outputs = [chatbot, question, checks, session]
-        send.click(ask, ask_inputs, ask_outputs, api_name="ask", concurrency_id="llm")
-        question.submit(ask, ask_inputs, ask_outputs, api_name=False, concurrency_id="llm")
+        for asked in (send.click(ask, ask_inputs, ask_outputs, api_name="ask", concurrency_id="llm"),
+                      question.submit(ask, ask_inputs, ask_outputs, api_name=False, concurrency_id="llm")):
+            asked.then(sources.refresh, session, sources.pick, api_name=False, queue=False)
         stop_btn.click(stop, session, session, api_name="stop", queue=False)
-        clear_btn.click(clear, session, [chatbot, checks, session], api_name="clear")
+        clear_btn.click(clear, session, [chatbot, checks, session], api_name="clear").then(
+            sources.refresh, session, sources.pick, api_name=False, queue=False)
         export_btn.click(export, session, export_file, api_name="export")
         upload.upload(ingest, [upload, session], [ingest_log, docs, scope, to_remove, session], api_name="ingest",
                       concurrency_id="ingest")
@@ -290,7 +271,8 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
         timer.tick(status, None, [warm, timer], api_name=False, queue=False)
         if not spaces:
             collection.change(choose_collection, [collection, session],
-                              [collection, docs, scope, to_remove, chatbot, session], api_name="collection")
+                              [collection, docs, scope, to_remove, chatbot, session], api_name="collection").then(
+                sources.refresh, session, sources.pick, api_name=False, queue=False)
             apply_btn.click(apply_model, [model, gpu_layers], model_note, api_name="model", concurrency_id="llm")
             threshold_btn.click(apply_threshold, threshold, threshold_note, api_name="threshold")
             add_btn.click(edit_words(hearth.words.add), [word_category, word_term], [words, word_term], api_name="add_word")

@@ -1,0 +1,36 @@
+"""What every handler of the page stands on: a visitor's session, their language, and Hearth's errors shown as
+the page's error message."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from contextlib import contextmanager
+
+import gradio as gr
+
+from app.hearth import Hearth
+from app.web.labels import lang_from
+from core.errors import HearthError
+
+__all__ = ["new_session", "shown_to_user", "lang_of"]
+
+
+def new_session(hearth: Hearth) -> dict:
+    """What one visitor's page remembers. In Spaces mode the collection is a private, unguessable name."""
+    private = hearth.settings.mode == "spaces"
+    collection = f"visitor-{secrets.token_hex(16)}" if private else hearth.settings.collection
+    return {"collection": collection, "private": private, "turns": [], "stop": threading.Event()}
+
+
+@contextmanager
+def shown_to_user():
+    """Hearth's errors (core/errors.py) become the page's error message; theirs names the fix."""
+    try:
+        yield
+    except HearthError as e:
+        raise gr.Error(str(e)) from e
+
+
+def lang_of(request: gr.Request | None) -> str:
+    return lang_from(request.headers.get("accept-language") if request is not None else None)
