@@ -416,14 +416,13 @@ def test_models_tab_installs_uses_and_lists(hearth, gguf_bytes, monkeypatch):
     import gradio as gr
 
     from app.services.models import REGISTRY
-    from app.web.models_tab import attach
     from app.web.page import build_ui
 
     guard = REGISTRY["llama-guard-3-1b"]
     server = Hub({f"{guard.repo}/resolve/main/{guard.filename}": gguf_bytes})
     monkeypatch.setenv("HF_ENDPOINT", server.url)
     try:
-        demo = attach(build_ui(hearth), hearth)
+        demo = build_ui(hearth)
         assert any(isinstance(b, gr.Tab) and b.label == "Models" for b in demo.blocks.values())
         assert not hearth.llama_guard.available  # the first run: no guard model (the page has warmed it up)
         messages = list(_handler(demo, "models_install")("llama-guard-3-1b"))
@@ -441,11 +440,10 @@ def test_models_tab_installs_uses_and_lists(hearth, gguf_bytes, monkeypatch):
 def test_models_tab_is_desktop_only(hearth):
     import gradio as gr
 
-    from app.web.models_tab import attach
     from app.web.page import build_ui
 
     hearth.settings = hearth.settings.model_copy(update={"mode": "spaces"})
-    demo = attach(build_ui(hearth), hearth)
+    demo = build_ui(hearth)
     assert not any(isinstance(b, gr.Tab) and b.label == "Models" for b in demo.blocks.values())
 
 

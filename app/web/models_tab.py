@@ -11,7 +11,7 @@ import gradio as gr
 from app.services import advice, downloads, installs
 from core.errors import HearthError
 
-__all__ = ["attach", "progress_text", "machine_text"]
+__all__ = ["build", "progress_text", "machine_text"]
 
 HEADERS = ["Model", "Kind", "Size", "Installed", "In use", "Fits here", "Why", "Recommended"]
 
@@ -36,17 +36,8 @@ def _table(rows: list[dict]) -> list[list]:
             for r in rows]
 
 
-def attach(demo: gr.Blocks, hearth) -> gr.Blocks:
-    """Add the Models tab to a built page (beside its other tabs); in Spaces mode the page is left as it is."""
-    if hearth.settings.mode != "desktop":
-        return demo
-    tabs = next((b for b in demo.blocks.values() if isinstance(b, gr.Tabs)), None)
-    with demo, (tabs if tabs is not None else gr.Tabs()):
-        _build(demo, hearth)
-    return demo
-
-
-def _build(demo: gr.Blocks, hearth) -> None:
+def build(demo: gr.Blocks, hearth) -> None:
+    """The Models tab, built inside the page's tabs (app/web/page.py, desktop mode only)."""
     data_dir = hearth.settings.data_dir
     active: dict[str, threading.Event] = {}  # downloads under way on this machine (shared, like the models folder)
 

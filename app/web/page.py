@@ -16,6 +16,7 @@ from app.hearth import Hearth
 from app.services import models
 from app.services.guarding import guard_configured, guard_status, set_threshold
 from app.turn import CheckDone, Drafting, Finished, Released, TurnResult
+from app.web import models_tab
 from app.web.labels import i18n, t
 from app.web.present import (conversation_markdown, format_checks, format_drafting, format_ingest, format_plan,
                              format_search, format_status, format_turn)
@@ -252,6 +253,8 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
                                            value=blocked_rows, interactive=False, label=L("blocked_turns"),
                                            elem_id="blocked-turns")
                     blocked_btn = gr.Button(L("refresh"))
+            if not spaces:
+                models_tab.build(demo, hearth)  # install, use and remove models (app/web/models_tab.py)
 
         # -- events ------------------------------------------------------------------------
         ask_inputs = [question, chatbot, scope, search_only, temperature, top_k, session]

@@ -45,10 +45,7 @@ def launch(hearth: Hearth, *, block: bool = True, demo=None):
     port = free_port(s.host, s.port)
     if port != s.port:
         log.warning("port %d is taken, using %d", s.port, port)
-    if demo is None:
-        from app.web.models_tab import attach  # the Models tab (desktop mode), beside page.py's tabs
-
-        demo = attach(build_ui(hearth), hearth)
+    demo = build_ui(hearth) if demo is None else demo
     demo.queue(default_concurrency_limit=1)
     max_mb = s.spaces_max_file_mb if s.mode == "spaces" else s.max_file_mb
     threading.Thread(target=hearth.warmup.run, name="hearth-warmup", daemon=True).start()
