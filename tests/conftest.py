@@ -117,3 +117,20 @@ def run_cli(*args: str, env: dict | None = None, timeout: int = 600):
 
     return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})}, cwd=ROOT)
+
+
+class ScriptedChatModel:
+    """Test double for the chat model: says a fixed answer in small pieces (a real small model cannot be made to
+    say a given thing, such as an invented figure or a harmful answer, on cue)."""
+
+    def __init__(self, answer):
+        self.answer, self.calls = answer, 0
+
+    def count_tokens(self, text):
+        return len(text) // 4
+
+    def stream(self, messages, **kw):
+        from engine import Generation
+
+        self.calls += 1
+        return Generation(lambda stats: (self.answer[i:i + 7] for i in range(0, len(self.answer), 7)))

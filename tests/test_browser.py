@@ -58,23 +58,33 @@ def page_url(hearth):
     demo.close()
 
 
-def test_drop_a_pdf_ask_and_see_a_cited_answer(browser, page_url, tmp_path):
+def drop_and_ask(browser, page_url, path, question, *, search_only=False, wait_s=WAIT_S):
+    """Open the page, drop a file on the upload zone as a user does, wait until it is indexed, and ask (in
+    search-only mode when asked to); returns the WebDriverWait, for what the caller waits for next."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    pdf = make_pdf(tmp_path / "orbit-report.pdf", ["Orbit Corp revenue in 2023 was 512 million dollars, "
-                                                    "up 9 percent on the year before."])
-    wait = WebDriverWait(browser, WAIT_S)
+    wait = WebDriverWait(browser, wait_s)
     browser.get(page_url)
     zone = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#upload input[type=file]")))
-    browser.execute_script(DROP_JS, base64.b64encode(pdf.read_bytes()).decode(), pdf.name, zone)
-    wait.until(ec.text_to_be_present_in_element((By.ID, "ingest-log"), "orbit-report.pdf"))
-    assert "indexed, 1 pages" in browser.find_element(By.ID, "ingest-log").text
-
-    box = browser.find_element(By.CSS_SELECTOR, "#question textarea")
-    box.send_keys("What was Orbit Corp revenue in 2023?")
+    browser.execute_script(DROP_JS, base64.b64encode(path.read_bytes()).decode(), path.name, zone)
+    wait.until(ec.text_to_be_present_in_element((By.ID, "ingest-log"), path.name))
+    if search_only:
+        browser.find_element(By.CSS_SELECTOR, "#search-only input[type=checkbox]").click()
+    browser.find_element(By.CSS_SELECTOR, "#question textarea").send_keys(question)
     browser.find_element(By.ID, "ask").click()
+    return wait
+
+
+def test_drop_a_pdf_ask_and_see_a_cited_answer(browser, page_url, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+
+    pdf = make_pdf(tmp_path / "orbit-report.pdf", ["Orbit Corp revenue in 2023 was 512 million dollars, "
+                                                    "up 9 percent on the year before."])
+    wait = drop_and_ask(browser, page_url, pdf, "What was Orbit Corp revenue in 2023?")
+    assert "indexed, 1 pages" in browser.find_element(By.ID, "ingest-log").text
     wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#chat details summary")))
     wait.until(lambda d: "writing…" not in d.find_element(By.ID, "chat").text)
     chat = browser.find_element(By.ID, "chat")
@@ -90,18 +100,10 @@ def test_drop_a_pdf_ask_and_see_a_cited_answer(browser, page_url, tmp_path):
 def test_a_source_opens_its_page_with_the_passage_highlighted(browser, page_url, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import WebDriverWait
 
     pdf = make_pdf(tmp_path / "falcon-memo.pdf", ["Project Falcon launches on 12 March 2031 from the north pad."])
-    wait = WebDriverWait(browser, 300)  # search only: no model runs, so a shorter bound than WAIT_S
-    browser.get(page_url)
-    zone = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#upload input[type=file]")))
-    browser.execute_script(DROP_JS, base64.b64encode(pdf.read_bytes()).decode(), pdf.name, zone)
-    wait.until(ec.text_to_be_present_in_element((By.ID, "ingest-log"), "falcon-memo.pdf"))
-
-    browser.find_element(By.CSS_SELECTOR, "#search-only input[type=checkbox]").click()
-    browser.find_element(By.CSS_SELECTOR, "#question textarea").send_keys("When does Project Falcon launch?")
-    browser.find_element(By.ID, "ask").click()
+    wait = drop_and_ask(browser, page_url, pdf, "When does Project Falcon launch?", search_only=True,
+                        wait_s=300)  # search only: no model runs, so a shorter bound than WAIT_S
     wait.until(ec.text_to_be_present_in_element((By.ID, "source-pick"), "falcon-memo.pdf, p. 1"))
     browser.find_element(By.XPATH, "//*[@id='source-pick']//label[contains(., 'falcon-memo.pdf, p. 1')]").click()
     image = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#preview-image img")))

@@ -10,8 +10,7 @@ from app.turn import CheckDone, Finished, Pipeline, Released
 from app.turn.figures import parse_figures, passage_scales
 from app.turn.grounding import WITHHELD, evidence_lines, ground_figures, index_sources, withhold
 from app.web.present import conversation_markdown, format_turn
-from conftest import AAPL_PDF
-from engine import Generation
+from conftest import AAPL_PDF, ScriptedChatModel
 from guard import KeywordFilter, MissingGuard
 from rag.store import Hit
 
@@ -156,19 +155,6 @@ def test_evidence_lines_hold_figures_and_share_words_with_the_question():
 QUESTION = "What were Apple's total net sales for the three months ended June 25, 2022?"
 INVENTED = "$45.6 trillion"
 ANSWER = f"Total net sales were $82,959 million ({INVENTED} USD) for the three months ended June 25, 2022 [1]."
-
-
-class ScriptedChatModel:
-    """Test double: says a fixed answer in small pieces (a real small model cannot be made to invent on cue)."""
-
-    def __init__(self, answer):
-        self.answer = answer
-
-    def count_tokens(self, text):
-        return len(text) // 4
-
-    def stream(self, messages, **kw):
-        return Generation(lambda stats: (self.answer[i:i + 7] for i in range(0, len(self.answer), 7)))
 
 
 @pytest.fixture

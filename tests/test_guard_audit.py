@@ -4,8 +4,7 @@ import hashlib
 import json
 
 from app.turn import Pipeline
-from engine import Generation
-from conftest import run_cli
+from conftest import ScriptedChatModel, run_cli
 from guard import KeywordFilter, MissingGuard
 from guard.audit import AuditLog
 
@@ -22,19 +21,6 @@ def test_a_blocked_question_is_logged_with_a_hash_and_without_its_text(hearth):
     assert entry["text_sha256"] == "sha256:" + hashlib.sha256(QUESTION.encode()).hexdigest()
     assert "text" not in entry and "at home" not in json.dumps(entry)
     assert entry["time"].endswith("Z") and entry["chars"] == len(QUESTION)
-
-
-class ScriptedChatModel:
-    """Test double: says a fixed answer in small pieces."""
-
-    def __init__(self, answer):
-        self.answer = answer
-
-    def count_tokens(self, text):
-        return len(text) // 4
-
-    def stream(self, messages, **kw):
-        return Generation(lambda stats: (self.answer[i:i + 7] for i in range(0, len(self.answer), 7)))
 
 
 class OneHit:

@@ -1,12 +1,11 @@
 """A document holding HTML, script, javascript: links and Markdown image beacons is shown as text on the page:
 nothing in it runs or fetches anything (headless Chromium, with a local server counting what would call out)."""
 
-import base64
 import http.server
 import threading
 import time
 
-from test_browser import DROP_JS, WAIT_S, browser, page_url  # noqa: F401 (fixtures)
+from test_browser import browser, drop_and_ask, page_url  # noqa: F401 (fixtures)
 
 
 class Beacon(http.server.BaseHTTPRequestHandler):
@@ -31,7 +30,6 @@ def hostile_text(url: str) -> str:
 def test_hostile_document_text_is_shown_as_text_and_calls_nothing(browser, page_url, tmp_path):  # noqa: F811
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import WebDriverWait
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Beacon)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -40,15 +38,7 @@ def test_hostile_document_text_is_shown_as_text_and_calls_nothing(browser, page_
     try:
         doc = tmp_path / "memo.txt"
         doc.write_text(hostile_text(url), encoding="utf-8")
-        wait = WebDriverWait(browser, WAIT_S)
-        browser.get(page_url)
-        zone = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#upload input[type=file]")))
-        browser.execute_script(DROP_JS, base64.b64encode(doc.read_bytes()).decode(), doc.name, zone)
-        wait.until(ec.text_to_be_present_in_element((By.ID, "ingest-log"), "memo.txt"))
-
-        browser.find_element(By.CSS_SELECTOR, "#search-only input").click()
-        browser.find_element(By.CSS_SELECTOR, "#question textarea").send_keys("Orbit quarterly beacon memo revenue")
-        browser.find_element(By.ID, "ask").click()
+        wait = drop_and_ask(browser, page_url, doc, "Orbit quarterly beacon memo revenue", search_only=True)
         wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#chat details summary")))
         chat = browser.find_element(By.ID, "chat")
         for summary in chat.find_elements(By.CSS_SELECTOR, "details summary"):

@@ -5,9 +5,8 @@ import threading
 import pytest
 
 from app.turn import CheckDone, Drafting, Finished, Pipeline, Released
-from engine import Generation
-from conftest import AAPL_PDF, make_pdf
-from guard import KeywordFilter, LlamaGuard, MissingGuard, Verdict
+from conftest import AAPL_PDF, ScriptedChatModel, make_pdf
+from guard import KeywordFilter, LlamaGuard, MissingGuard
 
 
 class CountingChatModel:
@@ -22,20 +21,6 @@ class CountingChatModel:
     def stream(self, messages, **kw):
         self.calls += 1
         return self.real.stream(messages, **kw)
-
-
-class ScriptedChatModel:
-    """Test double: says a fixed answer in small pieces (used where the real model cannot be made to)."""
-
-    def __init__(self, answer):
-        self.answer, self.calls = answer, 0
-
-    def count_tokens(self, text):
-        return len(text) // 4
-
-    def stream(self, messages, **kw):
-        self.calls += 1
-        return Generation(lambda stats: (self.answer[i:i + 7] for i in range(0, len(self.answer), 7)))
 
 
 class CrashingLayer:
