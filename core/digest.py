@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-__all__ = ["sha256_text", "sha256_file"]
+__all__ = ["sha256_text", "sha256_file", "file_hasher"]
 
 
 def sha256_text(text: str) -> str:
@@ -15,8 +15,14 @@ def sha256_text(text: str) -> str:
 
 def sha256_file(path: Path | str, *, block: int = 1 << 20) -> str:
     """The hex SHA-256 of a file, read in blocks."""
+    return file_hasher(path, block=block).hexdigest()
+
+
+def file_hasher(path: Path | str, *, block: int = 1 << 20):
+    """A SHA-256 hasher that has read the file so far, for a caller that goes on adding bytes (a resumed
+    download)."""
     h = hashlib.sha256()
     with Path(path).open("rb") as f:
         for chunk in iter(lambda: f.read(block), b""):
             h.update(chunk)
-    return h.hexdigest()
+    return h

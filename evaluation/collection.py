@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from pathlib import Path
 
+from core.digest import sha256_text
 from core.errors import InputFileError
 from rag import expand_paths
 from rag.library import Progress
@@ -17,7 +17,7 @@ __all__ = ["collection_name", "prepare_collection"]
 def collection_name(docs_dir: Path, fingerprint: str = "") -> str:
     """eval-<folder>-<hash of its absolute path and the indexing settings>: one collection per folder and setup."""
     docs_dir = Path(docs_dir).resolve()
-    digest = hashlib.sha256(f"{docs_dir}\n{fingerprint}".encode()).hexdigest()[:10]
+    digest = sha256_text(f"{docs_dir}\n{fingerprint}")[:10]
     return f"eval-{re.sub(r'[^A-Za-z0-9]+', '-', docs_dir.name).strip('-')[:40] or 'docs'}-{digest}"
 
 

@@ -11,6 +11,7 @@ from typing import Mapping
 from app import __version__
 from app.hearth import Hearth
 from app.services import models
+from app.services.advice import ram_bytes
 from app.services.guarding import guard_status, has_chinese, recommend_guard
 from app.settings import unknown_settings
 from core.errors import ModelNotFoundError
@@ -26,13 +27,6 @@ def _model_info(path: Path | None) -> dict:
     size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else (
         path.stat().st_size if path.exists() else 0)
     return {"path": str(path), "found": path.exists(), "size_mb": round(size / 2**20, 1)}
-
-
-def _ram_bytes() -> int:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 0
 
 
 def embedding_backend_problem(backend: str, n_gpu_layers: int) -> str | None:
@@ -87,7 +81,7 @@ def doctor_report(hearth: Hearth, environ: Mapping[str, str] | None = None) -> d
         "llama_amx_repack": "off" if amx_repack_off(s.llama_amx) else ("on" if cpu_has_amx() else "no amx"),
         "recommended_model": models.recommend_chat_model(
             free_vram_bytes=max((g.free_bytes for g in hearth.gpus), default=None),
-            ram_bytes=_ram_bytes(), cores=os.cpu_count() or 1, n_ctx=s.n_ctx),
+            ram_bytes=ram_bytes(), cores=os.cpu_count() or 1, n_ctx=s.n_ctx),
         "recommended_guard": recommend_guard(lang, any(has_chinese(f"{d.file} {d.identity}") for d in docs)),
         "cpu_count": os.cpu_count(),
         "bind": f"{s.host}:{s.port}",

@@ -19,6 +19,7 @@ from typing import Callable
 import httpx
 
 from app.services import models
+from core.digest import file_hasher
 from core.errors import DownloadCancelled, DownloadError, InputError, LimitError
 
 __all__ = ["Progress", "download", "pull", "file_url", "hub_endpoint", "part_path"]
@@ -140,7 +141,7 @@ class _Meter:
 def _fetch(client: httpx.Client, url: str, part: Path, meter: _Meter, cancel, chunk: int) -> str:
     """Append the rest of the file to part (Range from its size) and return the whole file's sha256."""
     done = part.stat().st_size if part.exists() else 0
-    hasher = _hash_file(part) if done else hashlib.sha256()
+    hasher = file_hasher(part, block=CHUNK) if done else hashlib.sha256()
     with client.stream("GET", url, headers={"Range": f"bytes={done}-"} if done else {}) as r:
         if r.status_code == 416 and done:  # the .part already holds the whole file
             return hasher.hexdigest()
@@ -169,14 +170,6 @@ def _fetch(client: httpx.Client, url: str, part: Path, meter: _Meter, cancel, ch
     if total and done < total:
         raise _Cut(f"connection closed after {done} of {total} bytes")
     return hasher.hexdigest()
-
-
-def _hash_file(path: Path) -> "hashlib._Hash":
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(CHUNK), b""):
-            h.update(block)
-    return h
 
 
 def _hub_sha256(client: httpx.Client, url: str) -> str | None:
