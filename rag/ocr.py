@@ -11,11 +11,10 @@ log = logging.getLogger(__name__)
 
 
 def ocr_available() -> bool:
-    try:
-        import rapidocr_onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether RapidOCR is installed; looked up without importing it (it pulls in OpenCV and Shapely)."""
+    import importlib.util
+
+    return importlib.util.find_spec("rapidocr_onnxruntime") is not None
 
 
 class RapidOcr:

@@ -14,7 +14,7 @@ from guard import LlamaGuard, MissingGuard
 from guard.guard_formats import FORMATS
 
 __all__ = ["GUARD_MISSING", "open_guard", "guard_status", "guard_configured", "set_threshold", "switch_guard",
-           "recommend_guard", "has_chinese"]
+           "recommend_guard", "has_chinese", "guard_offload"]
 
 GUARD_MISSING = ("No Llama Guard model is installed, so turns are checked by the keyword filter only. "
                  "Run `hearth models pull llama-guard-3-1b` (needs internet) or set HEARTH_GUARD_MODEL.")
@@ -42,7 +42,7 @@ def open_guard(settings, *, chat, gpus, compute_lock):
     path = guard_path(s)
     if path is None:
         return MissingGuard(GUARD_MISSING, strict=s.require_llama_guard)
-    on_gpu = _offload(Path(path), s, chat, gpus)
+    on_gpu = guard_offload(Path(path), s, chat, gpus)
     guard = LlamaGuard(Path(path), threshold=s.guard_threshold, timeout_s=s.guard_timeout,
                        n_threads=chat.budget.cpu_threads, n_gpu_layers=on_gpu.n_gpu_layers,
                        lock=threading.Lock() if on_gpu.full else compute_lock, amx=s.llama_amx,
@@ -54,7 +54,7 @@ def open_guard(settings, *, chat, gpus, compute_lock):
     return guard
 
 
-def _offload(path: Path, settings, chat, gpus) -> OffloadPlan:
+def guard_offload(path: Path, settings, chat, gpus) -> OffloadPlan:
     """The guard goes on the GPU in what the chat model leaves free, and stays on the CPU when the chat model does."""
     from engine import vram_bytes
 
