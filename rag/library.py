@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
-from core.digest import sha256_file
+from core.digest import sha256_file, sha256_text
 from core.errors import DocumentLoadError
 from core.names import display_name
 from rag.catalog import Catalog, DocRecord
@@ -27,6 +27,7 @@ from rag.load import load_document
 from rag.search import HybridSearch
 from rag.split import Chunk, split_pages
 from rag.store import Hit, Store
+from rag.writelock import WriterLock
 from rag.writer import ChunkWriter
 
 __all__ = ["Library", "IngestResult", "expand_paths", "Progress", "doc_label", "embedding_text", "embedding_texts"]
@@ -123,7 +124,9 @@ class Library:
         self.retrieval = retrieval  # hybrid | dense | lexical: the default of every search
         self.focus = focus  # steer a question that names a company or period to those documents (rag.focus)
         self._abouts: tuple[tuple, list[DocAbout]] = ((), [])
-        self._write_lock = threading.Lock()
+        # held by whoever writes this collection, in this process or another (rag.writelock)
+        self._write_lock = WriterLock(catalog.path.parent / "locks" / f"{sha256_text(collection)[:16]}.lock"
+                                      if getattr(catalog, "path", None) else None)
         self.searcher = HybridSearch(catalog=catalog, store=store, embedder=embedder, collection=collection,
                                      rerank=rerank, rewrite=rewrite, mmr_lambda=mmr_lambda, candidates=candidates)
         self.repaired = self.repair()  # documents an earlier process left half-written, removed on opening
@@ -176,7 +179,10 @@ class Library:
     def repair(self) -> list[str]:
         """Remove documents whose ingest (or removal) was interrupted; return their ids."""
         removed = []
-        with self._write_lock:
+        with self._write_lock.if_free() as free:
+            if not free:  # another ingest or removal is under way: its pending documents are its work
+                log.info("collection %s is being written by another process; nothing to repair", self.collection)
+                return removed
             for rec in self.catalog.documents(self.collection, status="pending"):
                 self.store.delete_document(rec.doc_id)
                 self.catalog.remove(self.collection, rec.doc_id)

@@ -59,3 +59,48 @@ def test_random_kills_leave_no_half_indexed_document():
     r = trial(kills=3, seed=11)
     assert r["not_whole"] == 0 and r["final_not_whole"] == 0
     assert r["final_docs"] == r["files"]
+
+
+def test_an_index_opened_while_another_process_ingests_leaves_its_document_alone(tmp_path):
+    """`hearth search` (or a second page) opening the index mid-ingest must not 'repair' away the other
+    process's pending document; once that process is dead, its leftover is removed on the next open."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+
+    from app.hearth import Hearth
+    from app.settings import load_settings
+
+    data = tmp_path / "data"
+    pdf = make_pdf(tmp_path / "big.pdf", [f"Page {p}. " + "Quarterly revenue grew in every region. " * 60
+                                          for p in range(1, 13)])
+    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import time
+        from app.hearth import Hearth
+        from app.settings import load_settings
+        h = Hearth(load_settings({{"data_dir": {str(data)!r}}}, environ={{}}))
+        def stall(file, done, total):
+            print("PENDING", flush=True)
+            time.sleep(120)
+        list(h.ingest([{str(pdf)!r}], progress=stall))
+        """)], stdout=subprocess.PIPE, text=True, cwd=os.getcwd())
+    try:
+        assert child.stdout.readline().strip() == "PENDING"
+        r = run_cli("search", "revenue", env={"HEARTH_DATA_DIR": str(data)})
+        assert r.returncode == 0, r.stderr
+        hearth = Hearth(load_settings({"data_dir": data}, environ={}))
+        library = hearth.documents.library()
+        assert library.repaired == []
+        assert [d.file for d in library.catalog.documents("default", status="pending")] == ["big.pdf"]
+        hearth.close()
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    hearth = Hearth(load_settings({"data_dir": data}, environ={}))
+    library = hearth.documents.library()
+    assert len(library.repaired) == 1 and library.catalog.documents("default", status="pending") == []
+    problems = library.verify()  # it names what the opening removed, then all agrees
+    assert len(problems) == 1 and "interrupted" in problems[0] and library.verify() == []
+    hearth.close()
