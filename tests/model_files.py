@@ -67,7 +67,7 @@ def tiny_llama_guard(path: Path) -> Path:
 
     tok = read_tokenizer(embedded_chat_model())
     tokens = list(tok["tokenizer.ggml.tokens"]) + ["unsafe", *LLAMA3_SPECIALS.values()]
-    types = list(tok["tokenizer.ggml.token_type"]) + [TokenType.USER_DEFINED] + [TokenType.CONTROL] * len(LLAMA3_SPECIALS)
+    types = [*tok["tokenizer.ggml.token_type"], TokenType.USER_DEFINED] + [TokenType.CONTROL] * len(LLAMA3_SPECIALS)
     ids = {text: i for i, text in enumerate(tokens)}
     n_vocab, n_embd, n_head, n_ff = len(tokens), 64, 4, 128
     w = GGUFWriter(str(path), "llama")
@@ -114,6 +114,8 @@ class Hub:
         self.status: int | None = None  # answer every GET with this status
         self.ranges: list[str | None] = []
         self.slow = False  # send the body in 64 KB pieces, 50 ms apart (time to press Ctrl+C)
+        self.hold_at: int | None = None  # stop after this many body bytes until release is set (a download seen
+        self.release = threading.Event()  # under way, without depending on how fast anything runs)
         hub = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -157,6 +159,11 @@ class Hub:
                     self.wfile.flush()
                     self.close_connection = True
                     return
+                if hub.hold_at is not None:
+                    held, body = body[:hub.hold_at], body[hub.hold_at:]
+                    self.wfile.write(held)
+                    self.wfile.flush()
+                    hub.release.wait()
                 step = 64 * 1024 if hub.slow else len(body) or 1
                 try:
                     for i in range(0, len(body), step):
@@ -172,5 +179,6 @@ class Hub:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self):
+        self.release.set()
         self.server.shutdown()
         self.server.server_close()

@@ -97,7 +97,8 @@ def build(demo: gr.Blocks, hearth, jobs: InstallJobs) -> None:
 
     with gr.Tab(L("tab_models"), elem_id="models-tab"):
         facts = gr.Markdown(elem_id="models-machine")
-        table = gr.Dataframe(headers=[t("en", h) for h in HEADERS], interactive=False, wrap=True, elem_id="models-table")
+        table = gr.Dataframe(headers=[t("en", h) for h in HEADERS], interactive=False, wrap=True,
+                             elem_id="models-table")
         with gr.Row():
             chosen = gr.Dropdown(label=L("model_choice"), choices=[], allow_custom_value=False, scale=3,
                                  elem_id="models-choice")
