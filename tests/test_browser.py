@@ -31,7 +31,13 @@ for (const type of ["dragenter", "dragover", "drop"]) {
 
 
 @pytest.fixture
-def browser():
+def lang():
+    """The browser's language (a test may override this fixture's value with pytest.mark.parametrize)."""
+    return "en-US"
+
+
+@pytest.fixture
+def browser(lang):
     missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).is_file()]
     if missing:
         pytest.fail(f"headless Chromium is missing ({', '.join(missing)}): install it with "
@@ -42,8 +48,9 @@ def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1400,1000", "--lang=en-US"):
+                "--window-size=1400,1000", f"--lang={lang}"):
         options.add_argument(arg)
+    options.add_experimental_option("prefs", {"intl.accept_languages": lang})
     driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))  # the system driver: no download
     yield driver
     driver.quit()
@@ -157,3 +164,23 @@ def test_first_run_install_the_guard_from_the_warning_then_a_checked_turn(browse
     wait.until(ec.text_to_be_present_in_element((By.ID, "checks"), "answer · llama guard"))
     checks = browser.find_element(By.ID, "checks").text
     assert "question · llama guard: passed p=0.00" in checks and "answer · llama guard: passed" in checks, checks
+
+
+@pytest.mark.parametrize("lang", ["zh-CN"])
+def test_the_first_run_banner_and_the_models_tab_in_chinese(browser, page_url):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from app.web.labels import ZH
+
+    wait = WebDriverWait(browser, WAIT_S)
+    browser.get(page_url)
+    wait.until(ec.text_to_be_present_in_element((By.ID, "install-guard"), ZH["install_guard"]))
+    assert "缺少 Llama Guard" in browser.find_element(By.ID, "guard-warning").text
+    browser.find_element(By.XPATH, f"//button[@role='tab' and contains(., '{ZH['tab_models']}')]").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "models-machine"), "个 CPU 核心"))
+    wait.until(ec.text_to_be_present_in_element((By.ID, "models-table"), ZH["h_fits"]))
+    table = browser.find_element(By.ID, "models-table").text
+    assert "llama-guard-3-1b" in table and ZH["kind_guard"] in table
+    assert ZH["install"] in browser.find_element(By.ID, "models-install").text

@@ -84,7 +84,8 @@ class InstallJobs:
 
     @staticmethod
     def watch(job: InstallJob, every_s: float = 0.5) -> Iterator[InstallJob]:
-        """The job again every every_s seconds while it runs, and once more when it has ended."""
+        """The job now, again every every_s seconds while it runs, and once more when it has ended."""
+        yield job
         while not job.finished.wait(every_s):
             yield job
         yield job

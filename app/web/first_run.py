@@ -68,6 +68,6 @@ def build(demo: gr.Blocks, hearth, jobs: InstallJobs | None) -> list:
     for btn, kind, progress in ((guard_btn, "guard", guard_progress), (chat_btn, "chat", chat_progress)):
         done.append(btn.click(install(kind), None, progress, api_name=f"install_{kind}", concurrency_limit=None)
                     .then(refresh, None, outputs, api_name=False))
-    cancel_btn.click(cancel, None, None, api_name="cancel_install", queue=False)
+    cancel_btn.click(cancel, None, None, api_name="cancel_install")  # queued: gr.Info needs the queue
     demo.load(refresh, None, outputs, api_name=False)  # what is installed may have changed since the page was built
     return done
