@@ -5,6 +5,7 @@ them); the test installs nothing itself and fails with that instruction when the
 """
 
 import base64
+import re
 import shutil
 from pathlib import Path
 
@@ -30,7 +31,13 @@ for (const type of ["dragenter", "dragover", "drop"]) {
 
 
 @pytest.fixture
-def browser():
+def lang():
+    """The browser's language (a test may override this fixture's value with pytest.mark.parametrize)."""
+    return "en-US"
+
+
+@pytest.fixture
+def browser(lang):
     missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).is_file()]
     if missing:
         pytest.fail(f"headless Chromium is missing ({', '.join(missing)}): install it with "
@@ -41,8 +48,9 @@ def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1400,1000", "--lang=en-US"):
+                "--window-size=1400,1000", f"--lang={lang}"):
         options.add_argument(arg)
+    options.add_experimental_option("prefs", {"intl.accept_languages": lang})
     driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))  # the system driver: no download
     yield driver
     driver.quit()
@@ -111,3 +119,68 @@ def test_a_source_opens_its_page_with_the_passage_highlighted(browser, page_url,
     src = image.get_attribute("src")
     assert src.startswith("data:image/png") or src.split("?")[0].endswith(".png"), src
     assert "falcon-memo.pdf" in browser.find_element(By.ID, "preview-note").text
+
+
+@pytest.fixture
+def guard_hub(tmp_path, monkeypatch):
+    """The hub, served locally, with a tiny GGUF that loads and verifies as Llama Guard 3 (tests/model_files.py);
+    it holds the download at 4 MiB until the test has seen the page show it under way."""
+    from app.services.models import REGISTRY
+    from tests.model_files import Hub, tiny_llama_guard
+
+    spec = REGISTRY["llama-guard-3-1b"]
+    server = Hub({f"{spec.repo}/resolve/main/{spec.filename}": tiny_llama_guard(tmp_path / spec.filename).read_bytes()})
+    server.hold_at = 4 * 2**20
+    monkeypatch.setenv("HF_ENDPOINT", server.url)
+    yield server
+    server.close()
+
+
+def test_first_run_install_the_guard_from_the_warning_then_a_checked_turn(browser, guard_hub, page_url, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def shown(element_id):
+        return any(e.is_displayed() for e in browser.find_elements(By.ID, element_id))
+
+    wait = WebDriverWait(browser, WAIT_S)
+    browser.get(page_url)
+    button = wait.until(ec.element_to_be_clickable((By.ID, "install-guard")))
+    assert "Llama Guard is missing" in browser.find_element(By.ID, "guard-warning").text
+    assert "Install Llama Guard 3 1B" in button.text and not shown("install-chat")  # 2 cores: SmolLM2 fits best
+    button.click()
+    # held at 4 MiB by the hub: bytes done of the total, speed and time left, as the download reported them last
+    under_way = re.compile(r"llama-guard-3-1b: [1-4] of 14 MiB \(\d+%\), [\d.]+ MiB/s, about \d+ s left")
+    wait.until(lambda d: under_way.search(d.find_element(By.ID, "install-guard-progress").text))
+    browser.save_screenshot(str(tmp_path / "first-run.png"))
+    guard_hub.release.set()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "install-guard-progress"), "checks every turn from now on"))
+    wait.until(lambda d: not shown("guard-warning") and not shown("install-guard"))  # the warning is gone
+
+    pdf = make_pdf(tmp_path / "orbit-report.pdf", ["Orbit Corp revenue in 2023 was 512 million dollars."])
+    wait = drop_and_ask(browser, page_url, pdf, "What was Orbit Corp revenue in 2023?")  # a fresh page load
+    assert not shown("guard-warning")
+    wait.until(ec.text_to_be_present_in_element((By.ID, "checks"), "answer · llama guard"))
+    checks = browser.find_element(By.ID, "checks").text
+    assert "question · llama guard: passed p=0.00" in checks and "answer · llama guard: passed" in checks, checks
+
+
+@pytest.mark.parametrize("lang", ["zh-CN"])
+def test_the_first_run_banner_and_the_models_tab_in_chinese(browser, page_url):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from app.web.labels import ZH
+
+    wait = WebDriverWait(browser, WAIT_S)
+    browser.get(page_url)
+    wait.until(ec.text_to_be_present_in_element((By.ID, "install-guard"), ZH["install_guard"]))
+    assert "缺少 Llama Guard" in browser.find_element(By.ID, "guard-warning").text
+    browser.find_element(By.XPATH, f"//button[@role='tab' and contains(., '{ZH['tab_models']}')]").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "models-machine"), "个 CPU 核心"))
+    wait.until(ec.text_to_be_present_in_element((By.ID, "models-table"), ZH["h_fits"]))
+    table = browser.find_element(By.ID, "models-table").text
+    assert "llama-guard-3-1b" in table and ZH["kind_guard"] in table
+    assert ZH["install"] in browser.find_element(By.ID, "models-install").text

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import json
 import shutil
 import threading
@@ -18,118 +17,7 @@ from app.services import downloads
 from app.services.models import ModelSpec
 from core.errors import DownloadCancelled, DownloadError, LimitError
 from tests.conftest import run_cli
-
-
-def tiny_gguf(path: Path, name: str = "tiny-llama", n_vocab: int = 4000) -> Path:
-    """A real (random-weight) Llama GGUF of a few MB: llama.cpp reads its metadata and vocabulary."""
-    import numpy as np
-    from gguf import GGUFWriter, LlamaFileType, TokenType
-
-    n_embd, n_layer, n_head, n_ff = 64, 2, 4, 128
-    w = GGUFWriter(str(path), "llama")
-    w.add_name(name)
-    for add, value in ((w.add_context_length, 512), (w.add_embedding_length, n_embd), (w.add_block_count, n_layer),
-                       (w.add_feed_forward_length, n_ff), (w.add_head_count, n_head), (w.add_head_count_kv, n_head),
-                       (w.add_rope_dimension_count, n_embd // n_head), (w.add_layer_norm_rms_eps, 1e-5)):
-        add(value)
-    w.add_file_type(LlamaFileType.ALL_F32)
-    tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{i:02X}>" for i in range(256)]
-    tokens += [f"\u2581t{i}" for i in range(n_vocab - len(tokens))]
-    w.add_tokenizer_model("llama")
-    w.add_token_list(tokens)
-    w.add_token_scores([-float(i) for i in range(n_vocab)])
-    w.add_token_types([TokenType.UNKNOWN, TokenType.CONTROL, TokenType.CONTROL] + [TokenType.BYTE] * 256
-                      + [TokenType.NORMAL] * (n_vocab - 259))
-    w.add_bos_token_id(1)
-    w.add_eos_token_id(2)
-    rng = np.random.default_rng(0)
-    mat = lambda r, c: (rng.standard_normal((r, c)) * 0.02).astype(np.float32)  # noqa: E731
-    w.add_tensor("token_embd.weight", mat(n_vocab, n_embd))
-    for i in range(n_layer):
-        for part, shape in (("attn_q", (n_embd, n_embd)), ("attn_k", (n_embd, n_embd)), ("attn_v", (n_embd, n_embd)),
-                            ("attn_output", (n_embd, n_embd)), ("ffn_gate", (n_ff, n_embd)),
-                            ("ffn_up", (n_ff, n_embd)), ("ffn_down", (n_embd, n_ff))):
-            w.add_tensor(f"blk.{i}.{part}.weight", mat(*shape))
-        w.add_tensor(f"blk.{i}.attn_norm.weight", np.ones(n_embd, dtype=np.float32))
-        w.add_tensor(f"blk.{i}.ffn_norm.weight", np.ones(n_embd, dtype=np.float32))
-    w.add_tensor("output_norm.weight", np.ones(n_embd, dtype=np.float32))
-    w.add_tensor("output.weight", mat(n_vocab, n_embd))
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
-    return path
-
-
-class Hub:
-    """A local stand-in for the hub: GET/HEAD {repo}/resolve/{rev}/{file} with Range, X-Linked-Etag and faults."""
-
-    def __init__(self, files: dict[str, bytes]):
-        self.files = files  # "repo/resolve/rev/filename" -> bytes
-        self.cut_after: int | None = None  # drop the connection after this many body bytes, once
-        self.status: int | None = None  # answer every GET with this status
-        self.ranges: list[str | None] = []
-        self.slow = False  # send the body in 64 KB pieces, 50 ms apart (time to press Ctrl+C)
-        hub = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def _head(self) -> bytes | None:
-                body = hub.files.get(self.path.lstrip("/"))
-                if body is None or hub.status:
-                    self.send_response(hub.status or 404)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return None
-                start = 0
-                rng = self.headers.get("Range")
-                if self.command == "GET":
-                    hub.ranges.append(rng)
-                if rng:
-                    start = int(rng.split("=")[1].split("-")[0])
-                    self.send_response(206)
-                    self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-                else:
-                    self.send_response(200)
-                self.send_header("Content-Length", str(len(body) - start))
-                self.send_header("X-Linked-Etag", f'"{hashlib.sha256(body).hexdigest()}"')
-                self.end_headers()
-                return body[start:]
-
-            def do_HEAD(self):
-                self._head()
-
-            def do_GET(self):
-                body = self._head()
-                if body is None:
-                    return
-                if hub.cut_after is not None:
-                    cut, hub.cut_after = hub.cut_after, None
-                    self.wfile.write(body[:cut])
-                    self.wfile.flush()
-                    self.close_connection = True
-                    return
-                step = 64 * 1024 if hub.slow else len(body) or 1
-                try:
-                    for i in range(0, len(body), step):
-                        self.wfile.write(body[i:i + step])
-                        if hub.slow:
-                            self.wfile.flush()
-                            time.sleep(0.05)
-                except ConnectionError:  # the client went away (a cancel)
-                    self.close_connection = True
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+from tests.model_files import Hub, tiny_gguf
 
 
 @pytest.fixture(scope="module")
@@ -423,7 +311,7 @@ def test_models_tab_installs_uses_and_lists(hearth, gguf_bytes, monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", server.url)
     try:
         demo = build_ui(hearth)
-        assert any(isinstance(b, gr.Tab) and b.label == "Models" for b in demo.blocks.values())
+        assert any(isinstance(b, gr.Tab) and b.elem_id == "models-tab" for b in demo.blocks.values())
         assert not hearth.llama_guard.available  # the first run: no guard model (the page has warmed it up)
         messages = list(_handler(demo, "models_install")("llama-guard-3-1b"))
         assert messages[-1].startswith("**llama-guard-3-1b** is installed")
@@ -444,7 +332,8 @@ def test_models_tab_is_desktop_only(hearth):
 
     hearth.settings = hearth.settings.model_copy(update={"mode": "spaces"})
     demo = build_ui(hearth)
-    assert not any(isinstance(b, gr.Tab) and b.label == "Models" for b in demo.blocks.values())
+    assert not any(isinstance(b, gr.Tab) and b.elem_id == "models-tab" for b in demo.blocks.values())
+    assert not any(f.api_name in ("install_guard", "install_chat") for f in demo.fns.values())  # nothing installs
 
 
 def test_installing_a_guard_on_the_first_run_switches_to_it(settings, gguf_bytes, monkeypatch):

@@ -10,7 +10,7 @@ from app.services.guarding import has_chinese, recommend_guard
 from engine import gpu_offload_supported, plan_offload
 from engine.gpu import RESERVE_BYTES, kv_cache_bytes
 
-__all__ = ["machine", "fit", "model_rows", "ram_bytes"]
+__all__ = ["machine", "fit", "model_rows", "ram_bytes", "recommended_chat"]
 
 GiB = 2**30
 
@@ -47,6 +47,14 @@ def fit(spec: models.ModelSpec, *, ram: int, free_vram: int | None, offload: boo
     return True, f"CPU, {speed}: {size / 10**9:.1f} GB in {ram / GiB:.0f} GiB RAM"
 
 
+def recommended_chat(hearth, facts: dict | None = None) -> dict:
+    """The chat model recommended for this machine, and why (models.recommend_chat_model on its facts)."""
+    facts = facts or machine(hearth.gpus)
+    free = max((g.free_bytes for g in hearth.gpus), default=None)
+    return models.recommend_chat_model(free_vram_bytes=free if facts["offload"] else None,
+                                       ram_bytes=facts["ram_bytes"], cores=facts["cores"], n_ctx=hearth.settings.n_ctx)
+
+
 def model_rows(hearth, *, lang: str | None = None) -> list[dict]:
     """Every known and added model with its fit, whether it is installed or in use, and the recommended ones."""
     from app.services.installs import catalog, in_use
@@ -54,8 +62,7 @@ def model_rows(hearth, *, lang: str | None = None) -> list[dict]:
     s, gpus = hearth.settings, hearth.gpus
     facts = machine(gpus)
     free = max((g.free_bytes for g in gpus), default=None)
-    chat = models.recommend_chat_model(free_vram_bytes=free if facts["offload"] else None, ram_bytes=facts["ram_bytes"],
-                                       cores=facts["cores"], n_ctx=s.n_ctx)
+    chat = recommended_chat(hearth, facts)
     docs = hearth.documents.list()
     guard = recommend_guard(lang, any(has_chinese(f"{d.file} {d.identity}") for d in docs))
     rows = []

@@ -15,7 +15,7 @@ from app.services import models
 from app.services.guarding import guard_path, switch_guard
 from core.errors import GuardModelError, InputError, NotFoundError
 
-__all__ = ["catalog", "install", "add", "use", "remove", "in_use", "serving"]
+__all__ = ["catalog", "install", "add", "use", "remove", "in_use", "serving", "guard_working"]
 
 
 def in_use(hearth) -> dict[str, Path | None]:
@@ -43,13 +43,18 @@ def catalog(data_dir: Path, using: dict[str, Path | None] | None = None) -> list
     return rows
 
 
+def guard_working(hearth) -> bool:
+    """Whether a guard model checks the turns (or will, once the one configured has loaded)."""
+    s, built = hearth.settings, hearth.__dict__.get("llama_guard")
+    return built.available if built is not None else bool(s.guard_url or guard_path(s))
+
+
 def install(hearth, name: str, *, progress=None, cancel=None) -> dict:
     """Download a registry model; a guard is switched to at once while no guard model works (the first run)."""
     from app.services.downloads import pull
 
-    s, built = hearth.settings, hearth.__dict__.get("llama_guard")
-    working = built.available if built is not None else bool(s.guard_url or guard_path(s))
-    path = pull(name, s.data_dir, progress=progress, cancel=cancel)
+    working = guard_working(hearth)
+    path = pull(name, hearth.settings.data_dir, progress=progress, cancel=cancel)
     result = {"name": name, "path": str(path), "in_use": None, "note": ""}
     if models.REGISTRY[name].kind == "guard" and not working:
         try:

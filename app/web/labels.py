@@ -14,8 +14,12 @@ EN = {
     # the page's components
     "title": "## 🔥 Hearth — private, guarded chat with your documents",
     "guard_missing": "> ⚠️ **Llama Guard is missing.** No Llama Guard model is installed, so turns are checked by "
-                     "the keyword filter only. Run `hearth models pull llama-guard-3-1b` (needs internet) or set "
-                     "HEARTH_GUARD_MODEL.",
+                     "the keyword filter only.",
+    "guard_missing_how": "Run `hearth models pull llama-guard-3-1b` (needs internet) or set HEARTH_GUARD_MODEL.",
+    "guard_install_help": "Install it here in one click (needs internet once); it checks every turn as soon as it "
+                          "is in, no restart. Offline: add a Llama Guard GGUF under Models → Add.",
+    "guard_strict": "**require_llama_guard is on: every turn is blocked until a guard model is in.**",
+    "install_guard": "Install Llama Guard 3 1B (about 1 GB)", "cancel_download": "Cancel download",
     "tab_chat": "Chat", "tab_documents": "Documents", "tab_settings": "Settings",
     "chat": "Chat", "ask_placeholder": "Ask a question about your documents…", "ask": "Ask", "stop": "Stop",
     "new_chat": "New conversation", "export": "Export as Markdown", "export_file": "Exported conversation",
@@ -55,12 +59,39 @@ EN = {
     "preview_of": "**{file}**, page {page}.",
     "preview_unmarked": "The passage was not found in this page's text (a scanned page keeps no text boxes); "
                         "the page is shown as it is.",
+    # installing models (the first-run banner and the Models tab)
+    "install_chat": "Install and use {name} ({size})",
+    "chat_offer": "**A better chat model for this machine: {name}** ({reason}). The built-in SmolLM2-135M answers "
+                  "until it is in.",
+    "install_starting": "**{name}**: starting…",
+    "progress": "**{name}**: {done:,.0f} of {total:,.0f} MiB{pct}, {speed:.1f} MiB/s{eta}",
+    "eta": ", about {s:.0f} s left",
+    "installed_guard": "✅ **{name}** is installed and checks every turn from now on.",
+    "installed_chat": "✅ **{name}** is installed and answers from the next question on.",
+    "installed_unused": "**{name}** is installed ({path}); press Use to switch to it.",
+    "installed_refused": "**{name}** is installed, but {note}",
+    "cancelling": "Cancelling {names}; what arrived is kept and Install resumes it.",
+    "nothing_to_cancel": "No download of that model is under way.",
+    "choose_model": "Choose a model first.", "drop_gguf": "Drop a .gguf file first.",
+    "now_using": "Now using {name} as the {kind} model.", "added": "added {name} ({kind})",
+    "tab_models": "Models", "model_choice": "Model", "install": "Install", "cancel": "Cancel", "use": "Use",
+    "add_gguf": "Add a GGUF from this computer (offline)", "is_guard": "It is a guard model",
+    "machine": "**This machine**: {cores} CPU cores, {ram:.0f} GiB RAM; GPUs: {gpus}; GPU offload: {offload}",
+    "gpu_free": "{name} ({free} of {total} GiB free)", "none": "none", "yes": "yes", "no": "no",
+    "offload_no": "no (this llama.cpp build runs on the CPU only)",
+    "h_model": "Model", "h_kind": "Kind", "h_size": "Size", "h_installed": "Installed", "h_in_use": "In use",
+    "h_fits": "Fits here", "h_why": "Why", "h_recommended": "Recommended",
+    "kind_chat": "chat", "kind_guard": "guard", "kind_embedding": "embedding",
 }
 
 ZH = {
     "title": "## 🔥 Hearth — 私密、受防护的文档问答",
-    "guard_missing": "> ⚠️ **缺少 Llama Guard。** 尚未安装 Llama Guard 模型，目前只用关键词过滤检查每一轮对话。"
-                     "请运行 `hearth models pull llama-guard-3-1b`（需要联网）或设置 HEARTH_GUARD_MODEL。",
+    "guard_missing": "> ⚠️ **缺少 Llama Guard。** 尚未安装 Llama Guard 模型，目前只用关键词过滤检查每一轮对话。",
+    "guard_missing_how": "请运行 `hearth models pull llama-guard-3-1b`（需要联网）或设置 HEARTH_GUARD_MODEL。",
+    "guard_install_help": "可在此一键安装（只需联网一次）；装好后立即检查每一轮对话，无需重启。离线时请在“模型 → 添加”中导入 "
+                          "Llama Guard 的 GGUF 文件。中文内容更适合用 Qwen3Guard，可在“模型”页安装。",
+    "guard_strict": "**已开启 require_llama_guard：在装好防护模型之前，每一轮对话都会被拦截。**",
+    "install_guard": "安装 Llama Guard 3 1B（约 1 GB）", "cancel_download": "取消下载",
     "tab_chat": "对话", "tab_documents": "文档", "tab_settings": "设置",
     "chat": "对话", "ask_placeholder": "就您的文档提问…", "ask": "提问", "stop": "停止",
     "new_chat": "新对话", "export": "导出为 Markdown", "export_file": "导出的对话",
@@ -96,6 +127,27 @@ ZH = {
     "evidence": "来源原文（含所问数字的行）",
     "preview_of": "**{file}**，第 {page} 页。",
     "preview_unmarked": "未在本页文字中找到该段落（扫描页不保留文字位置），页面按原样显示。",
+    "install_chat": "安装并使用 {name}（{size}）",
+    "chat_offer": "**更适合本机的对话模型：{name}**（{reason}）。安装好之前，仍由内置的 SmolLM2-135M 回答。",
+    "install_starting": "**{name}**：正在开始…",
+    "progress": "**{name}**：已下载 {done:,.0f} / {total:,.0f} MiB{pct}，{speed:.1f} MiB/秒{eta}",
+    "eta": "，约剩 {s:.0f} 秒",
+    "installed_guard": "✅ **{name}** 已安装，从现在起检查每一轮对话。",
+    "installed_chat": "✅ **{name}** 已安装，从下一个问题起由它回答。",
+    "installed_unused": "**{name}** 已安装（{path}）；按“使用”即可切换到它。",
+    "installed_refused": "**{name}** 已安装，但 {note}",
+    "cancelling": "正在取消 {names}；已下载的部分会保留，再次安装时从断点继续。",
+    "nothing_to_cancel": "这个模型没有正在进行的下载。",
+    "choose_model": "请先选择一个模型。", "drop_gguf": "请先放入一个 .gguf 文件。",
+    "now_using": "现在使用 {name} 作为{kind}模型。", "added": "已添加 {name}（{kind}）",
+    "tab_models": "模型", "model_choice": "模型", "install": "安装", "cancel": "取消", "use": "使用",
+    "add_gguf": "从本机添加 GGUF 文件（离线）", "is_guard": "这是防护模型",
+    "machine": "**本机**：{cores} 个 CPU 核心，{ram:.0f} GiB 内存；GPU：{gpus}；GPU 加速：{offload}",
+    "gpu_free": "{name}（{total} GiB 中 {free} GiB 空闲）", "none": "无", "yes": "是", "no": "否",
+    "offload_no": "否（此 llama.cpp 版本只在 CPU 上运行）",
+    "h_model": "模型", "h_kind": "类型", "h_size": "大小", "h_installed": "已安装", "h_in_use": "使用中",
+    "h_fits": "适合本机", "h_why": "原因", "h_recommended": "推荐",
+    "kind_chat": "对话", "kind_guard": "防护", "kind_embedding": "向量",
 }
 
 _TABLES = {"en": EN, "zh": ZH}

@@ -14,9 +14,10 @@ import gradio as gr
 
 from app.hearth import Hearth
 from app.services import models
-from app.services.guarding import guard_configured, guard_status, set_threshold
+from app.services.guarding import guard_status, set_threshold
+from app.services.install_jobs import InstallJobs
 from app.turn import CheckDone, Drafting, Finished, Released, TurnResult
-from app.web import models_tab
+from app.web import first_run, models_tab
 from app.web.labels import i18n, t
 from app.web.present import (conversation_markdown, format_checks, format_drafting, format_ingest, format_plan,
                              format_search, format_status, format_turn)
@@ -43,7 +44,6 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
     """Build the page; nothing heavy is loaded here (models warm up in the background)."""
     s = hearth.settings
     spaces = s.mode == "spaces"
-    guard_missing = not guard_configured(s)
     session_ttl = s.spaces_idle_minutes * 60 if spaces else None
 
     def ensure(session):
@@ -187,8 +187,8 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
     with gr.Blocks(title="Hearth", analytics_enabled=False, delete_cache=(600, 3600) if spaces else None) as demo:
         session = gr.State(None, time_to_live=session_ttl, delete_callback=end_session)
         gr.Markdown(L("title"))
-        if guard_missing:
-            gr.Markdown(L("guard_missing"), elem_id="guard-warning")
+        jobs = None if spaces else InstallJobs(hearth)  # downloads under way, seen from every page
+        installed = first_run.build(demo, hearth, jobs)  # the guard-missing warning, with Install in desktop mode
         warm = gr.Markdown(status_text(), elem_id="status")
         timer = gr.Timer(1.0)
         with gr.Tabs():
@@ -254,7 +254,7 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
                                            elem_id="blocked-turns")
                     blocked_btn = gr.Button(L("refresh"))
             if not spaces:
-                models_tab.build(demo, hearth)  # install, use and remove models (app/web/models_tab.py)
+                models_tab.build(demo, hearth, jobs)  # install, use and remove models (app/web/models_tab.py)
 
         # -- events ------------------------------------------------------------------------
         ask_inputs = [question, chatbot, scope, search_only, temperature, top_k, session]
@@ -272,6 +272,8 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
                          api_name="forget")
         demo.load(documents, session, [docs, scope, to_remove, session], api_name="documents")
         timer.tick(status, None, [warm, timer], api_name=False, queue=False)
+        for event in installed:  # a guard or chat model switched in: the status line says so
+            event.then(status, None, [warm, timer], api_name=False, queue=False)
         if not spaces:
             collection.change(choose_collection, [collection, session],
                               [collection, docs, scope, to_remove, chatbot, session], api_name="collection").then(
