@@ -152,10 +152,12 @@ def record(r: dict, name: str | None = None) -> Path:
                               note=f"chat: {t['chat_offload']['reason']}; guard: {t['guard_offload']['reason']}; "
                               f"ingest {t['ingest_s']} s ({t['embedding_backend']}); one process: {together}"))
     result = {"benchmark": name or ("gpu_cuda" if r["gpu"] else "gpu_cpu"), "date": r["date"], "quick": r["sizes"] != "full",
-              "machine": {"cpu": f"GPU check on {gpu}", "cores": env.get("cpu_count"), "memory": "",
-                          "os": env.get("platform", ""), "python": env.get("python", "")},
-              "versions": {"llama-cpp-python": env.get("llama_cpp_python"),
-                           "build and install s": r.get("build_and_install_s"), "steps s": r.get("steps_s")},
+              "machine": {"cpu": f"a GPU machine with {gpu}" if r["gpu"] else "the CPU build (no GPU)",
+                          "cores": env.get("cpu_count"), "memory": env.get("memory", ""), "os": env.get("platform", ""),
+                          "python": env.get("python", "")},
+              "versions": {k: v for k, v in (("llama-cpp-python", env.get("llama_cpp_python")),
+                                             ("CUDA build and install (s)", r.get("build_and_install_s")),
+                                             ("all steps (s)", r.get("steps_s"))) if v is not None},
               "figures": [f.to_dict() for f in figures]}
     path = RESULTS_DIR / f"{result['benchmark']}.json"
     path.write_text(json.dumps(result, indent=1))

@@ -72,7 +72,9 @@ def env(ctx: Context) -> dict:
     from engine import detect_gpus
     from engine.llamacpp import cpu_has_amx
 
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return {"python": sys.version.split()[0], "platform": platform.platform(), "cpu_count": os.cpu_count(),
+            "memory": f"{memory:.0f} GiB",
             "cpu_has_amx": cpu_has_amx(), "llama_cpp_python": llama_cpp.__version__,
             "gpu_offload_supported": bool(llama_cpp.llama_supports_gpu_offload()),
             "gpus": [g.to_dict() for g in detect_gpus()], "nvidia_smi": _gpu_memory(),
