@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 class GenerationStats:
     """What one answer cost: prompt tokens read and answer tokens decoded, with their times."""
 
-    prompt_tokens: int = 0
+    prompt_tokens: int = 0  # the whole prompt, a prefix reused from the last answer's cache included
+    prompt_evaluated: int = 0  # of those, the tokens llama.cpp read this time
     prompt_eval_ms: float = 0.0
     decode_tokens: int = 0
     decode_ms: float = 0.0
@@ -126,8 +127,10 @@ class ChatModel:
             finally:
                 chunks.close()
                 perf = llama_cpp.llama_perf_context(llm.ctx)
-                stats.prompt_tokens, stats.prompt_eval_ms = perf.n_p_eval, perf.t_p_eval_ms
+                stats.prompt_evaluated, stats.prompt_eval_ms = perf.n_p_eval, perf.t_p_eval_ms
                 stats.decode_tokens, stats.decode_ms = perf.n_eval, perf.t_eval_ms
+                # the context now holds the prompt and every answer token but the last (sampled, never read)
+                stats.prompt_tokens = max(llm.n_tokens - perf.n_eval, perf.n_p_eval)
                 stats.wall_ms = (time.perf_counter() - t0) * 1000
 
     def close(self) -> None:

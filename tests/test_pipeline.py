@@ -152,6 +152,25 @@ def test_each_generation_carries_its_own_token_counts(chat_model):
                              max_tokens=4, temperature=0.0)
     "".join(long)
     "".join(short)  # read last: with counts on the model, both would now say the short prompt's
-    assert 0 < short.stats.prompt_tokens < 30 < long.stats.prompt_tokens
+    assert 0 < short.stats.prompt_tokens < 60 < long.stats.prompt_tokens  # the template adds a system prompt
     assert short.stats.decode_tokens >= 1 and long.stats.decode_tokens >= 1
     assert not hasattr(chat_model, "last_stats")
+
+
+def test_a_prompt_counts_whole_when_its_prefix_comes_from_the_cache(chat_model, smollm_path):
+    """llama.cpp reads again only what differs from the last prompt; the count billed is still the whole prompt,
+    the same as a model with nothing cached reports."""
+    from engine.chat import ChatModel
+
+    system = {"role": "system", "content": "Answer from the passages. " + "Net sales rose in every segment. " * 20}
+    first = [system, {"role": "user", "content": "What were total net sales in the third quarter?"}]
+    second = [system, {"role": "user", "content": "How did the gross margin of services change from a year ago?"}]
+    "".join(chat_model.stream(first, max_tokens=4, temperature=0.0))
+    warm = chat_model.stream(second, max_tokens=4, temperature=0.0)
+    "".join(warm)
+    fresh_model = ChatModel(smollm_path, n_ctx=2048, n_threads=2)
+    cold = fresh_model.stream(second, max_tokens=4, temperature=0.0)
+    "".join(cold)
+    fresh_model.close()
+    assert warm.stats.prompt_evaluated < warm.stats.prompt_tokens  # the shared prefix was reused ...
+    assert warm.stats.prompt_tokens == cold.stats.prompt_tokens == cold.stats.prompt_evaluated  # ... and still counted
