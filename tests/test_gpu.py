@@ -138,3 +138,17 @@ def test_torch_embeddings_beside_a_gpu_chat_model_are_reported():
     assert "set HEARTH_EMBEDDING_BACKEND=auto" in embedding_backend_problem("torch", -1)
     assert embedding_backend_problem("torch", 12) is not None
     assert embedding_backend_problem("torch", 0) is None and embedding_backend_problem("numpy", -1) is None
+
+
+def test_doctor_says_where_the_guard_model_goes(settings, embedder, chat_model, smollm_path):
+    from app.hearth import Hearth
+    from app.services.doctor import doctor_report, format_report
+
+    hearth = Hearth(settings, embedder=embedder, chat_model=chat_model)
+    assert doctor_report(hearth)["gpu"]["guard_offload"] is None  # no guard model: nothing to place
+    hearth.close()
+    hearth = Hearth(settings.model_copy(update={"guard_model": smollm_path}), embedder=embedder, chat_model=chat_model)
+    report = doctor_report(hearth)
+    assert report["gpu"]["guard_offload"]["n_gpu_layers"] == 0
+    assert "guard: CPU, like the chat model" in format_report(report)
+    hearth.close()

@@ -12,7 +12,7 @@ from app import __version__
 from app.hearth import Hearth
 from app.services import models
 from app.services.advice import ram_bytes
-from app.services.guarding import guard_status, has_chinese, recommend_guard
+from app.services.guarding import guard_offload, guard_path, guard_status, has_chinese, recommend_guard
 from app.settings import unknown_settings
 from core.errors import ModelNotFoundError
 from engine import amx_repack_off, cpu_has_amx
@@ -27,6 +27,14 @@ def _model_info(path: Path | None) -> dict:
     size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else (
         path.stat().st_size if path.exists() else 0)
     return {"path": str(path), "found": path.exists(), "size_mb": round(size / 2**20, 1)}
+
+
+def _guard_plan(hearth: Hearth) -> dict | None:
+    """Where an in-process guard model goes (the plan open_guard follows), read from its GGUF without loading it."""
+    path = guard_path(hearth.settings)
+    if hearth.settings.guard_url or path is None or not Path(path).is_file():
+        return None
+    return guard_offload(Path(path), hearth.settings, hearth.chat, hearth.gpus).to_dict()
 
 
 def embedding_backend_problem(backend: str, n_gpu_layers: int) -> str | None:
@@ -74,7 +82,7 @@ def doctor_report(hearth: Hearth, environ: Mapping[str, str] | None = None) -> d
         "guard": guard,
         "gpu": {"offload_supported": bool(llama_cpp.llama_supports_gpu_offload()),
                 "n_gpu_layers": offload.n_gpu_layers, "offload": offload.to_dict(),
-                "devices": [g.to_dict() for g in hearth.gpus]},
+                "guard_offload": _guard_plan(hearth), "devices": [g.to_dict() for g in hearth.gpus]},
         "threads": hearth.chat.budget.to_dict(),
         "embedding_backend": hearth.embedding_backend,
         "keyword_scanner": "compiled" if fastscan.built() else "numpy",
@@ -122,7 +130,8 @@ def format_report(r: dict) -> str:
         f"gpu           " + ("; ".join(f"{d['name']} ({d['free_gib']} of {d['total_gib']} GiB free)"
                                        for d in r["gpu"]["devices"]) or "none found"),
         f"gpu offload   {'supported' if r['gpu']['offload_supported'] else 'not in this llama.cpp build'}"
-        f"  (n_gpu_layers {r['gpu']['n_gpu_layers']}: {r['gpu']['offload']['reason']})",
+        f"  (n_gpu_layers {r['gpu']['n_gpu_layers']}: {r['gpu']['offload']['reason']})"
+        + (f"; guard: {r['gpu']['guard_offload']['reason']}" if r["gpu"]["guard_offload"] else ""),
         f"threads       chat {r['threads']['chat_threads']}, embedder/guard {r['threads']['cpu_threads']} "
         f"of {r['cpu_count']} cores" + (" (taking turns)" if r["threads"]["shared_lock"] else " (in parallel)"),
         f"embeddings    backend {r['embedding_backend']}",

@@ -14,7 +14,7 @@ from guard import LlamaGuard, MissingGuard
 from guard.guard_formats import FORMATS
 
 __all__ = ["GUARD_MISSING", "open_guard", "guard_status", "guard_configured", "set_threshold", "switch_guard",
-           "recommend_guard", "has_chinese", "guard_offload"]
+           "recommend_guard", "has_chinese", "guard_offload", "guard_path"]
 
 GUARD_MISSING = ("No Llama Guard model is installed, so turns are checked by the keyword filter only. "
                  "Run `hearth models pull llama-guard-3-1b` (needs internet) or set HEARTH_GUARD_MODEL.")

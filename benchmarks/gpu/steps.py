@@ -115,6 +115,8 @@ def doctor(ctx: Context) -> dict:
             "checks": {"doctor --json answered": done.returncode == 0,
                        "offload supported and planned": (not ctx.gpu) or (gpu.get("offload_supported", False)
                                                                           and gpu.get("n_gpu_layers", 0) != 0),
+                       "guard planned on the GPU too": (not ctx.gpu) or ((gpu.get("guard_offload") or {})
+                                                                           .get("n_gpu_layers", 0) != 0),
                        "no torch beside CUDA llama.cpp": report.get("embedding_backend") != "torch" or not ctx.gpu}}
 
 
