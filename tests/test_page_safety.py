@@ -5,7 +5,7 @@ import http.server
 import threading
 import time
 
-from test_browser import browser, drop_and_ask, page_url  # noqa: F401 (fixtures)
+from test_browser import browser, drop_and_ask, lang, page_url  # noqa: F401 (fixtures)
 
 
 class Beacon(http.server.BaseHTTPRequestHandler):
