@@ -204,7 +204,8 @@ class Hearth:
                         max_tokens=min(max_tokens or s.max_tokens, s.max_tokens),
                         temperature=s.temperature if temperature is None else temperature,
                         release_chars=s.release_chars, n_ctx=s.n_ctx, on_block=self._audit,
-                        figure_check=s.figure_check)
+                        figure_check=s.figure_check, support_check=s.support_check,
+                        support_threshold=s.support_threshold)
 
     def _audit(self, check, text: str) -> None:
         self.audit_log.record(stage=check.stage, layer=check.layer, status=check.status, text=text,

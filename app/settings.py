@@ -110,6 +110,14 @@ class Settings(BaseModel):
         "mark", description="Figures in an answer that the sources do not hold: mark shows them marked \"not in the "
         "sources\" with the source lines that hold the asked-for figures; withhold replaces each with "
         "\"[not in the sources]\"; off checks nothing.")
+    support_check: Literal["refuse", "warn", "off"] = Field(
+        "refuse", description="When the documents do not support an answer (the question names a company, name or "
+        "period no document holds, or the best passage is under support_threshold): refuse says \"not in the "
+        "documents\" and shows the closest passages without asking the model; warn lets the model answer and says the "
+        "evidence is weak; off checks nothing.")
+    support_threshold: float = Field(
+        0.25, ge=0.0, le=1.0, description="The least similarity (cosine, 0-1) of the best passage to the question "
+        "for the documents to count as supporting an answer (benchmarks/RESULTS.md, not_found: the trade-off).")
     host: str = Field("127.0.0.1", description="Address the web page binds to.")
     port: int = Field(7860, ge=1, le=65535, description="Port of the web page.")
     open_browser: bool = Field(True, description="Open the page in a browser when the server starts.")

@@ -60,8 +60,9 @@ def run(quick: bool) -> list[Figure]:
     questions, turns, index_s = _turns(quick)
     ground_ms, raw_ms, gen_ms = [], [], []
     total = grounded = unmarked = gold_total = gold_grounded = 0
+    refused = sum(turn.not_found for turn in turns)  # "not in the documents": no answer was generated
     for q, turn in zip(questions, turns):
-        if turn.blocked or not turn.sources:
+        if turn.blocked or not turn.sources or turn.not_found:
             continue
 
         def work(t=turn):
@@ -85,7 +86,7 @@ def run(quick: bool) -> list[Figure]:
     share = grounded / total if total else None
     share_of_gen = 100 * statistics.median(a / b for a, b in zip(ground_ms, gen_ms))
     extra = {"answers": n, "figures": total, "grounded": grounded, "marked": total - grounded,
-             "unmarked": unmarked, "gold_figures": gold_total, "gold_grounded": gold_grounded,
+             "unmarked": unmarked, "refused": refused, "gold_figures": gold_total, "gold_grounded": gold_grounded,
              "index_s": round(index_s, 1), "ground_ms": ground_ms, "generation_ms": gen_ms}
     how = f"median over {n} answers of SmolLM2-135M (max 160 tokens), each timed over {LOOPS} loops"
     return [
@@ -99,7 +100,7 @@ def run(quick: bool) -> list[Figure]:
         Figure("figures", "the embedded model's figures held by the passages (grounded)",
                100 * share if share is not None else float("nan"), "%", higher_is_better=True,
                note=f"{grounded} of {total} figures grounded, {total - grounded} marked \"not in the sources\", "
-               f"over {n} sec10q answers"),
+               f"over {n} sec10q answers ({refused} of {len(turns)} questions answered \"not in the documents\")"),
         Figure("figures", "ungrounded figures shown on the page unmarked", unmarked, "figures",
                higher_is_better=False, target="0", met=unmarked == 0, note="format_turn of every answer, mark mode"),
         Figure("figures", "the gold answers' figures held by the same passages", 100 * gold_grounded / gold_total

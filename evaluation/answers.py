@@ -13,18 +13,20 @@ from evaluation.questions import Question
 __all__ = ["check_answer", "summarise_answers", "evaluate_answers", "turn_row"]
 
 
-def check_answer(q: Question, answer: str, blocked: bool, citations: Sequence[dict]) -> dict:
-    """What can be told about one answer from the gold data alone. Pure.
+def check_answer(q: Question, answer: str, blocked: bool, citations: Sequence[dict], not_found: bool = False) -> dict:
+    """What can be told about one answer from the gold data alone. Pure. not_found: the turn refused (its support
+    check: the documents do not hold the answer); an answer that says so counts as a refusal too.
 
     contains_gold: every `expect` item is in the answer; without `expect`, at least one figure of
     the gold answer is (None when the gold answer states no figure: that needs a judge).
     """
     na = gold_is_na(q.answer)
-    out: dict = {"gold_na": na, "abstained": (not blocked) and says_not_in_documents(answer)}
+    out: dict = {"gold_na": na, "abstained": (not blocked) and (not_found or says_not_in_documents(answer))}
     out["cites_evidence"] = cites_evidence(citations, q.docs, q.pages) if q.docs and not blocked else None
     out["evidence_in_sources"] = (cites_evidence(citations, q.docs, q.pages, numbered_only=False)
                                   if q.docs and not blocked else None)
     out["abstain_correct"] = out["abstained"] if na and not blocked else None
+    out["wrong_refusal"] = out["abstained"] if not na and not blocked else None
     out["gold_numbers"] = out["numbers_found"] = 0
     out["contains_gold"] = None
     if blocked or na:
@@ -88,6 +90,7 @@ def turn_row(turn: dict, latency_ms: float) -> dict:
     gen_s = t.get("generation_ms", 0) / 1000
     return {
         "answer": turn["answer"], "blocked": turn["blocked"], "blocked_by": turn["blocked_by"],
+        "not_found": turn.get("not_found", False),
         "message": turn["message"],
         "citations": [{k: c[k] for k in ("n", "file", "page", "cited")} for c in turn["citations"]],
         "checks": [{k: c[k] for k in ("stage", "layer", "status", "categories")} for c in turn["checks"]],
@@ -108,7 +111,7 @@ def evaluate_answers(pipeline, questions: Sequence[Question],
         turn = pipeline.ask(q.question).to_dict()
         row = {"id": q.id, "question": q.question, "kind": q.kind, "docs": list(q.docs), "pages": list(q.pages),
                "gold": q.answer, "expect": list(q.expect), **turn_row(turn, (time.perf_counter() - t0) * 1000)}
-        row.update(check_answer(q, row["answer"], row["blocked"], row["citations"]))
+        row.update(check_answer(q, row["answer"], row["blocked"], row["citations"], row["not_found"]))
         rows.append(row)
         sources.append([{"file": s["file"], "page": s["page"], "text": s["text"]} for s in turn["sources"]])
         if progress:

@@ -132,8 +132,10 @@ def answers_markdown(report: dict) -> str:
             ["evidence among the passages it was given", pct(s["evidence_in_sources"]), ""],
             ["contains the gold figure or phrase", pct(s["contains_gold"]), f"{s['checkable_gold']} checkable"],
             ["gold figures found (mean share)", pct(s["number_recall"]), ""],
-            ["says \"not in the documents\" when the gold is N/A", pct(s["abstain_correct"]), f"{s['gold_na']} N/A"],
-            ["says \"not in the documents\" when it is there", pct(s["false_abstention"]), ""],
+            ["refusal when the gold answer is N/A (says \"not in the documents\")", pct(s["abstain_correct"]),
+             f"{s['gold_na']} N/A"],
+            ["wrong refusal (\"not in the documents\" when the gold answer is there)", pct(s["false_abstention"]),
+             f"{s['n'] - s['gold_na']} answerable"],
             ["figures in the answers grounded in their passages", pct(s.get("figures_grounded_share")),
              f"{s.get('figures_grounded', 0)} of {s.get('figures', 0)}"],
             ["figures not in the sources (marked)", s.get("figures_ungrounded", 0),
@@ -146,12 +148,22 @@ def answers_markdown(report: dict) -> str:
     lines += ["## Summary", "", markdown_table(["check", "result", "over"], rows), ""] + _charts(report)
     lines += ["## Answers", "", markdown_table(
         ["id", "question", "answer", "cites evidence", "gold found", "figures", "grounded", "not in the sources",
-         "blocked", "latency"],
+         "refusal", "blocked", "latency"],
         [[r["id"], r["question"][:100], (r["answer"] or r["message"])[:200], _yes(r["cites_evidence"]),
           _yes(r["contains_gold"]), r.get("figures", 0), r.get("figures_grounded", 0),
-          "; ".join(f"⚠ {x}" for x in r.get("ungrounded", [])) or "—", r["blocked_by"] or "no", ms(r["latency_ms"])]
+          "; ".join(f"⚠ {x}" for x in r.get("ungrounded", [])) or "—", _refusal(r), r["blocked_by"] or "no",
+          ms(r["latency_ms"])]
          for r in report["rows"]])]
     return "\n".join(lines) + "\n"
+
+
+def _refusal(row: dict) -> str:
+    """The refusal column: right (the gold is N/A), wrong (the gold is there), or an answer to an N/A question."""
+    if row.get("blocked"):
+        return "—"
+    if row.get("gold_na"):
+        return "refused (right)" if row.get("abstained") else "answered (gold is N/A)"
+    return "**wrong refusal**" if row.get("abstained") else "—"
 
 
 def _yes(v) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["Page", "LoadedDocument", "Limits", "Ocr", "describe_bytes", "plain_headings", "SUPPORTED_SUFFIXES",
+__all__ = ["Page", "OcrPage", "LoadedDocument", "Limits", "Ocr", "describe_bytes", "plain_headings", "SUPPORTED_SUFFIXES",
            "PDF_SUFFIXES", "DOCX_SUFFIXES", "HTML_SUFFIXES", "MARKDOWN_SUFFIXES", "TEXT_SUFFIXES", "FORMATS"]
 
 PDF_SUFFIXES = (".pdf",)
@@ -42,6 +42,16 @@ class Page:
     text: str
     headings: tuple[tuple[int, str], ...] = ()  # (offset in text, heading) of section headings on this page
     ocr: bool = False  # the text was read from the page's picture
+    # OCR only: where each read piece of text is, (start, end) in text and (left, top, right, bottom) as fractions
+    # of the page's width and height, so a preview can highlight a passage on a scan
+    boxes: tuple[tuple[int, int, float, float, float, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class OcrPage:
+    """What OCR read on a page: its text in reading order and the boxes of its pieces (as Page.boxes)."""
+    text: str
+    boxes: tuple[tuple[int, int, float, float, float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -67,7 +77,7 @@ class Limits:
 
 
 # An OCR engine: picture (RGB numpy array) -> lines of text. None means OCR is off.
-Ocr = Callable[[object], str]
+Ocr = Callable[[object], "str | OcrPage"]  # an image (H x W x 3 array) -> its text, with boxes when known
 
 
 def describe_bytes(head: bytes) -> str:

@@ -23,7 +23,7 @@ from typing import Sequence
 
 from rag.identity import Identity
 
-__all__ = ["DocAbout", "Asked", "read_question", "focus"]
+__all__ = ["DocAbout", "Asked", "read_question", "focus", "mentions"]
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,8 @@ def company_names(doc: DocAbout) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(n for n in names if len(n) >= 3), tuple(dict.fromkeys(written))
 
 
-def _mentions(question: str, low: str, names: tuple[str, ...], written: tuple[str, ...]) -> bool:
+def mentions(question: str, low: str, names: tuple[str, ...], written: tuple[str, ...]) -> bool:
+    """Whether the question (and `low`, its lower-cased form) calls a document's company by one of its names."""
     if any(re.search(r"(?<![a-z0-9])" + re.escape(n) + r"(?![a-z0-9])", low) for n in names):
         return True
     return any(re.search(r"(?<![A-Za-z0-9])" + re.escape(w) + r"(?![A-Za-z0-9])", question) for w in written)
@@ -181,7 +182,7 @@ def focus(question: str, docs: Sequence[DocAbout]) -> list[str] | None:
     mentioned: dict[tuple, bool] = {}  # documents of one company share their names: test each name once
     for d in docs:
         if d.names not in mentioned:
-            mentioned[d.names] = _mentions(question, low, *d.names)
+            mentioned[d.names] = mentions(question, low, *d.names)
     named = [d for d in docs if mentioned[d.names]]
     pool = named or list(docs)
     asked = read_question(question)

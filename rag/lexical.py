@@ -185,6 +185,18 @@ class LexicalIndex:
     def __len__(self) -> int:
         return int(self._alive.sum())
 
+    def present(self, words: Iterable[str]) -> set[str]:
+        """The words (as tokenize() writes them) that some live chunk holds."""
+        out = set()
+        with self._lock:
+            for word in dict.fromkeys(words):
+                term = self._vocab.get(word)
+                if term is not None and any(
+                        self._alive[m.indices[m.indptr[term]:m.indptr[term + 1]] + first].any()
+                        for first, m in self._segments if term < m.shape[1]):
+                    out.add(word)
+        return out
+
     def search(self, query: str, k: int, doc_ids: Sequence[str] | None = None) -> list[LexicalHit]:
         return self.search_scopes(query, k, [doc_ids])[0]
 

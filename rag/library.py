@@ -24,6 +24,7 @@ from rag.embed_parts import BaseEmbedder
 from rag.focus import DocAbout, focus
 from rag.identity import Identity, read_identity
 from rag.load import load_document
+from rag.ocr import chunk_boxes
 from rag.search import HybridSearch
 from rag.split import Chunk, split_pages
 from rag.store import Hit, Store
@@ -155,6 +156,10 @@ class Library:
         """Ids of the documents the question names by company or period (rag.focus), or None."""
         return focus(question, self.abouts())
 
+    def present_words(self, words: Iterable[str]) -> set[str]:
+        """Which of the words (lower-cased) some passage of the collection holds."""
+        return self.catalog.lexical(self.collection).present(words)
+
     def abouts(self) -> list[DocAbout]:
         """Each ready document's file name and identity; identities an older index lacks are read once from
         its first chunks."""
@@ -277,7 +282,8 @@ class Library:
                 return IngestResult(str(path), "unchanged", doc_id, existing.pages, existing.chunks)
             self.catalog.begin(record)
             try:
-                self._embed_and_write(doc_id, name, chunks, texts, writer, progress)
+                boxes = {p.number: p.boxes for p in doc.pages if p.boxes}  # OCR'd pages: for their previews
+                self._embed_and_write(doc_id, name, chunks, texts, writer, progress, boxes)
                 writer.flush()
                 replaced = [d for d in self.catalog.documents(self.collection)
                             if d.file == name and d.doc_id != doc_id]
@@ -299,7 +305,7 @@ class Library:
                             ocr_pages=doc.ocr_pages, encoding=doc.encoding)
 
     def _embed_and_write(self, doc_id: str, file: str, chunks: list[Chunk], texts: list[str], writer: ChunkWriter,
-                         progress: Progress | None) -> None:
+                         progress: Progress | None, boxes: dict | None = None) -> None:
         """Embed in batches (identical passages once) and hand each batch to the writer."""
         seen: dict[str, list[float]] = {}
         for start in range(0, len(chunks), EMBED_BATCH):
@@ -307,7 +313,7 @@ class Library:
             todo = list(dict.fromkeys(texts[i] for i in batch if texts[i] not in seen))
             seen.update(zip(todo, self.embedder.embed(todo)))
             writer.add([f"{doc_id}:{chunks[i].index}" for i in batch], [seen[texts[i]] for i in batch],
-                       [chunks[i].text for i in batch], [_metadata(doc_id, file, chunks[i]) for i in batch])
+                       [chunks[i].text for i in batch], [_metadata(doc_id, file, chunks[i], boxes) for i in batch])
             if progress:
                 progress(file, batch[-1] + 1, len(chunks))
 
@@ -328,6 +334,9 @@ class Library:
         self.catalog.remove(self.collection, rec.doc_id)
 
 
-def _metadata(doc_id: str, file: str, c: Chunk) -> dict:
-    return {"doc_id": doc_id, "file": file, "page": c.page, "page_end": c.page_end or c.page, "start": c.start,
+def _metadata(doc_id: str, file: str, c: Chunk, boxes: dict | None = None) -> dict:
+    meta = {"doc_id": doc_id, "file": file, "page": c.page, "page_end": c.page_end or c.page, "start": c.start,
             "end": c.end, "chunk": c.index, "section": c.section, "sha": c.sha}
+    if boxes and (ocr := chunk_boxes(boxes, c.page, c.start, c.page_end, c.end)):
+        meta["ocr_boxes"] = ocr  # where the passage is on its scanned page(s)
+    return meta

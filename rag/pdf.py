@@ -11,7 +11,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from core.errors import DocumentLoadError
-from rag.document import Limits, LoadedDocument, Ocr, Page, describe_bytes, plain_headings
+from rag.document import Limits, LoadedDocument, Ocr, OcrPage, Page, describe_bytes, plain_headings
 
 __all__ = ["read_pdf", "column_gutter"]
 
@@ -138,8 +138,9 @@ def _ocr_pages(path: Path, doc: pdfium.PdfDocument, pages: list[Page], pictures:
             page.close()
         import numpy as np
 
-        text = ocr(np.asarray(image))
-        pages[i] = Page(i + 1, text, plain_headings(text), ocr=True)
+        found = ocr(np.asarray(image))
+        text, boxes = (found.text, found.boxes) if isinstance(found, OcrPage) else (found, ())
+        pages[i] = Page(i + 1, text, plain_headings(text), ocr=True, boxes=boxes)
         log.info("ocr file=%s page=%d chars=%d", path.name, i + 1, len(text))
     if not any(p.text.strip() for p in pages):
         raise DocumentLoadError(path, "no page has a text layer and OCR found no text in its pictures.",

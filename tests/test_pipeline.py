@@ -58,9 +58,10 @@ def test_end_to_end_answer_with_citations(aapl_library, chat_model):
     assert not result.blocked and result.answer.strip()
     assert result.citations and all(c.file == AAPL_PDF.name and 1 <= c.page <= 28 for c in result.citations)
     stages = [(c.stage, c.layer, c.status) for c in result.checks]
-    assert stages[:4] == [("question", "keyword", "passed"), ("question", "llama_guard", "missing"),
+    assert stages[:5] == [("question", "keyword", "passed"), ("question", "llama_guard", "missing"),
+                          ("question", "support", "passed"),  # the 10-Q covers the quarter: the model answers
                           ("answer", "keyword", "passed"), ("answer", "llama_guard", "missing")]
-    assert stages[4][:2] == ("answer", "figures") and stages[4][2] in ("passed", "marked")  # never blocks
+    assert stages[5][:2] == ("answer", "figures") and stages[5][2] in ("passed", "marked")  # never blocks
     assert {"question_checks_ms", "retrieval_ms", "first_token_ms", "generation_ms"} <= set(result.timings)
 
 
@@ -102,12 +103,13 @@ def test_pieces_are_released_only_after_their_checks(library):
 def test_whole_answer_is_checked_even_when_pieces_passed(library):
     # The forbidden phrase straddles two release windows; only the whole-answer check sees it.
     text = "All fine here. " * 5 + "how to make a " + "bomb."
-    result = make(library, ScriptedChatModel(text), release_chars=20).ask("q?")
+    result = make(library, ScriptedChatModel(text), release_chars=20).ask("What was revenue?")
     assert result.blocked and result.blocked_by == "answer/keyword"
 
 
 def test_citations_follow_the_numbers_the_answer_uses(library):
-    result = make(library, ScriptedChatModel("Sales rose [2], and margins held [2][1].")).ask("What happened?")
+    answer = ScriptedChatModel("Sales rose [2], and margins held [2][1].")
+    result = make(library, answer).ask("What happened to sales and margins?")
     assert [c.n for c in result.citations] == [2, 1] and all(c.cited for c in result.citations)
 
 

@@ -170,6 +170,15 @@ def test_api_preview_answers_a_key_for_its_own_collection_only(hearth, tmp_path)
                           timeout=60)
         assert other.status_code == 404 and other.json()["error"]["code"] == "collection_not_found"
         assert httpx.get(path, params={"chunk": hit.chunk_id}, timeout=60).status_code == 401
+        chat = httpx.post(f"{url}/chat/completions", headers={"Authorization": f"Bearer {key_a}"}, timeout=600,
+                          json={"model": "hearth-rag:secret", "max_tokens": 16,
+                                "messages": [{"role": "user", "content": "When does Project Falcon launch?"}]})
+        cite = chat.json()["citations"][0]  # a citation names its passage and where its page preview is
+        assert cite["chunk_id"] == hit.chunk_id and cite["doc_id"] == doc_id
+        assert cite["preview"] == f"/v1/collections/secret/documents/{doc_id}/pages/1/preview?chunk={hit.chunk_id}"
+        shown = httpx.get(demo.local_url.rstrip("/") + cite["preview"], headers={"Authorization": f"Bearer {key_a}"},
+                          timeout=60)
+        assert shown.status_code == 200 and shown.headers["x-hearth-marked"] == "true"
         missing = httpx.get(f"{url}/collections/secret/documents/{doc_id}/pages/9/preview", params={"text": "x"},
                             headers={"Authorization": f"Bearer {key_a}"}, timeout=60)
         assert missing.status_code == 404 and "no page 9" in missing.json()["error"]["message"]
@@ -192,7 +201,7 @@ def test_a_visitor_previews_only_their_own_documents_and_drop_takes_the_copies(h
     assert not files.exists() and not previews.exists()
 
 
-def test_a_scanned_page_is_shown_unmarked_with_the_reason(hearth, tmp_path):
+def test_a_scanned_page_is_highlighted_on_the_boxes_ocr_read_the_passage_in(hearth, tmp_path):
     from conftest import make_scanned_pdf
 
     [result] = hearth.ingest([make_scanned_pdf(tmp_path / "scan.pdf")])  # read by OCR (the setting ocr is on)
@@ -200,5 +209,13 @@ def test_a_scanned_page_is_shown_unmarked_with_the_reason(hearth, tmp_path):
     hit = hearth.search("quarterly revenue", k=1)[0]
     found = hearth.previews.preview(hit.doc_id, 1, chunk=hit.chunk_id)
     image = Image.open(io.BytesIO(found.content))
-    assert found.media_type == "image/png" and not found.marked and "OCR" in found.note
+    assert found.media_type == "image/png" and found.marked and found.note == ""
     assert image.size == _raw_render(hearth.settings.data_dir / "files" / "default" / f"{hit.doc_id}.pdf", 1).size
+    # make_scanned_pdf draws its line at (20, 80) of a 600 x 200 picture placed 10 mm in, 180 mm wide, on A4:
+    # the line is about 16-91 mm across and 34-39 mm down the 210 x 297 mm page
+    w, h = image.size
+    line = (int(w * 14 / 210), int(h * 31 / 297), int(w * 100 / 210), int(h * 42 / 297))
+    assert amber(image, line) > 500, "the line OCR read is not highlighted"
+    assert amber(image) - amber(image, line) < 50, "the highlight strays off the line"
+    plain = hearth.previews.preview(hit.doc_id, 1, text="Quarterly revenue")  # a bare text: no boxes to go by
+    assert not plain.marked and "OCR" in plain.note

@@ -6,6 +6,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Sequence
+from urllib.parse import quote
 
 from app.turn import TurnResult
 from core.errors import HearthError, InputError, LimitError, ModelError, NotFoundError
@@ -127,32 +128,43 @@ def hearth_extra(turn: TurnResult) -> dict:
             "categories": sorted({cat for c in blocking for cat in c.categories}),
             "message": turn.message, "checks": [c.to_dict() for c in turn.checks],
             "timings": {k: round(v, 1) for k, v in turn.timings.items()},
-            "figures": [f.to_dict() for f in turn.figures], "evidence": [e.to_dict() for e in turn.evidence]}
+            "figures": [f.to_dict() for f in turn.figures], "evidence": [e.to_dict() for e in turn.evidence],
+            "not_found": turn.not_found}
 
 
-def _citations(turn: TurnResult) -> list[dict]:
-    return [c.to_dict() for c in turn.citations]
+def _citations(turn: TurnResult, collection: str | None = None) -> list[dict]:
+    """Each citation (file, page, doc_id, chunk_id, passage) and, from a collection, the path of its page preview."""
+    return [{**c.to_dict(), **({"preview": preview_path(collection, c.doc_id, c.page, c.chunk_id)}
+                               if collection is not None and c.chunk_id else {})} for c in turn.citations]
 
 
-def completion(turn: TurnResult, *, model: str, max_tokens: int, id_: str | None = None) -> dict:
+def preview_path(collection: str, doc_id: str, page: int, chunk_id: str) -> str:
+    """Where GET returns the page with the passage highlighted (app/api/preview.py)."""
+    name, doc, chunk_ = quote(collection, safe=""), quote(doc_id, safe=""), quote(chunk_id, safe=":")
+    return f"/v1/collections/{name}/documents/{doc}/pages/{page}/preview?chunk={chunk_}"
+
+
+def completion(turn: TurnResult, *, model: str, max_tokens: int, id_: str | None = None,
+               collection: str | None = None) -> dict:
     """A whole chat.completion; a blocked turn says so in its content and finish_reason."""
     content = turn.message if turn.blocked else turn.answer
     return {
         "id": id_ or new_id(), "object": "chat.completion", "created": int(time.time()), "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
                      "finish_reason": finish_reason(turn, max_tokens), "logprobs": None}],
-        "usage": usage(turn), "citations": _citations(turn), "hearth": hearth_extra(turn),
+        "usage": usage(turn), "citations": _citations(turn, collection), "hearth": hearth_extra(turn),
     }
 
 
 def chunk(id_: str, model: str, *, content: str | None = None, role: str | None = None,
-          finish: str | None = None, turn: TurnResult | None = None, with_usage: bool = False) -> dict:
+          finish: str | None = None, turn: TurnResult | None = None, with_usage: bool = False,
+          collection: str | None = None) -> dict:
     """One chat.completion.chunk; the last one (finish set) carries citations and Hearth's checks."""
     delta = {k: v for k, v in (("role", role), ("content", content)) if v is not None}
     out = {"id": id_, "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}
     if turn is not None:
-        out["citations"] = _citations(turn)
+        out["citations"] = _citations(turn, collection)
         out["hearth"] = hearth_extra(turn)
         if with_usage:
             out["usage"] = usage(turn)

@@ -103,8 +103,8 @@ class Api:
 
     def chat(self, req: ChatRequest, access: Access):
         collection = resolve_model(req.model, req.collection)
-        if collection is not None:
-            name = collection or self.hearth.settings.collection
+        name = None if collection is None else collection or self.hearth.settings.collection  # as the caller names it
+        if name is not None:
             if name not in self.collections(access):
                 raise ApiError(404, f"collection {name!r} does not exist for this caller; GET /v1/collections "
                                "lists yours", code="model_not_found", param="model")
@@ -124,12 +124,13 @@ class Api:
         if not req.stream:
             turn = _finish(first, events)
             self.spend(access, int(turn.timings.get("prompt_tokens", 0) + turn.timings.get("tokens", 0)))
-            return completion(turn, model=req.model, max_tokens=max_tokens)
+            return completion(turn, model=req.model, max_tokens=max_tokens, collection=name)
         with_usage = bool((req.stream_options or {}).get("include_usage"))
-        return StreamingResponse(self._sse(first, events, req.model, max_tokens, with_usage, access),
+        return StreamingResponse(self._sse(first, events, req.model, max_tokens, with_usage, access, name),
                                  media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
-    def _sse(self, first, events, model: str, max_tokens: int, with_usage: bool, access: Access) -> Iterator[str]:
+    def _sse(self, first, events, model: str, max_tokens: int, with_usage: bool, access: Access,
+             collection: str | None) -> Iterator[str]:
         id_, sent = new_id(), 0
         yield _data(chunk(id_, model, role="assistant", content=""))
         for event in _chain(first, events):
@@ -142,7 +143,7 @@ class Api:
                 # A block after pieces were sent withdraws them; the message says so, as on the page.
                 text = turn.message if turn.blocked else None
                 yield _data(chunk(id_, model, content=text, finish=finish_reason(turn, max_tokens), turn=turn,
-                                  with_usage=with_usage))
+                                  with_usage=with_usage, collection=collection))
         yield "data: [DONE]\n\n"
 
     # -- embeddings and documents ----------------------------------------------------------

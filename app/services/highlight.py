@@ -11,6 +11,7 @@ import ctypes
 import html
 import io
 from pathlib import Path
+from typing import Sequence
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as raw
@@ -59,8 +60,11 @@ def find_spans(text: str, passage: str) -> list[tuple[int, int]]:
     return spans
 
 
-def render_pdf_page(path: Path, number: int, passage: str, *, scale: float = SCALE) -> tuple[bytes, int]:
-    """The page as PNG with the passage's lines highlighted, and how many line boxes were drawn."""
+def render_pdf_page(path: Path, number: int, passage: str, *, scale: float = SCALE,
+                    ocr_boxes: Sequence[Sequence[float]] = ()) -> tuple[bytes, int]:
+    """The page as PNG with the passage's lines highlighted, and how many boxes were drawn. ocr_boxes: where OCR
+    read the passage on a scanned page (left, top, right, bottom as fractions of the page), used when the page's
+    text layer does not hold it."""
     try:
         doc = pdfium.PdfDocument(path)
     except pdfium.PdfiumError as e:
@@ -73,6 +77,10 @@ def render_pdf_page(path: Path, number: int, passage: str, *, scale: float = SCA
         try:
             image = page.render(scale=scale).to_pil().convert("RGB")
             boxes = _passage_boxes(page, passage, image.size) if passage.strip() else []
+            if not boxes and passage.strip():
+                w, h = image.size
+                boxes = [(int(x0 * w) - 2, int(y0 * h) - 2, int(x1 * w) + 2, int(y1 * h) + 2)
+                         for x0, y0, x1, y1 in ocr_boxes]
         finally:
             page.close()
     finally:

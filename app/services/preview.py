@@ -8,6 +8,7 @@ snippet with the passage marked. Renders are kept in memory (LRU) and as files u
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -60,19 +61,20 @@ class Previews:
                                 "`hearth list` or GET /v1/collections.")
         if page < 1 or page > record.pages:
             raise NotFoundError(f"{record.file} has pages 1 to {record.pages}; there is no page {page}.")
-        passage, span = self._passage(record, page, chunk, text)
+        passage, span, ocr_boxes = self._passage(record, page, chunk, text)
         key = f"{doc_id}-{page}-{sha256_text(f'{self.scale}|{span}|{passage}')[:16]}"
         found = self._recall(collection, key)
         if found is not None:
             return found
-        preview = self._render(record, page, passage, span)
+        preview = self._render(record, page, passage, span, ocr_boxes)
         self._remember(collection, key, preview)
         return preview
 
-    def _passage(self, record, page: int, chunk: str | None, text: str | None) -> tuple[str, tuple[int, int] | None]:
-        """The passage's text, and its span in the page's text when a chunk on one page gives it."""
+    def _passage(self, record, page: int, chunk: str | None, text: str | None) -> tuple[str, tuple | None, list]:
+        """The passage's text, its span in the page's text when a chunk on one page gives it, and where OCR read
+        it on this page when the page is a scan (rag.ocr.chunk_boxes)."""
         if not chunk:
-            return (text or "").strip(), None
+            return (text or "").strip(), None, []
         chunk_id = chunk if ":" in chunk else f"{record.doc_id}:{chunk}"
         if chunk_id.split(":")[0] != record.doc_id:
             raise InputError(f"chunk {chunk!r} is not a passage of {record.file} ({record.doc_id}).")
@@ -86,14 +88,16 @@ class Previews:
             raise InputError(f"passage {chunk_id} of {record.file} is on page {first}"
                              f"{f'-{last}' if last != first else ''}, not page {page}.")
         one_page = first == last and meta.get("end")
-        return passage, (int(meta.get("start") or 0), int(meta["end"])) if one_page else None
+        ocr_boxes = json.loads(meta["ocr_boxes"]).get(str(page), []) if meta.get("ocr_boxes") else []
+        return passage, (int(meta.get("start") or 0), int(meta["end"])) if one_page else None, ocr_boxes
 
-    def _render(self, record, page: int, passage: str, span: tuple[int, int] | None) -> Preview:
+    def _render(self, record, page: int, passage: str, span: tuple[int, int] | None, ocr_boxes=()) -> Preview:
         path = self.documents.original(record)
         if path.suffix.lower() in PDF_SUFFIXES:
-            png, boxes = render_pdf_page(path, page, passage, scale=self.scale)
-            note = "" if boxes or not passage else ("the passage was not found in the page's text layer (a scanned "
-                                                    "page read by OCR keeps no text boxes); the page is shown as is.")
+            png, boxes = render_pdf_page(path, page, passage, scale=self.scale, ocr_boxes=ocr_boxes)
+            note = "" if boxes or not passage else ("the passage was not found in the page's text layer, nor by OCR "
+                                                    "(a scan indexed before OCR kept its boxes: add it again); the "
+                                                    "page is shown as is.")
             return Preview(record.file, page, "image/png", png, bool(boxes), note)
         pages = load_document(path).pages
         page_text = pages[page - 1].text if page <= len(pages) else ""

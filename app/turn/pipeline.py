@@ -18,6 +18,8 @@ from app.turn.grounding import (FIGURE_MODES, evidence_lines, figure_check, grou
 from app.turn.prompt import NO_SOURCES_ANSWER, build_chat_messages, build_messages, cited_numbers
 from app.turn.results import (Check, CheckDone, Citation, Drafting, Finished, Released, SourcesFound,
                               TurnResult)
+from app.turn.support import (DEFAULT_THRESHOLD, SUPPORT_MODES, judge_support, not_found_answer, question_words,
+                              support_verdict)
 from core.errors import InputError
 from guard.verdict import Verdict
 from rag.store import Hit
@@ -41,7 +43,8 @@ class Pipeline:
 
     def __init__(self, *, checks: Sequence[Layer], retriever, chat_model, top_k: int = 4, max_tokens: int = 512,
                  temperature: float = 0.2, release_chars: int = 200, n_ctx: int = 4096, on_block=None,
-                 figure_check: str = "mark"):
+                 figure_check: str = "mark", support_check: str = "refuse",
+                 support_threshold: float = DEFAULT_THRESHOLD):
         self.checks = list(checks)
         self.on_block = on_block  # on_block(check, text): told of every blocked check (the audit log)
         self.retriever = retriever
@@ -51,12 +54,14 @@ class Pipeline:
         self.temperature = temperature
         self.release_chars = release_chars
         self.n_ctx = n_ctx
-        if figure_check not in FIGURE_MODES:
-            raise ValueError(f"figure_check is one of {', '.join(FIGURE_MODES)}; not {figure_check!r}")
+        for name, mode, modes in (("figure_check", figure_check, FIGURE_MODES),
+                                  ("support_check", support_check, SUPPORT_MODES)):
+            if mode not in modes:
+                raise ValueError(f"{name} is one of {', '.join(modes)}; not {mode!r}")
         self.figure_check = figure_check  # figures not in the sources: marked, withheld or not checked (grounding.py)
+        self.support_check, self.support_threshold = support_check, support_threshold  # support.py
 
-    def ask(self, question: str, **kwargs) -> TurnResult:
-        """The finished turn: run() consumed to the end."""
+    def ask(self, question: str, **kwargs) -> TurnResult:  # the finished turn: run() consumed to the end
         for event in self.run(question, **kwargs):
             if isinstance(event, Finished):
                 return event.result
@@ -91,9 +96,11 @@ class Pipeline:
         turn.timings["retrieval_ms"] = _ms(t0)
         if search_only:
             turn.sources = hits
-            turn.citations = [Citation(i, h.file, h.page, h.doc_id, h.text, cited=False) for i, h in enumerate(hits, 1)]
+            turn.citations = _uncited(hits)
             yield SourcesFound(hits)
             yield Finished(turn)
+            return
+        if not (yield from self._supported(turn, q, hits, doc_ids)):
             return
         summary = ""
         if hits:
@@ -101,10 +108,31 @@ class Pipeline:
                                 count=self.chat_model.count_tokens)
             turn.sources, history, summary = plan.sources, plan.history, plan.summary
             turn.history_dropped = plan.dropped_turns
-            turn.message = " ".join(plan.notes())
+            turn.message = " ".join([turn.message, *plan.notes()]).strip()
         yield SourcesFound(turn.sources)
 
         yield from self._answer(turn, q, history, stop, summary=summary)
+
+    def _supported(self, turn: TurnResult, q: str, hits: Sequence[Hit], doc_ids) -> Iterator:
+        """The support check (support.py); refused: the closest passages, no answer. Returns whether the model runs."""
+        if self.support_check == "off" or not hits:
+            return True
+        t0, present = time.perf_counter(), getattr(self.retriever, "present_words", None)  # a Library has both
+        docs = [d for d in getattr(self.retriever, "abouts", list)() if doc_ids is None or d.doc_id in doc_ids]
+        support = judge_support(q, hits, docs, present(question_words(q)) if present else None,
+                                threshold=self.support_threshold)
+        check = support_verdict(support, self.support_check, round(_ms(t0), 3))
+        turn.checks.append(check)
+        yield CheckDone(check)
+        if support.supported or self.support_check == "warn":
+            turn.message = "" if support.supported else f"{check.reason} Check the answer against the sources."
+            return True
+        turn.not_found, turn.sources, turn.citations = True, list(hits), _uncited(hits)
+        turn.answer = not_found_answer(support)
+        yield SourcesFound(turn.sources)
+        yield Released(turn.answer)
+        yield Finished(turn)
+        return False
 
     def _chat(self, turn: TurnResult, q: str, history, system: str | None, stop) -> Iterator:
         """Plain chat: the earlier turns that fit, then the answer, checked like a grounded one."""
@@ -191,8 +219,7 @@ class Pipeline:
         return text
 
     @staticmethod
-    def _count(turn: TurnResult, stats, tokens: int) -> None:
-        """This turn's own token counts (from its Generation, never from the shared model)."""
+    def _count(turn: TurnResult, stats, tokens: int) -> None:  # from this turn's Generation, not the shared model
         turn.timings["tokens"] = tokens
         turn.timings["prompt_tokens"] = stats.prompt_tokens
         if stats.prompt_eval_ms:  # prompt reading, as llama.cpp measured it
@@ -254,7 +281,11 @@ class Pipeline:
         numbers = cited_numbers(answer, len(sources))
         chosen = numbers or list(range(1, len(sources) + 1))
         return [Citation(n, sources[n - 1].file, sources[n - 1].page, sources[n - 1].doc_id, sources[n - 1].text,
-                         cited=bool(numbers)) for n in chosen]
+                         cited=bool(numbers), chunk_id=sources[n - 1].chunk_id) for n in chosen]
+
+
+def _uncited(hits: Sequence[Hit]) -> list[Citation]:  # search only, or not in the documents
+    return [Citation(i, h.file, h.page, h.doc_id, h.text, cited=False, chunk_id=h.chunk_id) for i, h in enumerate(hits, 1)]
 
 
 def _release_point(text: str, released_upto: int, every: int) -> int:

@@ -13,8 +13,9 @@ __all__ = ["Check", "Citation", "FigureLink", "Evidence", "TurnResult", "CheckDo
 @dataclass(frozen=True)
 class Check:
     stage: str  # question | answer
-    layer: str  # keyword | llama_guard | figures
-    status: str  # passed | blocked | missing | error; figures: passed | marked | withheld (never blocks)
+    layer: str  # keyword | llama_guard | support | figures
+    status: str  # passed | blocked | missing | error; support: passed | refused | weak; figures: passed | marked |
+    # withheld (support and figures never block)
     categories: tuple[str, ...] = ()
     score: float | None = None
     reason: str = ""
@@ -22,7 +23,7 @@ class Check:
 
     @property
     def allowed(self) -> bool:
-        return self.status in ("passed", "missing", "marked", "withheld")
+        return self.status in ("passed", "missing", "marked", "withheld", "refused", "weak")
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -38,6 +39,7 @@ class Citation:
     doc_id: str
     text: str
     cited: bool = True
+    chunk_id: str = ""  # the passage, for its page preview (/v1/collections/<c>/documents/<doc_id>/pages/<page>/preview)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -85,6 +87,7 @@ class TurnResult:
     history_dropped: int = 0  # earlier turns left out to fit the context
     figures: list[FigureLink] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
+    not_found: bool = False  # the documents do not support an answer: none was generated (app/turn/support.py)
 
     def to_dict(self) -> dict:
         return {
@@ -101,6 +104,7 @@ class TurnResult:
             "history_dropped": self.history_dropped,
             "figures": [f.to_dict() for f in self.figures],
             "evidence": [e.to_dict() for e in self.evidence],
+            "not_found": self.not_found,
         }
 
 

@@ -15,7 +15,8 @@ from core.names import display_name
 __all__ = ["safe_markdown", "format_turn", "format_figures", "format_checks", "format_drafting", "format_search",
            "explain_block", "conversation_markdown", "format_ingest", "format_plan", "format_status", "CHECK_ICONS"]
 
-CHECK_ICONS = {"passed": "✅", "blocked": "⛔", "missing": "⚠️", "error": "⛔", "marked": "⚠️", "withheld": "✂️"}
+CHECK_ICONS = {"passed": "✅", "blocked": "⛔", "missing": "⚠️", "error": "⛔", "marked": "⚠️", "withheld": "✂️",
+               "refused": "🔎", "weak": "⚠️"}
 _MARK = "\ue000"  # a private-use character: where a "not in the sources" mark goes, placed before escaping
 _IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)]*)\)")
 _REF_IMAGE = re.compile(r"!\[([^\]]*)\]\[[^\]]*\]")
@@ -121,7 +122,8 @@ def format_turn(result: TurnResult, lang: str = "en") -> str:
             body += f"\n\n{figures}"
         if result.citations:
             cited = all(c.cited for c in result.citations)
-            body += f"\n\n**{t(lang, 'sources' if cited else 'consulted')}:**\n\n" + _citation_blocks(result, lang)
+            label = "closest" if result.not_found else "sources" if cited else "consulted"
+            body += f"\n\n**{t(lang, label)}:**\n\n" + _citation_blocks(result, lang)
         if result.message:
             body += f"\n\n_{safe_markdown(result.message)}_"
         if result.stopped:
