@@ -105,6 +105,21 @@ def test_drop_a_pdf_ask_and_see_a_cited_answer(browser, page_url, tmp_path):
     assert "512 million dollars" in details.text
 
 
+def test_a_question_the_documents_do_not_answer_says_so_and_shows_the_closest_passage(browser, page_url, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+
+    pdf = make_pdf(tmp_path / "orbit-memo.pdf", ["Orbit Corp revenue in 2023 was 512 million dollars."])
+    wait = drop_and_ask(browser, page_url, pdf, "What was Tesla's revenue in 2023?")
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#chat details summary")))
+    chat = browser.find_element(By.ID, "chat")
+    wait.until(lambda d: "Not in the documents" in d.find_element(By.ID, "chat").text)
+    assert "Not in the documents: your documents never mention Tesla." in chat.text
+    assert "The closest passages (none of them answers the question)" in chat.text
+    assert chat.find_element(By.CSS_SELECTOR, "details summary").text.startswith("[1] orbit-memo.pdf, page 1")
+    assert "question · support: refused" in browser.find_element(By.ID, "checks").text
+
+
 def test_a_source_opens_its_page_with_the_passage_highlighted(browser, page_url, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec

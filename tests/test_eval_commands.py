@@ -248,8 +248,8 @@ def test_eval_answers_with_a_judge(hearth, tmp_path, smollm_path):
     assert rows["bomb"]["blocked_by"] == "question/keyword" and rows["bomb"]["faithfulness"] is None
     assert rows["revenue"]["answer"] and rows["revenue"]["tokens"] > 0
     assert [(c["stage"], c["layer"]) for c in rows["revenue"]["checks"]] == [
-        ("question", "keyword"), ("question", "llama_guard"), ("answer", "keyword"), ("answer", "llama_guard"),
-        ("answer", "figures")]
+        ("question", "keyword"), ("question", "llama_guard"), ("question", "support"), ("answer", "keyword"),
+        ("answer", "llama_guard"), ("answer", "figures")]
     judged = [r for r in report["rows"] if not r["blocked"]]
     assert all(set(r["judge_raw"]) == {"faithfulness", "relevance"} for r in judged)
     assert all(r["faithfulness"] in (None, 1, 2, 3, 4, 5) for r in judged)
