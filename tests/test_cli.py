@@ -52,8 +52,8 @@ def test_ingest_search_ask_forget_across_restarts(tmp_path):
     assert turn["blocked"] is False and turn["answer"].strip()
     assert turn["citations"] and all(c["file"] == AAPL_PDF.name and c["page"] >= 1 for c in turn["citations"])
     assert [(c["stage"], c["layer"]) for c in turn["checks"]] == [
-        ("question", "keyword"), ("question", "llama_guard"), ("answer", "keyword"), ("answer", "llama_guard"),
-        ("answer", "figures")]
+        ("question", "keyword"), ("question", "llama_guard"), ("question", "support"), ("answer", "keyword"),
+        ("answer", "llama_guard"), ("answer", "figures")]
     assert all(set(f) == {"text", "kind", "value", "grounded", "n", "file", "page"} for f in turn["figures"])
 
     r = hearth("docs", "--json")
