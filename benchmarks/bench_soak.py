@@ -1,4 +1,4 @@
-"""A soak: the load mix of benchmarks/bench_load.py in small rounds for 30 minutes (HEARTH_SOAK_MINUTES), each
+"""A soak: the load mix of benchmarks/bench_load.py in small rounds for 30 minutes (BENCH_SOAK_MINUTES), each
 round 8 API clients x 3 requests, a turn for each of two page users (chats cleared) and a page ingest of the 10-Q
 whose document is then removed, after two warm-up rounds; the process's resident memory (RSS) sampled every 10 s
 and at each round's end, and its slope fitted. Every round's promises are checked as in the load."""
@@ -52,7 +52,7 @@ def soak(mix: Mix, seconds: float, sample_s: float = 10.0) -> tuple[list[tuple[f
 
 
 def run(quick: bool) -> list[Figure]:
-    minutes = 2 if quick else int(os.environ.get("HEARTH_SOAK_MINUTES", "30"))
+    minutes = 2 if quick else int(os.environ.get("BENCH_SOAK_MINUTES", "30"))
     with tempfile.TemporaryDirectory(prefix="hearth-bench-soak-") as tmp:
         hearth, demo, url = start(Path(tmp) / "data", port=7960)
         try:
