@@ -151,7 +151,8 @@ class Hearth:
             catalog=self.catalog, store=Store(self.chroma, collection), embedder=self.embedder, collection=collection,
             chunk_size=s.chunk_size, chunk_overlap=s.chunk_overlap, tokens=self.token_counter,
             max_tokens=self.token_counter.max_tokens,
-            limits=Limits(max_bytes=s.max_file_mb * 2**20, max_pages=s.max_pages, ocr_max_pages=s.ocr_max_pages),
+            limits=Limits(max_bytes=s.max_file_mb * 2**20, max_pages=s.max_pages, ocr_max_pages=s.ocr_max_pages,
+                          max_seconds=s.max_read_seconds, max_memory_mb=s.max_read_mb),
             mmr_lambda=s.mmr_lambda, retrieval=s.retrieval, focus=s.question_focus, **self._search_parts)
 
     @cached_property

@@ -87,6 +87,10 @@ class Settings(BaseModel):
     embedding_threads: int | None = Field(
         None, ge=1, description="CPU threads for the embedding model; empty means the same as n_threads.")
     max_file_mb: int = Field(200, ge=1, description="Files larger than this many MB are refused.")
+    max_read_seconds: float = Field(
+        300, gt=0, description="Longest that reading one document may take (OCR not counted); past it, it is refused.")
+    max_read_mb: int = Field(
+        2048, ge=64, description="Memory that reading one document may take, in MB (Linux); past it, it is refused.")
     n_ctx: int = Field(4096, ge=512, description="Context window of the chat model, in tokens.")
     n_gpu_layers: int | None = Field(
         None, ge=-1, description="Layers to offload to the GPU: -1 all, 0 none; empty chooses as many as fit in free VRAM."

@@ -76,6 +76,10 @@ def stop_on_signals() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     multiprocessing.freeze_support()  # a frozen child process must not start another Hearth
+    if os.environ.get("HEARTH_READER") == "1":  # the document reader process (rag/bounded.py), not a Hearth
+        from rag.bounded import serve
+
+        return serve()
     argv = list(sys.argv[1:] if argv is None else argv)
     folder = data_dir(argv)
     os.environ.setdefault("GRADIO_TEMP_DIR", str(folder / "cache" / "uploads"))  # uploads stay with the data

@@ -69,11 +69,14 @@ class LoadedDocument:
 
 @dataclass(frozen=True)
 class Limits:
-    """What protects the machine from one document: bytes, pages, and pages read by OCR."""
+    """What protects the machine from one document: bytes, pages, pages read by OCR, and the time and memory that
+    reading it may take."""
 
     max_bytes: int | None = None
     max_pages: int | None = None
     ocr_max_pages: int = 50
+    max_seconds: float | None = None  # reading one document (rag.bounded); None: no ceiling, read in this process
+    max_memory_mb: int | None = None  # memory that reading one document may add (rag.bounded, Linux)
 
 
 # An OCR engine: picture (RGB numpy array) -> lines of text. None means OCR is off.

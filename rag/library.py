@@ -23,7 +23,7 @@ from rag.document import SUPPORTED_SUFFIXES, Limits, LoadedDocument, Ocr
 from rag.embed_parts import BaseEmbedder
 from rag.focus import DocAbout, focus
 from rag.identity import Identity, read_identity
-from rag.load import load_document
+from rag.bounded import read_document
 from rag.ocr import chunk_boxes
 from rag.search import HybridSearch
 from rag.split import Chunk, split_pages
@@ -265,7 +265,7 @@ class Library:
         existing = self.catalog.get(self.collection, sha[:16])
         if existing and existing.status == "ready":
             return IngestResult(str(path), "unchanged", existing.doc_id, existing.pages, existing.chunks)
-        doc = load_document(path, limits=self.limits, ocr=self.ocr)
+        doc = read_document(path, limits=self.limits, ocr=self.ocr)  # within its time and memory ceilings
         chunks = split_pages(doc.pages, chunk_size=self.chunk_size, chunk_overlap=self.chunk_overlap,
                              length=self.tokens or len)
         return _Prepared(path, sha, doc, chunks)

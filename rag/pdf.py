@@ -36,15 +36,24 @@ def read_pdf(path: Path, head: bytes, *, limits: Limits, ocr: Ocr | None) -> Loa
         if limits.max_pages is not None and len(doc) > limits.max_pages:
             raise DocumentLoadError(path, f"it has {len(doc)} pages, over the limit of {limits.max_pages}.",
                                     "Raise the setting max_pages to index it, or split the file.")
-        pages, pictures = [], []
+        pages, pictures, damaged = [], [], []
         for i in range(len(doc)):
-            text, has_picture = _read_page(doc[i])
+            try:
+                text, has_picture = _read_page(doc[i])
+            except pdfium.PdfiumError:  # one damaged page fails alone; the others are read
+                text, has_picture = "", False
+                damaged.append(i)
             pages.append(Page(i + 1, text, plain_headings(text)))
             if not text.strip() and has_picture:
                 pictures.append(i)
         warnings = []
         if pictures:
             pages, warnings = _ocr_pages(path, doc, pages, pictures, limits, ocr)
+        if damaged:
+            if len(damaged) == len(pages):
+                raise DocumentLoadError(path, "the PDF is damaged: none of its pages can be read.",
+                                        "Re-download or re-export it.")
+            warnings = [*warnings, f"{len(damaged)} page(s) are damaged and were not read (pages {_ranges(damaged)})."]
         title = (doc.get_metadata_dict().get("Title") or "").strip()
     finally:
         doc.close()

@@ -9,6 +9,7 @@ from typing import Callable
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from app.api import schema
 from app.api.openai_format import ApiError
 
 __all__ = ["add_preview_route"]
@@ -17,7 +18,7 @@ __all__ = ["add_preview_route"]
 def add_preview_route(router: APIRouter, api, answer: Callable) -> None:
     """Add the route to the /v1 router; `answer` turns errors into OpenAI's error shape."""
 
-    @router.get("/collections/{name}/documents/{doc_id}/pages/{page}/preview")
+    @router.get("/collections/{name}/documents/{doc_id}/pages/{page}/preview", responses=schema.PREVIEWS)
     def preview(name: str, doc_id: str, page: int, request: Request, chunk: str | None = None,
                 text: str | None = None):
         return answer(lambda: _preview(api, api.authorize(request, "documents"), name, doc_id, page, chunk, text))

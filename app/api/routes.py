@@ -28,10 +28,12 @@ from app.api.keys import Access, keys_required
 from app.services import installs
 from app.api.openai_format import (CHAT_MODEL, EMBED_MODEL, RAG_MODEL, ApiError, api_error, chunk, completion,
                                    error_body, finish_reason, new_id, read_messages, resolve_model)
+from app.api import schema
 from app.api.preview import add_preview_route
 from app.services.documents import check_collection_name
 from app.turn import Finished, Released
 from core.errors import HearthError
+from core.names import upload_name
 
 __all__ = ["api_router"]
 
@@ -182,16 +184,19 @@ class Api:
         check_collection_name(name)
         if not files:
             raise ApiError(400, "send one or more files as multipart field 'file'", code="invalid_input")
-        with tempfile.TemporaryDirectory(prefix="hearth-upload-") as tmp:
+        uploads = self.hearth.settings.data_dir / "cache" / "uploads"  # never outside the data dir
+        uploads.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="api-", dir=uploads) as tmp:
             paths = []
-            for i, f in enumerate(files):
-                path = Path(tmp) / str(i) / Path(f.filename or "upload.txt").name
+            for i, f in enumerate(files):  # each in a folder of its own, under a name that stays in it
+                path = Path(tmp) / str(i) / upload_name(f.filename)
                 path.parent.mkdir()
                 with path.open("wb") as out:
                     while block := f.file.read(1 << 20):
                         out.write(block)
                 paths.append(path)
-            results = [r.to_dict() for r in self.hearth.documents.ingest(paths, collection=access.collection(name))]
+            results = [{**r.to_dict(), "file": Path(r.file).name}  # the name sent, not the server's folders
+                       for r in self.hearth.documents.ingest(paths, collection=access.collection(name))]
         return {"collection": name, "documents": results}
 
     def list_collections(self, access: Access) -> dict:
@@ -205,7 +210,7 @@ class Api:
 def api_router(hearth) -> APIRouter:
     """The /v1 routes over one Hearth; errors come back in OpenAI's error shape."""
     api = Api(hearth)
-    router = APIRouter(prefix="/v1")
+    router = APIRouter(prefix="/v1", route_class=schema.OpenAiRoute)
 
     def answer(fn, *args):
         try:
@@ -215,27 +220,28 @@ def api_router(hearth) -> APIRouter:
             return JSONResponse(error_body(err), status_code=err.status, headers=err.headers)
         return out if not isinstance(out, dict) else JSONResponse(out)
 
-    @router.post("/chat/completions")
+    @router.post("/chat/completions", responses=schema.CHAT)
     def chat_completions(req: ChatRequest, request: Request):
         return answer(lambda: api.chat(req, api.authorize(request, "chat", req.model)))
 
-    @router.get("/models")
+    @router.get("/models", responses=schema.MODELS)
     def list_models(request: Request):
         return answer(lambda: api.models(api.authorize(request, "models")))
 
-    @router.post("/embeddings")
+    @router.post("/embeddings", responses=schema.EMBEDDINGS)
     def embeddings(req: EmbeddingRequest, request: Request):
         return answer(lambda: api.embeddings(req, api.authorize(request, "embeddings", req.model)))
 
-    @router.post("/collections/{name}/documents")
+    @router.post("/collections/{name}/documents", responses=schema.ADD_DOCUMENTS)
     def add_documents(name: str, request: Request, file: list[UploadFile]):
         return answer(lambda: api.add_documents(name, file, api.authorize(request, "documents")))
 
-    @router.get("/collections")
+    @router.get("/collections", responses=schema.COLLECTIONS)
     def list_collections(request: Request):
         return answer(lambda: api.list_collections(api.authorize(request, "documents")))
 
     add_preview_route(router, api, answer)
+    schema.add_schema_route(router)
     return router
 
 

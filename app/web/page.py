@@ -21,7 +21,7 @@ from app.web import first_run, models_tab
 from app.web.labels import i18n, t
 from app.web.present import (conversation_markdown, format_checks, format_drafting, format_ingest, format_plan,
                              format_search, format_status, format_turn)
-from app.web.session import lang_of as _lang, new_session, shown_to_user
+from app.web.session import keep_uploads_in, lang_of as _lang, new_session, shown_to_user
 from app.web.sources import SourcePreview
 
 __all__ = ["build_ui", "new_session"]
@@ -43,6 +43,7 @@ def _history(session: dict) -> list[tuple[str, str]]:
 def build_ui(hearth: Hearth) -> gr.Blocks:
     """Build the page; nothing heavy is loaded here (models warm up in the background)."""
     s = hearth.settings
+    uploads = keep_uploads_in(s.data_dir)
     spaces = s.mode == "spaces"
     session_ttl = s.spaces_idle_minutes * 60 if spaces else None
 
@@ -133,7 +134,7 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
         session = ensure(session)
         if not session["turns"]:
             raise gr.Error(t(_lang(request), "nothing_to_export"))
-        folder = Path(tempfile.mkdtemp(prefix="hearth-export-"))
+        folder = Path(tempfile.mkdtemp(prefix="export-", dir=uploads))  # served from Gradio's folder, in the data dir
         path = folder / f"hearth-conversation-{time.strftime('%Y%m%d-%H%M%S')}.md"
         path.write_text(conversation_markdown(session["turns"]), encoding="utf-8")
         return str(path)

@@ -3,9 +3,11 @@ the page's error message."""
 
 from __future__ import annotations
 
+import os
 import secrets
 import threading
 from contextlib import contextmanager
+from pathlib import Path
 
 import gradio as gr
 
@@ -13,7 +15,21 @@ from app.hearth import Hearth
 from app.web.labels import lang_from
 from core.errors import HearthError
 
-__all__ = ["new_session", "shown_to_user", "lang_of"]
+__all__ = ["new_session", "shown_to_user", "lang_of", "keep_uploads_in"]
+
+_CHOSEN: dict[str, str] = {}  # the upload folder this module chose (a later Hearth in the process may move it)
+
+
+def keep_uploads_in(data_dir: Path) -> Path:
+    """Files dropped on the page (and what Gradio caches) go to <data dir>/cache/uploads, never outside the data
+    dir: Gradio reads the folder from GRADIO_TEMP_DIR when the page is built. A folder the user set is kept."""
+    folder = data_dir / "cache" / "uploads"
+    chosen = os.environ.get("GRADIO_TEMP_DIR")
+    if chosen and chosen != _CHOSEN.get("dir"):
+        return Path(chosen)
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ["GRADIO_TEMP_DIR"] = _CHOSEN["dir"] = str(folder)
+    return folder
 
 
 def new_session(hearth: Hearth) -> dict:
