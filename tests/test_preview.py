@@ -219,3 +219,19 @@ def test_a_scanned_page_is_highlighted_on_the_boxes_ocr_read_the_passage_in(hear
     assert amber(image) - amber(image, line) < 50, "the highlight strays off the line"
     plain = hearth.previews.preview(hit.doc_id, 1, text="Quarterly revenue")  # a bare text: no boxes to go by
     assert not plain.marked and "OCR" in plain.note
+
+
+def test_a_visitors_previews_and_private_documents_go_when_the_session_ends(hearth, tmp_path):
+    from app.web.session import end_session
+    from app.web.sources import _image_file
+
+    pdf = make_pdf(tmp_path / "memo.pdf", ["A visitor's memo about the harbour budget."])
+    session = {"collection": "visitor-cccc", "private": True}
+    [result] = hearth.ingest([pdf], collection="visitor-cccc")
+    assert [d.doc_id for d in hearth.documents.library("visitor-cccc").documents()] == [result.doc_id]
+    shown = _image_file(session, b"\x89PNG not really")
+    assert shown.is_file()
+    end_session(hearth, session)
+    assert not shown.parent.exists()
+    assert hearth.documents.library("visitor-cccc").documents() == []
+    end_session(hearth, None)  # a page closed before its first handler ran

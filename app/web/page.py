@@ -21,7 +21,8 @@ from app.web import first_run, models_tab
 from app.web.labels import i18n, t
 from app.web.present import (conversation_markdown, format_checks, format_drafting, format_ingest, format_plan,
                              format_search, format_status, format_turn)
-from app.web.session import keep_uploads_in, lang_of as _lang, new_session, shown_to_user
+from app.web.session import end_session as close_session, keep_uploads_in, lang_of as _lang, new_session, \
+    shown_to_user
 from app.web.sources import SourcePreview
 
 __all__ = ["build_ui", "new_session"]
@@ -51,8 +52,7 @@ def build_ui(hearth: Hearth) -> gr.Blocks:
         return session if session else new_session(hearth)
 
     def end_session(session):
-        if session and session.get("private"):
-            hearth.documents.drop(session["collection"])
+        close_session(hearth, session)
 
     # -- handlers --------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +16,7 @@ from app.hearth import Hearth
 from app.web.labels import lang_from
 from core.errors import HearthError
 
-__all__ = ["new_session", "shown_to_user", "lang_of", "keep_uploads_in"]
+__all__ = ["new_session", "end_session", "shown_to_user", "lang_of", "keep_uploads_in"]
 
 _CHOSEN: dict[str, str] = {}  # the upload folder this module chose (a later Hearth in the process may move it)
 
@@ -37,6 +38,17 @@ def new_session(hearth: Hearth) -> dict:
     private = hearth.settings.mode == "spaces"
     collection = f"visitor-{secrets.token_hex(16)}" if private else hearth.settings.collection
     return {"collection": collection, "private": private, "turns": [], "stop": threading.Event()}
+
+
+def end_session(hearth: Hearth, session: dict | None) -> None:
+    """What a visitor leaves when their session ends goes: a Spaces visitor's documents, and the page previews
+    rendered for them (app/web/sources.py)."""
+    if not session:
+        return
+    if session.get("private"):
+        hearth.documents.drop(session["collection"])
+    if session.get("previews"):
+        shutil.rmtree(session["previews"], ignore_errors=True)
 
 
 @contextmanager
