@@ -75,6 +75,24 @@ def hearth(settings, embedder, chat_model):
     h.close()  # the session's models stay open: Hearth closes only what it built
 
 
+@pytest.fixture
+def serve(hearth):
+    """Start the page (and its /v1 API) with some settings changed; returns its base URL. Closed after the test."""
+    from app.web.server import launch
+
+    demos = []
+
+    def start(**changes):
+        hearth.settings = hearth.settings.model_copy(update={"port": 7880, "max_tokens": 24, **changes})
+        demo = launch(hearth, block=False)
+        demos.append(demo)
+        return demo.local_url.rstrip("/")
+
+    yield start
+    for demo in demos:
+        demo.close()
+
+
 def make_pdf(path: Path, pages: list[str], *, encrypt: bool = False) -> Path:
     """A real PDF with one text page per string (fpdf2, core font: Latin-1 text only)."""
     from fpdf import FPDF

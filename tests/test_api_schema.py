@@ -29,24 +29,6 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
 
 
-@pytest.fixture
-def server(hearth, tmp_path):
-    """Start the page and its API with some settings changed; returns its base URL."""
-    from app.web.server import launch
-
-    demos = []
-
-    def start(**changes):
-        hearth.settings = hearth.settings.model_copy(update={"port": 7884, "max_tokens": 16, **changes})
-        demo = launch(hearth, block=False)
-        demos.append(demo)
-        return demo.local_url.rstrip("/")
-
-    yield start
-    for demo in demos:
-        demo.close()
-
-
 def _key_a_document(hearth, url: str, tmp_path) -> str:
     """Key A's private collection 'notes', holding the one document with SECRET; its doc id."""
     key, a = hearth.api_keys.create("key-a", rpm=0, tpm=0)
@@ -124,14 +106,14 @@ def _fuzz(url: str, headers: dict, doc_ids: list[str]) -> dict[str, set[int]]:
     return done
 
 
-def test_every_operation_without_keys_on_loopback(server, hearth, tmp_path):
-    url = server()
+def test_every_operation_without_keys_on_loopback(serve, hearth, tmp_path):
+    url = serve(port=7884, max_tokens=16)
     done = _fuzz(url, {}, [_key_a_document(hearth, url, tmp_path), _public_document(hearth, tmp_path)])
     assert len(done) == 6 and [op for op, statuses in done.items() if 200 not in statuses] == [], done
 
 
-def test_every_operation_with_keys_required_and_another_keys_collection_out_of_reach(server, hearth, tmp_path):
-    url = server(api_keys="required")
+def test_every_operation_with_keys_required_and_another_keys_collection_out_of_reach(serve, hearth, tmp_path):
+    url = serve(port=7884, max_tokens=16, api_keys="required")
     doc_ids = [_key_a_document(hearth, url, tmp_path), _public_document(hearth, tmp_path)]
     _, b = hearth.api_keys.create("key-b", rpm=0, tpm=0)
     done = _fuzz(url, {"Authorization": f"Bearer {b}"}, doc_ids)
