@@ -120,13 +120,13 @@ def doctor(ctx: Context) -> dict:
                        "no torch beside CUDA llama.cpp": report.get("embedding_backend") != "torch" or not ctx.gpu}}
 
 
-def _stand_in_guard(ctx: Context, settings, hearth_chat, gpus, plan=None):
+def _stand_in_guard(ctx: Context, settings, hearth_chat, gpus):
     """The synthetic Llama Guard 3 1B-shape model, planned on the GPU by Hearth's own rule. It is a stand-in:
     random weights give no real verdict, so it never blocks (threshold above 1) and its format is not verified."""
     from app.services.guarding import guard_offload
     from guard import LlamaGuard
 
-    plan = plan or guard_offload(ctx.model("guard"), settings, hearth_chat, gpus)
+    plan = guard_offload(ctx.model("guard"), settings, hearth_chat, gpus)
     guard = LlamaGuard(ctx.model("guard"), variant="llama-guard-3-1b", verify_model=False, min_format_mass=0.0,
                        threshold=1.01, n_ctx=4096, n_threads=hearth_chat.budget.cpu_threads,
                        n_gpu_layers=plan.n_gpu_layers, timeout_s=600)
@@ -195,14 +195,10 @@ def imported_distributions() -> list[str]:
     """The distributions whose files this process has imported (read from each one's RECORD)."""
     import importlib.metadata as md
 
-    owner = {}
-    for dist in md.distributions():
-        for f in dist.files or ():
-            if f.suffix in (".py", ".so", ".pyd"):
-                owner[str(dist.locate_file(f))] = dist.metadata["Name"]
+    owner = {os.path.realpath(dist.locate_file(f)): dist.metadata["Name"]
+             for dist in md.distributions() for f in dist.files or () if f.suffix in (".py", ".so", ".pyd")}
     files = {os.path.realpath(m.__file__) for m in list(sys.modules.values()) if getattr(m, "__file__", None)}
-    by_real = {os.path.realpath(k): v for k, v in owner.items()}
-    return sorted({by_real[f] for f in files if f in by_real})
+    return sorted({owner[f] for f in files if f in owner})
 
 
 def _stream_rate(pieces, llm) -> tuple[float, int]:
