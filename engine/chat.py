@@ -113,8 +113,22 @@ class ChatModel:
         with self.lock:
             llama_cpp.llama_perf_context_reset(llm.ctx)
             t0 = time.perf_counter()
-            chunks = llm.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=temperature,
-                                                stream=True, repeat_penalty=repeat_penalty)
+            # The chat handler formats and tokenizes the messages, then calls llm.create_completion with the prompt's
+            # tokens: counted there, exactly (llama.cpp's counters cannot tell a one-token prompt remainder, read
+            # when the rest was cached, from an answer token).
+            create, prompt = llm.create_completion, []
+
+            def counted(*args, **kwargs):
+                tokens = kwargs.get("prompt", args[0] if args else "")
+                prompt.append(len(tokens) if not isinstance(tokens, str) else len(llm.tokenize(tokens.encode("utf-8"))))
+                return create(*args, **kwargs)
+
+            llm.create_completion = counted
+            try:
+                chunks = llm.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=temperature,
+                                                    stream=True, repeat_penalty=repeat_penalty)
+            finally:
+                del llm.create_completion  # the instance attribute: the class's method again
             try:
                 for chunk in chunks:
                     if stop is not None and stop.is_set():
@@ -129,8 +143,7 @@ class ChatModel:
                 perf = llama_cpp.llama_perf_context(llm.ctx)
                 stats.prompt_evaluated, stats.prompt_eval_ms = perf.n_p_eval, perf.t_p_eval_ms
                 stats.decode_tokens, stats.decode_ms = perf.n_eval, perf.t_eval_ms
-                # the context now holds the prompt and every answer token but the last (sampled, never read)
-                stats.prompt_tokens = max(llm.n_tokens - perf.n_eval, perf.n_p_eval)
+                stats.prompt_tokens = prompt[0] if prompt else max(llm.n_tokens - perf.n_eval, perf.n_p_eval)
                 stats.wall_ms = (time.perf_counter() - t0) * 1000
 
     def close(self) -> None:
