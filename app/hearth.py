@@ -102,7 +102,7 @@ class Hearth:
             from rag.embed_onnx import OnnxEmbedder
 
             return OnnxEmbedder(self.embedding_model_path, cache_dir=models.models_dir(self.settings.data_dir) / "onnx",
-                                **kw)
+                                precision=self.settings.embedding_precision, **kw)
         return Embedder(self.embedding_model_path, **kw)
 
     @cached_property
@@ -136,14 +136,16 @@ class Hearth:
 
     @cached_property
     def _search_parts(self) -> dict:
-        """OCR for scanned pages, the reranker and the query rewriter the settings ask for: one of each, shared."""
+        """OCR for scanned pages, the rerankers and the query rewriter the settings ask for: one of each, shared."""
         from rag import CrossEncoderReranker, RapidOcr, ocr_available
+        from rag.page_rerank import ChatPageReranker
         from rag.rewrite import ChatRewriter
 
         s, lock, threads = self.settings, self.compute_lock, self.embedding_threads
         return {"ocr": RapidOcr(threads=threads, lock=lock) if s.ocr and ocr_available() else None,
                 "rerank": CrossEncoderReranker(s.rerank_model, threads=threads, lock=lock) if s.rerank_model else None,
-                "rewrite": ChatRewriter(lambda: self.chat_model) if s.query_rewrite else None}
+                "rewrite": ChatRewriter(lambda: self.chat_model) if s.query_rewrite else None,
+                "page_rerank": ChatPageReranker(lambda: self.chat_model) if s.llm_rerank else None}
 
     def _library(self, collection: str) -> Library:
         s = self.settings

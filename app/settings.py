@@ -71,6 +71,9 @@ class Settings(BaseModel):
     query_rewrite: bool = Field(
         False, description="The chat model rephrases each question a few ways and every phrasing is searched "
         "(multi-query, fused by rank); costs one generation per search.")
+    llm_rerank: bool = Field(
+        False, description="The chat model reads the top 8 pages' passages and puts those that answer the question "
+        "first; costs one generation per search: for a larger chat model (remote or on a GPU), not SmolLM2 on a CPU.")
     question_focus: bool = Field(
         True, description="A question that names a company or period (\"Apple's Q2 2023 10-Q\", \"the latest 10-Q\") "
         "is searched within the documents whose file name or cover page match, as well as everywhere.")
@@ -99,7 +102,13 @@ class Settings(BaseModel):
         "auto", description="Embeddings through ONNX Runtime (the model's BERT encoder as an ONNX graph, written "
         "once from its folder without torch and cached under models/onnx), torch (sentence-transformers) or NumPy "
         "(slow; no extra packages); auto uses ONNX Runtime when it reads the model (BERT, mean pooling), else torch, "
-        "or NumPy when the chat model runs on the GPU. All give the same vectors."
+        "or NumPy when the chat model runs on the GPU. All give the same vectors (ONNX Runtime at embedding_precision fp32)."
+    )
+    embedding_precision: Literal["int8", "fp32"] = Field(
+        "int8", description="Weights of the ONNX Runtime embedder: int8 (quantised once from fp32 and cached) embeds "
+        "about 1.6x as many chunks per CPU-second with the same retrieval figures (benchmarks/RESULTS.md, pages); "
+        "fp32 gives sentence-transformers' vectors to float precision. The torch and NumPy backends are fp32. "
+        "Documents indexed under one precision are found under the other (cosine 0.98-0.99); add them again to match."
     )
     n_threads: int | None = Field(None, ge=1, description="CPU threads for llama.cpp and the embedder; empty means all cores.")
     llama_amx: bool = Field(

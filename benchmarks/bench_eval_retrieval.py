@@ -54,15 +54,11 @@ def _hearth_run(pdfs: list[Path], questions, work: Path) -> dict:
             "latency_ms": [r["latency_ms"] for r in result["rows"]]}
 
 
-def _baseline_run(pdfs: list[Path], questions, work: Path) -> dict:
-    import chromadb
+def raw_index(pdfs: list[Path], model, col) -> int:
+    """The notebook baseline's index: each page's text (pypdfium2) in WINDOW-character windows, embedded by `model`
+    (sentence-transformers), added to the Chroma collection `col` with their file and page. Returns the windows."""
     import pypdfium2 as pdfium
-    from sentence_transformers import SentenceTransformer
 
-    from app.services.models import embedded_embedding_model
-    from evaluation.retrieval import score_question, summarise
-
-    t0 = time.perf_counter()
     texts, metas = [], []
     for p in pdfs:
         pdf = pdfium.PdfDocument(p)
@@ -73,14 +69,18 @@ def _baseline_run(pdfs: list[Path], questions, work: Path) -> dict:
                     texts.append(text[start:start + WINDOW])
                     metas.append({"file": p.name, "page": i + 1})
         pdf.close()
-    model = SentenceTransformer(str(embedded_embedding_model()), device="cpu")
     vectors = model.encode(texts, batch_size=32, normalize_embeddings=True)
-    client = chromadb.PersistentClient(str(work / "raw-chroma"))
-    col = client.create_collection("raw")
     for i in range(0, len(texts), 1000):
         col.add(ids=[str(j) for j in range(i, min(i + 1000, len(texts)))], embeddings=vectors[i:i + 1000].tolist(),
                 documents=texts[i:i + 1000], metadatas=metas[i:i + 1000])
-    index_s = time.perf_counter() - t0
+    return len(texts)
+
+
+def raw_search(col, model, questions) -> tuple[list[dict], list[float]]:
+    """Each question through the baseline: one encode, one `collection.query` for max(KS) windows; the scored rows
+    (evaluation.retrieval.score_question) and the latencies in ms."""
+    from evaluation.retrieval import score_question
+
     rows, latency = [], []
     for q in questions:
         t1 = time.perf_counter()
@@ -88,7 +88,24 @@ def _baseline_run(pdfs: list[Path], questions, work: Path) -> dict:
                         n_results=max(KS), include=["metadatas"])
         latency.append((time.perf_counter() - t1) * 1000)
         rows.append(score_question(q, [(m["file"], m["page"]) for m in res["metadatas"][0]], KS))
-    return {"summary": summarise(rows, KS), "index_s": index_s, "chunks": len(texts), "latency_ms": latency}
+    return rows, latency
+
+
+def _baseline_run(pdfs: list[Path], questions, work: Path) -> dict:
+    import chromadb
+    from sentence_transformers import SentenceTransformer
+
+    from app.services.models import embedded_embedding_model
+    from evaluation.retrieval import summarise
+
+    t0 = time.perf_counter()
+    model = SentenceTransformer(str(embedded_embedding_model()), device="cpu")
+    client = chromadb.PersistentClient(str(work / "raw-chroma"))
+    col = client.create_collection("raw")
+    windows = raw_index(pdfs, model, col)
+    index_s = time.perf_counter() - t0
+    rows, latency = raw_search(col, model, questions)
+    return {"summary": summarise(rows, KS), "index_s": index_s, "chunks": windows, "latency_ms": latency}
 
 
 def run(quick: bool) -> list[Figure]:

@@ -30,15 +30,15 @@ SHARED_DATA = Path(os.environ.get("HEARTH_SHARED_DATA", ROOT.parent / "shared" /
 CACHE = Path(os.environ.get("HEARTH_BENCH_CACHE", Path.home() / ".cache" / "hearth-bench"))
 
 
-def hearth_embedder(threads: int):
-    """The embedder Hearth runs by default (app.hearth, embedding_backend=auto): ONNX Runtime over the embedded
-    MiniLM, its graph kept in CACHE. Baselines use sentence-transformers itself."""
+def hearth_embedder(threads: int, precision: str = "int8"):
+    """The embedder Hearth runs by default (app.hearth, embedding_backend=auto, embedding_precision=int8): ONNX
+    Runtime over the embedded MiniLM, its graphs kept in CACHE. Baselines use sentence-transformers itself."""
     from app.services.models import embedded_embedding_model
     from rag.embed_onnx import OnnxEmbedder, reads
 
     model = embedded_embedding_model()
     assert reads(model), "the default embedder is not ONNX Runtime here: install onnx and onnxruntime"
-    return OnnxEmbedder(model, cache_dir=CACHE / "onnx", threads=threads)
+    return OnnxEmbedder(model, cache_dir=CACHE / "onnx", threads=threads, precision=precision)
 
 
 def raw_embedder(threads: int):

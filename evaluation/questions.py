@@ -12,6 +12,7 @@ Fields of a line:
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,10 +80,13 @@ def _pages(value, name: str, path: Path, line: int) -> tuple[int, ...]:
 
 
 def _question(obj: dict, path: Path, line: int, require_docs: bool) -> Question:
-    unknown = sorted(set(obj) - set(QUESTION_FIELDS) - set(META_FIELDS))
-    if unknown:
-        raise InputFileError(path, f"unknown field(s) {', '.join(map(repr, unknown))}; known fields: "
-                                   f"{', '.join(QUESTION_FIELDS + META_FIELDS)}.", line)
+    known = QUESTION_FIELDS + META_FIELDS
+    # A field that is nearly a known one is a typo ('pgae'); others (a dataset's own: 'company', 'justification')
+    # are kept with the question, unused.
+    typos = sorted(f for f in set(obj) - set(known) if difflib.get_close_matches(f, known, n=1, cutoff=0.75))
+    if typos:
+        raise InputFileError(path, f"unknown field(s) {', '.join(map(repr, typos))}; known fields: "
+                                   f"{', '.join(known)}.", line)
     text = obj.get("question")
     if not isinstance(text, str) or not text.strip():
         raise InputFileError(path, "'question' is missing or empty.", line)
@@ -98,7 +102,7 @@ def _question(obj: dict, path: Path, line: int, require_docs: bool) -> Question:
     qid = obj.get("id")
     return Question(id=str(qid) if qid is not None else f"line-{line}", question=text.strip(), docs=docs,
                     pages=pages, answer=answer, expect=_strings(obj.get("expect"), "expect", path, line),
-                    meta={k: obj[k] for k in META_FIELDS if obj.get(k) is not None}, line=line)
+                    meta={k: v for k, v in obj.items() if k not in QUESTION_FIELDS and v is not None}, line=line)
 
 
 def load_questions(path: Path | str, *, require_docs: bool = False) -> list[Question]:

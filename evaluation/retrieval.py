@@ -56,13 +56,14 @@ def group_rows(rows: Sequence[dict]) -> dict[str, list[dict]]:
 
 
 def evaluate_retrieval(library, questions: Sequence[Question], ks: Sequence[int],
-                       progress: Callable[[int, int], None] | None = None) -> dict:
-    """Search once per question for max(ks) passages through Library.search; score and summarise."""
+                       progress: Callable[[int, int], None] | None = None, **options) -> dict:
+    """Search once per question for max(ks) passages through Library.search (with its options: a part switched off
+    is measured with e.g. route=False); score and summarise."""
     ks = sorted(set(ks))
     rows = []
     for i, q in enumerate(questions, start=1):
         t0 = time.perf_counter()
-        hits = library.search(q.question, max(ks))
+        hits = library.search(q.question, max(ks), **options)
         latency = (time.perf_counter() - t0) * 1000
         row = score_question(q, [(h.file, h.page) for h in hits], ks)
         row["latency_ms"] = round(latency, 2)

@@ -194,6 +194,8 @@ def focus(question: str, docs: Sequence[DocAbout]) -> list[str] | None:
         chosen = named if named and _ACROSS.search(question) else _latest(pool, by_company=bool(named))
     elif asked.year:
         chosen = [d for d in pool if (d.quarter or (None,))[0] == asked.year or (d.ended and d.ended.year == asked.year)]
+        if not chosen and named:  # "FY2019 - FY2020 growth" of a company whose one filing is the 2020 10-K: it holds
+            chosen = named  # the 2019 column too; a year no filing of it ends in still names the company's filings
     else:
         chosen = named
     ids = [d.doc_id for d in chosen]

@@ -27,6 +27,7 @@ from rag.bounded import read_document
 from rag.ocr import chunk_boxes
 from rag.search import HybridSearch
 from rag.split import Chunk, split_pages
+from rag.statements import asked_kinds, with_structure
 from rag.store import Hit, Store
 from rag.writelock import WriterLock
 from rag.writer import ChunkWriter
@@ -109,7 +110,7 @@ class Library:
     def __init__(self, *, catalog: Catalog, store: Store, embedder: BaseEmbedder, collection: str,
                  chunk_size: int = 1000, chunk_overlap: int = 150, max_bytes: int | None = None,
                  tokens: Callable[[str], int] | None = None, max_tokens: int | None = None,
-                 limits: Limits | None = None, ocr: Ocr | None = None, rerank=None, rewrite=None,
+                 limits: Limits | None = None, ocr: Ocr | None = None, rerank=None, rewrite=None, page_rerank=None,
                  mmr_lambda: float = 0.7, candidates: int = 30, retrieval: str = "hybrid", focus: bool = True):
         self.catalog = catalog
         self.store = store
@@ -129,7 +130,8 @@ class Library:
         self._write_lock = WriterLock(catalog.path.parent / "locks" / f"{sha256_text(collection)[:16]}.lock"
                                       if getattr(catalog, "path", None) else None)
         self.searcher = HybridSearch(catalog=catalog, store=store, embedder=embedder, collection=collection,
-                                     rerank=rerank, rewrite=rewrite, mmr_lambda=mmr_lambda, candidates=candidates)
+                                     rerank=rerank, rewrite=rewrite, page_rerank=page_rerank, mmr_lambda=mmr_lambda,
+                                     candidates=candidates)
         self.repaired = self.repair()  # documents an earlier process left half-written, removed on opening
 
     @property
@@ -145,11 +147,14 @@ class Library:
         """Hybrid search (dense + BM25, fused; reranked and diversified when configured) over ready documents.
 
         options: rerank (bool), mmr_lambda (float, 1 = no diversity), rewrite (bool), dense/lexical (bool),
-        focus (bool: steer to the documents the question names by company or period).
+        focus (bool: steer to the documents the question names by company or period), route (bool: rank the
+        pages of the statements the question needs once more, rag.statements), pages (bool: one passage per page,
+        pages ranked), spread_focus (bool: each document the question names has its best page shown).
         """
         options.setdefault("dense", self.retrieval != "lexical")
         options.setdefault("lexical", self.retrieval != "dense")
         options["focus"] = self.focus_of(query) if options.pop("focus", self.focus) else None
+        options["route"] = asked_kinds(query) if options.pop("route", True) else ()
         return self.searcher.search(query, k, doc_ids, **options)
 
     def focus_of(self, question: str) -> list[str] | None:
@@ -268,7 +273,7 @@ class Library:
         doc = read_document(path, limits=self.limits, ocr=self.ocr)  # within its time and memory ceilings
         chunks = split_pages(doc.pages, chunk_size=self.chunk_size, chunk_overlap=self.chunk_overlap,
                              length=self.tokens or len)
-        return _Prepared(path, sha, doc, chunks)
+        return _Prepared(path, sha, doc, with_structure(doc, chunks))
 
     def _index(self, item: _Prepared, writer: ChunkWriter, progress: Progress | None) -> IngestResult:
         path, doc, chunks, doc_id = item.path, item.doc, item.chunks, item.sha[:16]
@@ -336,7 +341,7 @@ class Library:
 
 def _metadata(doc_id: str, file: str, c: Chunk, boxes: dict | None = None) -> dict:
     meta = {"doc_id": doc_id, "file": file, "page": c.page, "page_end": c.page_end or c.page, "start": c.start,
-            "end": c.end, "chunk": c.index, "section": c.section, "sha": c.sha}
+            "end": c.end, "chunk": c.index, "section": c.section, "sha": c.sha, "kind": c.kind, "part": c.part}
     if boxes and (ocr := chunk_boxes(boxes, c.page, c.start, c.page_end, c.end)):
         meta["ocr_boxes"] = ocr  # where the passage is on its scanned page(s)
     return meta

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
-from typing import Callable, Hashable, Sequence
+from typing import Callable, Hashable, Mapping, Sequence
 
 import numpy as np
 
 from core.errors import ModelNotFoundError
 
-__all__ = ["rrf", "mmr", "CrossEncoderReranker", "Rerank", "Rewrite", "RRF_K"]
+__all__ = ["rrf", "page_fusion", "spread", "mmr", "CrossEncoderReranker", "Rerank", "Rewrite", "PageRerank", "RRF_K"]
 
 log = logging.getLogger(__name__)
 
@@ -21,15 +21,53 @@ RRF_K = 60  # the constant of Cormack et al. (2009); damps the weight of the ver
 Rerank = Callable[[str, Sequence[str]], Sequence[float]]
 # rewrite(question) -> other phrasings of it (the question itself is always searched too).
 Rewrite = Callable[[str], Sequence[str]]
+# page_rerank(question, passages of the top pages) -> indexes of the passages to put first, best first.
+PageRerank = Callable[[str, Sequence[str]], Sequence[int]]
 
 
-def rrf(rankings: Sequence[Sequence[Hashable]], k: int = RRF_K) -> list[tuple[Hashable, float]]:
-    """Fuse ranked lists: score(d) = sum over lists of 1 / (k + rank of d). Best first; ties keep first-seen order."""
+def rrf(rankings: Sequence[Sequence[Hashable]], k: int = RRF_K,
+        weights: Sequence[float] | None = None) -> list[tuple[Hashable, float]]:
+    """Fuse ranked lists: score(d) = sum over lists of weight / (k + rank of d) (weights default to 1). Best first;
+    ties keep first-seen order."""
     scores: dict[Hashable, float] = {}
-    for ranking in rankings:
+    for i, ranking in enumerate(rankings):
+        w = 1.0 if weights is None else weights[i]
         for rank, key in enumerate(ranking, 1):
-            scores[key] = scores.get(key, 0.0) + 1.0 / (k + rank)
+            scores[key] = scores.get(key, 0.0) + w / (k + rank)
     return sorted(scores.items(), key=lambda kv: -kv[1])
+
+
+def page_fusion(rankings: Sequence[Sequence[Hashable]], weights: Sequence[float] | None,
+                page_of: Mapping[Hashable, Hashable],
+                fused: Sequence[tuple[Hashable, float]]) -> list[tuple[Hashable, float]]:
+    """Pages ranked instead of passages: each ranking of passages becomes a ranking of their pages (a page at the
+    rank of its first passage there), and those are fused as rrf() fuses; each page is then given by its best
+    passage in `fused` (the passages' own fusion), with the page's score. A page's passages thus combine across
+    rankings (dense finds one row of a table, BM25 another), while a page cut into many passages gains nothing
+    from their number. page_of: passage -> its (document, page). Pure."""
+    page_rankings = [list(dict.fromkeys(page_of[key] for key in ranking if key in page_of)) for ranking in rankings]
+    best: dict[Hashable, Hashable] = {}
+    for key, _ in fused:
+        if key in page_of:
+            best.setdefault(page_of[key], key)
+    return [(best[page], score) for page, score in rrf(page_rankings, weights=weights) if page in best]
+
+
+def spread(order: Sequence[Hashable], group: Callable[[Hashable], Hashable], groups: Sequence[Hashable],
+           k: int) -> list[Hashable]:
+    """The first k of `order`, with the first item of each of `groups` (e.g. each filing a question names) among
+    them when it is in `order` at all; otherwise the order is kept. Pure."""
+    wanted = set(groups)
+    first = []
+    for item in order:
+        g = group(item)
+        if g in wanted:
+            first.append(item)
+            wanted.discard(g)
+    first = first[:k]
+    rest = [item for item in order if item not in set(first)]
+    keep = set(first) | set(rest[:k - len(first)])
+    return [item for item in order if item in keep]
 
 
 def mmr(relevance: Sequence[float], vectors: np.ndarray, k: int, lam: float = 0.7) -> list[int]:

@@ -32,6 +32,8 @@ class Chunk:
     end: int = 0  # character offset just past the chunk's end, in page_end's text
     section: str = ""  # the section heading the chunk belongs to, where known
     sha: str = ""  # content hash of the text
+    kind: str = ""  # the statement its page is (rag.statements: balance, income, cash_flows...), or ""
+    part: str = ""  # "mdna" when its page is in Management's Discussion and Analysis
 
     @property
     def pages(self) -> str:

@@ -7,7 +7,7 @@ import threading
 from collections import Counter, OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -19,6 +19,7 @@ MAX_ID_SCOPE = 20_000  # chunks: a larger scope goes to Chroma as a metadata fil
 VECTOR_CACHE_CHUNKS = 20_000  # chunks whose vectors a Store keeps in memory for scoped searches (30 MB at 384-d)
 
 ADD_BATCH = 256
+FIELDS = ("kind", "part")  # chunk metadata a search can be limited to (rag.statements)
 
 
 @dataclass(frozen=True)
@@ -89,8 +90,11 @@ class Store:
         )
         # doc_id -> its chunks' unit vectors in chunk order, least recently used first. A doc_id names its
         # content (a hash), so its vectors never change while it is ready; delete_document drops the entry.
-        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._vectors: OrderedDict[str, tuple[np.ndarray, list[dict]]] = OrderedDict()
         self._vectors_lock = threading.Lock()
+        # doc_id -> (ids, unit vectors, kinds) of its chunks on statement pages (metadata "kind"; rag.statements):
+        # a few percent of an index, kept for every document a search routes over (statements_within)
+        self._statements: dict[str, tuple[list[str], np.ndarray, list[str]]] = {}
 
     def count(self) -> int:
         return self._col.count()
@@ -105,6 +109,7 @@ class Store:
     def delete_document(self, doc_id: str) -> None:
         with self._vectors_lock:
             self._vectors.pop(doc_id, None)
+            self._statements.pop(doc_id, None)
         self._col.delete(where={"doc_id": doc_id})
 
     def chunk_count(self, doc_id: str) -> int:
@@ -121,7 +126,7 @@ class Store:
                                                  res["distances"][0])]
 
     def query_ids(self, embedding: Sequence[float], k: int, doc_ids: Sequence[str] | None = None,
-                  chunks: Mapping[str, int] | None = None) -> list[str]:
+                  chunks: Mapping[str, int] | None = None, fields: Mapping[str, Sequence[str]] | None = None) -> list[str]:
         """The ids of the k nearest chunks, best first: query() without reading texts and metadata from disk
         (search fetches those once, for the fused candidates only).
 
@@ -129,51 +134,99 @@ class Store:
         chunks is searched exactly, in memory, over its documents' vectors: read from Chroma by chunk id the
         first time and kept (VECTOR_CACHE_CHUNKS in all, least recently used dropped). For a filing of 1,000
         chunks in an index of 100k, the first question reads its vectors in about 26 ms; later questions take
-        0.25 ms instead of a scoped Chroma query's 19 ms (45 ms as a metadata filter)."""
+        0.25 ms instead of a scoped Chroma query's 19 ms (45 ms as a metadata filter).
+
+        fields: only chunks whose metadata field holds one of the values, {"kind": ["balance", "income"]}
+        (rag.statements: the pages a question is routed to)."""
         if doc_ids is not None and not doc_ids:
             return []
         if doc_ids is not None and chunks is not None and sum(chunks.get(d, 0) for d in doc_ids) <= MAX_ID_SCOPE:
-            return self._nearest_within(embedding, k, [d for d in dict.fromkeys(doc_ids) if chunks.get(d)], chunks)
-        return self._col.query(query_embeddings=[list(embedding)], n_results=k, where=_only(doc_ids),
+            return self._nearest_within(embedding, k, [d for d in dict.fromkeys(doc_ids) if chunks.get(d)], chunks,
+                                        fields)
+        where = [w for w in (_only(doc_ids), *(_field(name, values) for name, values in (fields or {}).items()))
+                 if w is not None]
+        return self._col.query(query_embeddings=[list(embedding)], n_results=k,
+                               where=where[0] if len(where) == 1 else {"$and": where} if where else None,
                                include=[])["ids"][0]
 
     def _nearest_within(self, embedding: Sequence[float], k: int, doc_ids: list[str],
-                        chunks: Mapping[str, int]) -> list[str]:
+                        chunks: Mapping[str, int], fields: Mapping[str, Sequence[str]] | None = None) -> list[str]:
         """Exact cosine top k over these documents' chunks (ties: document order, then chunk order)."""
         if not doc_ids or k <= 0:
             return []
         parts = [part for part in (self._document_vectors(d, chunks[d]) for d in doc_ids) if part[0]]
-        ids = [cid for part_ids, _ in parts for cid in part_ids]
+        if fields:
+            masks = [np.array([all(t.get(name, "") in values for name, values in fields.items()) for t in tags], bool)
+                     for _, _, tags in parts]
+            parts = [([cid for cid, ok in zip(ids, mask) if ok], m[mask], tags)
+                     for (ids, m, tags), mask in zip(parts, masks)]
+        ids = [cid for part_ids, _, _ in parts for cid in part_ids]
         if not ids:
             return []
         q = np.asarray(embedding, dtype=np.float32)
-        scores = np.concatenate([m @ q for _, m in parts])
+        scores = np.concatenate([m @ q for _, m, _ in parts])
         k = min(k, len(ids))
         top = np.argpartition(-scores, k - 1)[:k] if k < len(ids) else np.arange(len(ids))
         return [ids[i] for i in sorted(top, key=lambda i: (-scores[i], i))]
 
-    def _document_vectors(self, doc_id: str, n: int) -> tuple[list[str], np.ndarray]:
-        """The chunk ids and unit vectors of a ready document of n chunks, from the cache or from Chroma."""
+    def _document_vectors(self, doc_id: str, n: int) -> tuple[list[str], np.ndarray, list[dict]]:
+        """The chunk ids, unit vectors and routing fields (FIELDS) of a ready document of n chunks, from the cache
+        or from Chroma."""
         ids = [f"{doc_id}:{i}" for i in range(n)]
         with self._vectors_lock:
             hit = self._vectors.get(doc_id)
-            if hit is not None and len(hit) == n:
+            if hit is not None and len(hit[0]) == n:
                 self._vectors.move_to_end(doc_id)
-                return ids, hit
-        res = self._col.get(ids=ids, include=["embeddings"])
+                return ids, *hit
+        res = self._col.get(ids=ids, include=["embeddings", "metadatas"])
         row = {cid: i for i, cid in enumerate(res["ids"])}
         ids = [cid for cid in ids if cid in row]  # all of them, unless the index is being repaired
         if not ids:
-            return [], np.zeros((0, 0), dtype=np.float32)
+            return [], np.zeros((0, 0), dtype=np.float32), []
         vectors = np.asarray(res["embeddings"], dtype=np.float32)[[row[c] for c in ids]]
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        tags = [{f: str((res["metadatas"][row[c]] or {}).get(f, "")) for f in FIELDS} for c in ids]
         if len(ids) == n:
             with self._vectors_lock:
-                self._vectors[doc_id] = vectors
-                held = sum(map(len, self._vectors.values()))
+                self._vectors[doc_id] = (vectors, tags)
+                held = sum(len(v[0]) for v in self._vectors.values())
                 while held > VECTOR_CACHE_CHUNKS and len(self._vectors) > 1:
-                    held -= len(self._vectors.popitem(last=False)[1])
-        return ids, vectors
+                    held -= len(self._vectors.popitem(last=False)[1][0])
+        return ids, vectors, tags
+
+    def statements_within(self, embedding: Sequence[float], k: int, doc_ids: Sequence[str],
+                          kinds: Sequence[str]) -> list[str]:
+        """The k nearest chunks on statement pages of these kinds (metadata "kind") in these documents, exact: the
+        statement chunks of every document are read once (one Chroma query for all the documents not read yet)
+        and kept, so a routed question over a whole index of 100k chunks needs no filtered Chroma query (171 ms
+        at p95 there, measured; benchmarks/bench_retrieval.py)."""
+        with self._vectors_lock:
+            missing = [d for d in dict.fromkeys(doc_ids) if d not in self._statements]
+        if missing:
+            res = self._col.get(where={"$and": [_only(missing), {"kind": {"$ne": ""}}]},
+                                include=["embeddings", "metadatas"])
+            by_doc: dict[str, list[int]] = {d: [] for d in missing}
+            for i, meta in enumerate(res["metadatas"]):
+                if meta and meta.get("doc_id") in by_doc:
+                    by_doc[meta["doc_id"]].append(i)
+            vectors = np.asarray(res["embeddings"], dtype=np.float32) if res["ids"] else np.zeros((0, 1), np.float32)
+            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+            with self._vectors_lock:
+                for d, rows in by_doc.items():
+                    m = vectors[rows]
+                    self._statements[d] = ([res["ids"][i] for i in rows], m,
+                                           [str(res["metadatas"][i].get("kind", "")) for i in rows])
+        with self._vectors_lock:
+            parts = [self._statements[d] for d in dict.fromkeys(doc_ids) if d in self._statements]
+        wanted = set(kinds)
+        ids = [cid for part_ids, _, tags in parts for cid, t in zip(part_ids, tags) if t in wanted]
+        if not ids or k <= 0:
+            return []
+        q = np.asarray(embedding, dtype=np.float32)
+        scores = np.concatenate([m[[t in wanted for t in tags]] @ q for _, m, tags in parts if len(tags)])
+        k = min(k, len(ids))
+        top = np.argpartition(-scores, k - 1)[:k] if k < len(ids) else np.arange(len(ids))
+        return [ids[i] for i in sorted(top, key=lambda i: (-scores[i], i))]
 
     def get(self, ids: Sequence[str]) -> dict[str, tuple[str, dict, list[float]]]:
         """chunk id -> (text, metadata, embedding) for the ids that exist."""
@@ -183,6 +236,14 @@ class Store:
         return {cid: (text, meta, emb) for cid, text, meta, emb in
                 zip(res["ids"], res["documents"], res["metadatas"], res["embeddings"])}
 
+    def pages_of(self, ids: Iterable[str]) -> dict[str, tuple[str, int]]:
+        """chunk id -> (doc_id, page it starts on), for the ids that exist (metadata only)."""
+        ids = list(ids)
+        if not ids:
+            return {}
+        res = self._col.get(ids=ids, include=["metadatas"])
+        return {cid: (meta["doc_id"], int(meta["page"])) for cid, meta in zip(res["ids"], res["metadatas"])}
+
     def document_ids(self) -> set[str]:
         """Every doc_id that has chunks (for consistency checks; reads all metadata)."""
         return set(self.chunk_counts())
@@ -190,6 +251,10 @@ class Store:
     def chunk_counts(self) -> dict[str, int]:
         """doc_id -> how many chunks it has here (for consistency checks; reads all metadata)."""
         return dict(Counter(m["doc_id"] for m in self._col.get(include=["metadatas"])["metadatas"]))
+
+
+def _field(name: str, values: Sequence[str]) -> dict:
+    return {name: {"$in": list(values)}} if len(values) > 1 else {name: values[0]}
 
 
 def _only(doc_ids: Sequence[str] | None) -> dict | None:

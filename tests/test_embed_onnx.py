@@ -123,7 +123,9 @@ def test_hearth_embeds_through_onnx_by_default_and_falls_back_to_torch(tmp_path,
         assert r.status == "indexed", r.error
         hits = h.documents.library().search("How much were iPhone net sales?", k=1, lexical=False)  # dense only: vectors at work
         assert hits and hits[0].page == 3
-        assert [f.name for f in (tmp_path / "data" / "models" / "onnx").iterdir()] == [h.embedder.cache_file.name]
+        assert h.embedder.precision == "int8"  # the default (settings.embedding_precision), quantised from fp32
+        assert sorted(f.name for f in (tmp_path / "data" / "models" / "onnx").iterdir()) == \
+            sorted([h.embedder.cache_file.name, h.embedder.graph_file.name])
     finally:
         h.close()
     cls = tmp_path / "cls-model"
@@ -134,3 +136,30 @@ def test_hearth_embeds_through_onnx_by_default_and_falls_back_to_torch(tmp_path,
         assert h.embedding_backend == "torch" and isinstance(h.embedder, Embedder)
     finally:
         h.close()
+
+
+def test_int8_vectors_are_close_to_fp32_and_a_failed_quantisation_falls_back_to_fp32(tmp_path, minilm_path,
+                                                                                    monkeypatch, caplog):
+    import numpy as np
+
+    from rag import embed_onnx
+    from rag.embed_onnx import OnnxEmbedder
+
+    texts = ["Total net sales were 81,797 million dollars.", "Risk factors include currency movements.", "你好"]
+    fp32 = np.array(OnnxEmbedder(minilm_path, cache_dir=tmp_path / "a", threads=1).embed(texts))
+    int8 = OnnxEmbedder(minilm_path, cache_dir=tmp_path / "a", threads=1, precision="int8")
+    vectors = np.array(int8.embed(texts))
+    assert int8.graph_file.name.endswith("-int8.onnx") and int8.graph_file.is_file()
+    cosines = (fp32 * vectors).sum(axis=1)
+    assert (cosines > 0.97).all() and (cosines < 0.99999).all()  # close, and really quantised
+    assert "pre-processing" not in caplog.text  # the quantiser's advice to its developers is not the user's
+
+    def broken(fp32_file, out):
+        raise ImportError("no onnxruntime.quantization in this bundle")
+
+    monkeypatch.setattr(embed_onnx, "quantize_int8", broken)
+    fallback = OnnxEmbedder(minilm_path, cache_dir=tmp_path / "b", threads=1, precision="int8")
+    assert np.allclose(np.array(fallback.embed(texts)), fp32, atol=1e-5)
+    assert "using fp32" in caplog.text
+    with pytest.raises(ValueError, match="fp32 or int8"):
+        OnnxEmbedder(minilm_path, cache_dir=tmp_path / "c", threads=1, precision="int4")

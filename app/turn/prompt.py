@@ -22,8 +22,12 @@ _FENCE = re.compile(r"-{3,}")
 
 
 def _source_block(n: int, hit: Hit) -> str:
+    """A passage with where it is from: file, page and section (on a statement's page, its name, years and unit:
+    rag.statements), so that a row from the middle of a table still has its columns."""
     text = _FENCE.sub("-", hit.text.strip())  # a document cannot close its own block early
-    return f"--- source [{n}]: {hit.file}, page {hit.page} ---\n{text}\n--- end of source [{n}] ---"
+    section = " ".join(_FENCE.sub("-", hit.section).split())
+    where = f"{hit.file}, page {hit.page}" + (f" ({section})" if section and section not in text[:200] else "")
+    return f"--- source [{n}]: {where} ---\n{text}\n--- end of source [{n}] ---"
 
 
 def fit_sources(hits: Sequence[Hit], budget_tokens: int, count: Callable[[str], int]) -> list[Hit]:
