@@ -108,6 +108,12 @@ class Catalog:
                 "SELECT doc_id, chunks FROM documents WHERE collection = ? AND status = 'ready' ORDER BY added_at",
                 (collection,)))
 
+    def single_page(self, collection: str) -> set[str]:
+        """The ready documents of one page (or none): text, Markdown, HTML, Word; and one-page PDFs."""
+        with self._lock:
+            return {r[0] for r in self._db.execute(
+                "SELECT doc_id FROM documents WHERE collection = ? AND status = 'ready' AND pages <= 1", (collection,))}
+
     def _rows(self, where: str, *args) -> list[DocRecord]:
         with self._lock:
             cur = self._db.execute(f"SELECT * FROM documents WHERE {where} ORDER BY file, added_at", args)

@@ -102,7 +102,11 @@ class HybridSearch:
                     weights.append(1.0)
         fused = rrf(rankings, weights=weights)
         if pages:  # the page is the unit: each ranking votes for pages, and a page is shown by its best passage
-            fused = page_fusion(rankings, weights, self.store.pages_of({cid for cid, _ in fused}), fused)
+            # (a document of one page, a text file, say, has no pages to rank: its passages stay the unit)
+            unpaged = self.catalog.single_page(self.collection)
+            page_of = {cid: cid if page[0] in unpaged else page
+                       for cid, page in self.store.pages_of({cid for cid, _ in fused}).items()}
+            fused = page_fusion(rankings, weights, page_of, fused)
         fused = fused[:n]
         found = self.store.get([cid for cid, _ in fused])
         qv = np.asarray(vectors[0], dtype=np.float32)

@@ -200,3 +200,17 @@ def test_a_scoped_search_over_a_document_missing_chunks_searches_what_is_there_a
     assert len(found) == r.chunks - 2 and f"{r.doc_id}:0" not in found and not lib.store._vectors
     lib.store._col.delete(where={"doc_id": r.doc_id})
     assert lib.store.query_ids(vector, 5, [r.doc_id], {r.doc_id: r.chunks}) == []
+
+
+def test_a_document_without_pages_gives_several_passages(tmp_path, embedder):
+    """Pages are the unit of a paginated document; a text file is one 'page', so its passages stay the unit: a
+    question finds more than one passage of it."""
+    text = tmp_path / "notes.txt"
+    text.write_text("\n\n".join(f"Paragraph {i}: the widget budget for region {i} was {i * 100} thousand dollars, "
+                                "approved by the board after a long review of the plan." * 3 for i in range(1, 9)),
+                    encoding="utf-8")
+    lib = open_library(tmp_path / "data", embedder, chunk_size=60, chunk_overlap=0)
+    (r,) = list(lib.ingest([text]))
+    assert r.status == "indexed" and r.pages == 1 and r.chunks > 4
+    hits = lib.search("What was the widget budget for the regions?", k=3)
+    assert len(hits) == 3 and {h.file for h in hits} == {"notes.txt"} and len({h.chunk_id for h in hits}) == 3
