@@ -106,7 +106,7 @@ class Settings(BaseModel):
     )
     embedding_precision: Literal["int8", "fp32"] = Field(
         "int8", description="Weights of the ONNX Runtime embedder: int8 (quantised once from fp32 and cached) embeds "
-        "about 1.6x as many chunks per CPU-second with the same retrieval figures (benchmarks/RESULTS.md, pages); "
+        "about 1.6x as many chunks per CPU-second with retrieval figures as good (benchmarks/RESULTS.md, pages); "
         "fp32 gives sentence-transformers' vectors to float precision. The torch and NumPy backends are fp32. "
         "Documents indexed under one precision are found under the other (cosine 0.98-0.99); add them again to match."
     )

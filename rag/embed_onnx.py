@@ -10,7 +10,7 @@ the models folder, keyed by the model's files; a missing or unreadable cache fil
 
 precision="int8" runs the same graph with its weights quantised to int8 by ONNX Runtime (dynamic, per channel:
 written once from the fp32 graph, about 2 s, and cached beside it): 1.6x the chunks per CPU-second on a CPU with
-VNNI, vectors at cosine 0.98-0.99 to fp32's, and the same retrieval figures on financebench_dev and sec10q
+VNNI, vectors at cosine 0.98-0.99 to fp32's, and retrieval figures as good on financebench_dev and sec10q
 (benchmarks/RESULTS.md, pages), so Hearth's setting embedding_precision defaults to it. Where ONNX Runtime's
 quantiser cannot run, the fp32 graph is used and the log says so.
 """

@@ -154,7 +154,7 @@ def company_names(doc: DocAbout) -> tuple[tuple[str, ...], tuple[str, ...]]:
     names, written = [], []
     company = doc.identity.company.strip()
     while company and _LEGAL.search(company):
-        company = _LEGAL.sub("", company).strip(" ,.")
+        company = _LEGAL.sub("", company).strip(" ,.&")  # "JPMorgan Chase & Co." -> JPMorgan Chase
     if company:
         names.append(company.lower())
         if company.lower().endswith(".com"):
@@ -163,7 +163,9 @@ def company_names(doc: DocAbout) -> tuple[tuple[str, ...], tuple[str, ...]]:
         if " " in company and len(first) >= 4 and first[:1].isupper():
             written += [first, first.capitalize()] if first.isupper() else [first]
     written += [t for t in _TICKER.findall(Path(doc.file).stem) if t not in _NOT_TICKER]
-    return tuple(n for n in names if len(n) >= 3), tuple(dict.fromkeys(written))
+    # a name of two characters is one only with a digit in it ("3M"): "GE" or "HP" would be common words
+    return (tuple(n for n in names if len(n) >= 3 or any(c.isdigit() for c in n)),
+            tuple(dict.fromkeys(written)))
 
 
 def mentions(question: str, low: str, names: tuple[str, ...], written: tuple[str, ...]) -> bool:

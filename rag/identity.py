@@ -27,7 +27,7 @@ _REGISTRANT = re.compile(r"([^\n]{2,80})\n[\s_]*\(?exact name of registrant", re
 # Failing that, the first line with letters after the commission file number (the cover's next field).
 _AFTER_FILE_NO = re.compile(r"commission file (?:number|no\.?)[:\s]*[\d-]+[^\n]*\n(?:[\s_\-]*\n)*([^\n]{2,80})\n",
                             re.IGNORECASE)
-_NOT_NAME = re.compile(r"^[\s_\-–—]*$|commission file|^\d")
+_NOT_NAME = re.compile(r"^[\s_\-–—]*$|commission file|^[\d\s.,:;()/-]+$|^\d{2,}")  # "3M Company" is a name
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,8 @@ def _registrant(text: str) -> str:
     m = _REGISTRANT.search(text) or _AFTER_FILE_NO.search(text)
     if not m:
         return ""
-    name = m.group(1).strip(" _")
+    # "Commission File Number 001-37622 ______ SQUARE, INC.": the name after the cover's rule of underscores
+    name = re.split(r"_{3,}", m.group(1))[-1].strip(" _")
     if _NOT_NAME.search(name.lower()):
         return ""
     if name.isupper():  # "NVIDIA CORPORATION" -> "Nvidia Corporation"; the embedder is uncased, people are not

@@ -70,6 +70,20 @@ def test_which_documents_a_question_is_about(question, ids):
     assert focus(question, DOCS) == ids
 
 
+def test_a_named_company_stays_the_focus_when_none_of_its_filings_ends_in_the_year_asked():
+    """'FY2019 - FY2020 growth for Block' over Block's 2020 10-K (which holds the 2019 column) and another company's
+    2019 10-K: the company it names, not the year's other filing. Names that start with a digit ('3M') and names
+    whose legal form had an '&' ('JPMorgan Chase & Co.') are names too."""
+    docs = [DocAbout("sq", "f1.pdf", Identity("Square, Inc.", "10-K", "fiscal year", "December 31, 2020")),
+            DocAbout("atvi", "f2.pdf", Identity("Activision Blizzard, Inc.", "10-K", "fiscal year", "December 31, 2019")),
+            DocAbout("mmm", "f3.pdf", Identity("3M Company", "10-K", "fiscal year", "December 31, 2018")),
+            DocAbout("jpm", "f4.pdf", Identity("JPMorgan Chase & Co.", "10-Q", "quarter", "March 31, 2021"))]
+    assert focus("What is the FY2019 - FY2020 revenue growth for Block (formerly known as Square)?", docs) == ["sq"]
+    assert focus("What was 3M's capital expenditure in FY2018?", docs) == ["mmm"]
+    assert focus("Which of JPMorgan Chase's segments earned most?", docs) == ["jpm"]
+    assert focus("What was the total revenue in FY2019?", docs) == ["atvi"]  # no company named: the year's filing
+
+
 def test_focus_steers_nothing_when_it_would_pick_every_document():
     only_apple = [d for d in DOCS if d.doc_id.startswith("AAPL")]
     assert focus("What did Apple say about the iPhone?", only_apple) is None

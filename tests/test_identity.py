@@ -26,6 +26,16 @@ def test_identity_without_the_exact_name_line_takes_the_line_after_the_file_numb
     assert document_identity(cover) == "Microsoft Corporation Form 10-K, fiscal year ended June 30, 2023"
 
 
+def test_identity_reads_a_name_after_the_file_number_rule_and_a_name_that_starts_with_a_digit():
+    square = ("FORM 10-K\nFor the fiscal year ended December 31, 2020\nCommission File Number 001-37622 "
+              "______________________ SQUARE, INC.\n(Exact name of registrant as specified in its charter)")
+    assert document_identity(square) == "Square, Inc. Form 10-K, fiscal year ended December 31, 2020"
+    three_m = ("FORM 10-K\nFor the fiscal year ended December 31, 2018\nCommission file number 1-3285\n3M COMPANY\n"
+               "State of Incorporation: Delaware")
+    assert document_identity(three_m) == "3M Company Form 10-K, fiscal year ended December 31, 2018"
+    assert document_identity("FORM 10-Q\nCommission File Number 001-37622\n001-37622\n") == "Form 10-Q"
+
+
 def test_ordinary_documents_have_no_identity_and_keep_their_file_label():
     assert document_identity("Minutes of the board meeting\nHeld on 3 March, in Lyon.") == ""
     assert doc_label("2023 Q3 AAPL.pdf", "0000320193-23-000077", "") == "2023 Q3 AAPL"
