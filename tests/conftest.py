@@ -93,6 +93,15 @@ def serve(hearth):
         demo.close()
 
 
+def ctrl_c_able() -> None:
+    """preexec_fn for a child that a test stops with SIGINT, as Ctrl-C in a terminal would: a test run started in
+    the background by a shell without job control inherits SIGINT ignored, and Python then never raises
+    KeyboardInterrupt in the child."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def make_pdf(path: Path, pages: list[str], *, encrypt: bool = False) -> Path:
     """A real PDF with one text page per string (fpdf2, core font: Latin-1 text only)."""
     from fpdf import FPDF

@@ -10,7 +10,7 @@ import sys
 import time
 import urllib.request
 
-from conftest import ROOT
+from conftest import ROOT, ctrl_c_able
 
 
 def _browser(tmp_path):
@@ -35,7 +35,8 @@ def _opened(log, n: int) -> list[str]:
 
 def _serve(data_dir, port, env):
     return subprocess.Popen([sys.executable, "-m", "app", "--data-dir", str(data_dir), "serve", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=ctrl_c_able)
 
 
 def test_desktop_launch_binds_locally_moves_off_a_taken_port_and_a_second_launch_opens_the_first(tmp_path):

@@ -16,7 +16,7 @@ import pytest
 from app.services import downloads
 from app.services.models import ModelSpec
 from core.errors import DownloadCancelled, DownloadError, LimitError
-from tests.conftest import run_cli
+from tests.conftest import ctrl_c_able, run_cli
 from tests.model_files import Hub, tiny_gguf
 
 
@@ -373,7 +373,7 @@ def test_ctrl_c_cancels_a_pull_cleanly_and_a_rerun_resumes(gguf_bytes, tmp_path)
     env = {**os.environ, "HF_ENDPOINT": server.url}
     try:
         proc = subprocess.Popen([sys.executable, "-m", "app", "models", "pull", "llama-guard-3-1b"], cwd=ROOT, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_able)
         deadline = time.monotonic() + 120
         while not (part.exists() and part.stat().st_size > 0) and time.monotonic() < deadline:
             time.sleep(0.05)
