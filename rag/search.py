@@ -67,13 +67,14 @@ class HybridSearch:
         rankings: list[list[str]] = []
         weights: list[float] = []
         first: dict[str, dict[str, int]] = {"dense": {}, "lexical": {}}
+        route_fields = _route_fields(route)
         for i, (q, vector) in enumerate(zip(queries, vectors)):
             # Chroma's queries run in threads while BM25 runs here (Chroma leaves Python while it searches).
             wide = _DENSE.submit(self.store.query_ids, vector, n + 10, scope, chunks) if dense else None
             narrow = _DENSE.submit(self.store.query_ids, vector, n, focus, chunks) if dense and i == 0 and focus \
                 else None
             routed = [self._routed(vector, n, focus or scope, chunks, fields)
-                      for fields in _route_fields(route)] if dense and i == 0 else []
+                      for fields in route_fields] if dense and i == 0 else []
             lexical_ids = lexical_focus = None
             if lexical:
                 scopes = [scope, focus] if i == 0 and focus else [scope]
@@ -92,7 +93,7 @@ class HybridSearch:
                     first["lexical"] = {cid: r for r, cid in enumerate(lexical_ids, 1)}
             rankings += [ids for ids in (narrow and narrow.result(), lexical_focus) if ids is not None]
             weights += [1.0] * (len(rankings) - len(weights))
-            for future, fields in zip(routed, _route_fields(route)):
+            for future, fields in zip(routed, route_fields):
                 if future is not None:
                     rankings.append([cid for cid in future.result() if cid.rpartition(":")[0] in ready])
                     weights.append(MDNA_WEIGHT if "part" in fields else ROUTE_WEIGHT)

@@ -126,7 +126,8 @@ class Store:
                                                  res["distances"][0])]
 
     def query_ids(self, embedding: Sequence[float], k: int, doc_ids: Sequence[str] | None = None,
-                  chunks: Mapping[str, int] | None = None, fields: Mapping[str, Sequence[str]] | None = None) -> list[str]:
+                  chunks: Mapping[str, int] | None = None,
+                  fields: Mapping[str, Sequence[str]] | None = None) -> list[str]:
         """The ids of the k nearest chunks, best first: query() without reading texts and metadata from disk
         (search fetches those once, for the fused candidates only).
 
@@ -164,10 +165,7 @@ class Store:
         if not ids:
             return []
         q = np.asarray(embedding, dtype=np.float32)
-        scores = np.concatenate([m @ q for _, m, _ in parts])
-        k = min(k, len(ids))
-        top = np.argpartition(-scores, k - 1)[:k] if k < len(ids) else np.arange(len(ids))
-        return [ids[i] for i in sorted(top, key=lambda i: (-scores[i], i))]
+        return _top(ids, np.concatenate([m @ q for _, m, _ in parts]), k)
 
     def _document_vectors(self, doc_id: str, n: int) -> tuple[list[str], np.ndarray, list[dict]]:
         """The chunk ids, unit vectors and routing fields (FIELDS) of a ready document of n chunks, from the cache
@@ -223,10 +221,7 @@ class Store:
         if not ids or k <= 0:
             return []
         q = np.asarray(embedding, dtype=np.float32)
-        scores = np.concatenate([m[[t in wanted for t in tags]] @ q for _, m, tags in parts if len(tags)])
-        k = min(k, len(ids))
-        top = np.argpartition(-scores, k - 1)[:k] if k < len(ids) else np.arange(len(ids))
-        return [ids[i] for i in sorted(top, key=lambda i: (-scores[i], i))]
+        return _top(ids, np.concatenate([m[[t in wanted for t in tags]] @ q for _, m, tags in parts if len(tags)]), k)
 
     def get(self, ids: Sequence[str]) -> dict[str, tuple[str, dict, list[float]]]:
         """chunk id -> (text, metadata, embedding) for the ids that exist."""
@@ -251,6 +246,13 @@ class Store:
     def chunk_counts(self) -> dict[str, int]:
         """doc_id -> how many chunks it has here (for consistency checks; reads all metadata)."""
         return dict(Counter(m["doc_id"] for m in self._col.get(include=["metadatas"])["metadatas"]))
+
+
+def _top(ids: list[str], scores: np.ndarray, k: int) -> list[str]:
+    """The k ids of the highest scores, best first (ties: the order of ids)."""
+    k = min(k, len(ids))
+    top = np.argpartition(-scores, k - 1)[:k] if k < len(ids) else np.arange(len(ids))
+    return [ids[i] for i in sorted(top, key=lambda i: (-scores[i], i))]
 
 
 def _field(name: str, values: Sequence[str]) -> dict:
